@@ -1,0 +1,429 @@
+//! Checks the user's values against the schema of [`Values`], before typing:
+//! every wrong type is an error naming its key (all of them, not just the
+//! first), and every unknown key is a warning with a suggestion.
+//!
+//! A values file written for the upstream chart may carry keys this operator
+//! does not read (the chart's template plumbing) or a typo; either way the
+//! install goes on, and the user is told which key is ignored and, when a
+//! known key is close, which one they may have meant.
+
+use std::sync::LazyLock;
+
+use serde_json::{Map, Value};
+
+use crate::Problem;
+use crate::tree::type_name;
+use crate::types::Values;
+
+/// The JSON schema of [`Values`], generated once.
+pub static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::to_value(schemars::schema_for!(Values)).unwrap_or(Value::Bool(true))
+});
+
+/// Keys of the upstream chart's component blocks that describe its template
+/// plumbing; here the service catalog is built in, so they do nothing.
+const UPSTREAM_PLUMBING: &[&str] = &[
+    "envTpls",
+    "initContainers",
+    "volumes",
+    "volumesTpls",
+    "volumeMounts",
+    "podAnnotationsTpls",
+    "role",
+    "deploymentPostfix",
+    "kind",
+    "helmHook",
+    "globalOptOut",
+    "services",
+    "strategy",
+    "topologySpreadConstraints",
+    "datadog",
+];
+
+/// What the schema walk found.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Wrong types: the values cannot be used.
+    pub errors: Vec<Problem>,
+    /// Unknown keys: ignored.
+    pub warnings: Vec<Problem>,
+}
+
+/// Checks a user's values tree against the schema of [`Values`].
+pub fn check(user: &Value) -> Findings {
+    let mut findings = Findings::default();
+    walk(user, &SCHEMA, &SCHEMA, "", &mut findings);
+    findings
+}
+
+fn walk(node: &Value, schema: &Value, root: &Value, path: &str, out: &mut Findings) {
+    if node.is_null() {
+        // A null deletes a default or leaves a key unset: always allowed.
+        return;
+    }
+    let schema = resolve(schema, root);
+    if let Some(branches) = schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))
+        .and_then(Value::as_array)
+    {
+        walk_branches(node, branches, root, path, out);
+        return;
+    }
+    if let Some(expected) = type_mismatch(node, schema) {
+        out.errors.push(Problem::error(
+            display(path),
+            format!("expected {expected}, found {}", describe(node)),
+        ));
+        return;
+    }
+    match node {
+        Value::Object(map) => walk_object(map, schema, root, path, out),
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, item_schema, root, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// For a choice of schemas, the first branch without type errors and with
+/// the fewest unknown keys decides.
+fn walk_branches(node: &Value, branches: &[Value], root: &Value, path: &str, out: &mut Findings) {
+    let mut best: Option<Findings> = None;
+    for branch in branches {
+        let mut found = Findings::default();
+        walk(node, branch, root, path, &mut found);
+        let better = match &best {
+            None => true,
+            Some(b) => {
+                (found.errors.len(), found.warnings.len()) < (b.errors.len(), b.warnings.len())
+            }
+        };
+        if better {
+            best = Some(found);
+        }
+    }
+    let Some(best) = best else { return };
+    if best.errors.is_empty() {
+        out.warnings.extend(best.warnings);
+        return;
+    }
+    // No branch fits: describe the choice rather than one branch's complaint.
+    let expected: Vec<String> = branches
+        .iter()
+        .filter_map(|b| describe_schema(b, root))
+        .collect();
+    out.errors.push(Problem::error(
+        display(path),
+        format!(
+            "expected {}, found {}",
+            expected.join(" or "),
+            describe(node)
+        ),
+    ));
+}
+
+fn walk_object(
+    map: &Map<String, Value>,
+    schema: &Value,
+    root: &Value,
+    path: &str,
+    out: &mut Findings,
+) {
+    let properties = collect_properties(schema, root);
+    let additional = schema.get("additionalProperties");
+    if properties.is_empty() && additional.is_none() {
+        // A free-form map (or `any`): everything goes.
+        return;
+    }
+    for (key, value) in map {
+        let child_path = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        if let Some(child_schema) = properties.get(key) {
+            walk(value, child_schema, root, &child_path, out);
+        } else if let Some(extra) = additional.filter(|a| a.is_object()) {
+            walk(value, extra, root, &child_path, out);
+        } else if additional != Some(&Value::Bool(true)) {
+            out.warnings
+                .push(unknown_key_warning(&child_path, key, &properties));
+        }
+    }
+}
+
+/// `None` when the node's JSON type is one the schema allows.
+fn type_mismatch(node: &Value, schema: &Value) -> Option<String> {
+    if schema.get("x-kubernetes-int-or-string").is_some() {
+        return match node {
+            Value::String(_) | Value::Number(_) => None,
+            _ => Some("a string or a number".into()),
+        };
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => return None,
+    };
+    let fits = types.iter().any(|t| match (*t, node) {
+        ("null", Value::Null) => true,
+        ("boolean", Value::Bool(_)) => true,
+        ("string", Value::String(_)) => true,
+        ("object", Value::Object(_)) => true,
+        ("array", Value::Array(_)) => true,
+        ("number", Value::Number(_)) => true,
+        ("integer", Value::Number(n)) => integer_fits(n, schema),
+        _ => false,
+    });
+    if fits {
+        return None;
+    }
+    if let (true, Value::Number(n)) = (types.contains(&"integer"), node)
+        && (n.as_i64().is_some() || n.as_u64().is_some())
+    {
+        return Some(format!("an integer that fits in {}", int_format(schema)));
+    }
+    describe_schema(schema, &Value::Null)
+}
+
+fn integer_fits(n: &serde_json::Number, schema: &Value) -> bool {
+    let Some(i) = n.as_i64() else {
+        return n.as_u64().is_some() && int_format(schema) == "64 bits";
+    };
+    match schema.get("format").and_then(Value::as_str) {
+        Some("int32") => i32::try_from(i).is_ok(),
+        Some("uint32") => u32::try_from(i).is_ok(),
+        Some("uint" | "uint64" | "uint16" | "uint8") => i >= 0,
+        _ => true,
+    }
+}
+
+fn int_format(schema: &Value) -> &'static str {
+    match schema.get("format").and_then(Value::as_str) {
+        Some("int32") => "32 bits",
+        Some("uint32") => "32 bits, unsigned",
+        _ => "64 bits",
+    }
+}
+
+/// "an integer", "true or false", "{valueFrom: ...}", ...
+fn describe_schema(schema: &Value, root: &Value) -> Option<String> {
+    let schema = resolve(schema, root);
+    if let Some(branches) = schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))
+        .and_then(Value::as_array)
+    {
+        let parts: Vec<String> = branches
+            .iter()
+            .filter_map(|b| describe_schema(b, root))
+            .collect();
+        return (!parts.is_empty()).then(|| parts.join(" or "));
+    }
+    if schema.get("x-kubernetes-int-or-string").is_some() {
+        return Some("a string or a number".into());
+    }
+    let props = schema.get("properties").and_then(Value::as_object);
+    if let Some(props) = props.filter(|p| p.len() == 1) {
+        let key = props.keys().next()?;
+        return Some(format!("{{{key}: ...}}"));
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| *t != "null")
+            .collect(),
+        _ => return None,
+    };
+    let words: Vec<&str> = types
+        .iter()
+        .map(|t| match *t {
+            "boolean" => "true or false",
+            "string" => "a string",
+            "integer" => "an integer",
+            "number" => "a number",
+            "array" => "a list",
+            "object" => "a map",
+            other => other,
+        })
+        .collect();
+    (!words.is_empty()).then(|| words.join(" or "))
+}
+
+/// A found value, for messages: its type and, when short, the value itself.
+fn describe(node: &Value) -> String {
+    match node {
+        Value::String(s) if s.chars().count() <= 40 => format!("a string {s:?}"),
+        Value::Number(n) => format!("{} {n}", type_name(node)),
+        Value::Bool(b) => format!("{b}"),
+        other => type_name(other).to_string(),
+    }
+}
+
+fn display(path: &str) -> &str {
+    if path.is_empty() { "(top level)" } else { path }
+}
+
+fn unknown_key_warning(path: &str, key: &str, known: &Map<String, Value>) -> Problem {
+    if UPSTREAM_PLUMBING.contains(&key) {
+        return Problem::warning(
+            path,
+            "is part of the upstream chart's templates and has no effect here (the service catalog is built in)".into(),
+        );
+    }
+    let suggestion = known
+        .keys()
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(&k.to_lowercase(), &key.to_lowercase()),
+                k,
+            )
+        })
+        .filter(|(distance, k)| *distance <= 2.max(k.len() / 4))
+        .min();
+    match suggestion {
+        Some((_, k)) => Problem::warning(path, format!("unknown key, ignored (did you mean {k}?)")),
+        None => Problem::warning(path, "unknown key, ignored".into()),
+    }
+}
+
+fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+    let mut schema = schema;
+    for _ in 0..16 {
+        let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+            return schema;
+        };
+        let Some(pointer) = reference.strip_prefix('#') else {
+            return schema;
+        };
+        match root.pointer(pointer) {
+            Some(target) => schema = target,
+            None => return schema,
+        }
+    }
+    schema
+}
+
+/// Properties of a schema and of everything it is `allOf`.
+fn collect_properties(schema: &Value, root: &Value) -> Map<String, Value> {
+    let mut props = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+        for part in parts {
+            props.extend(collect_properties(resolve(part, root), root));
+        }
+    }
+    props
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn warnings(user: Value) -> Vec<String> {
+        check(&user)
+            .warnings
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
+    }
+
+    fn errors(user: Value) -> Vec<String> {
+        check(&user).errors.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn known_keys_pass() {
+        let user = json!({
+            "global": {"host": "h", "mysql": {"port": 3306, "host": {"valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}}},
+            "app": {"replicaCount": 2, "env": {"A": "b", "N": 1, "B": {"value": "x"}, "C": {"valueFrom": {"fieldRef": {"fieldPath": "x"}}}},
+                    "resources": {"limits": {"cpu": 1, "memory": "1Gi"}}},
+            "flat-run-fields-updater": {"install": true, "kafka": {"consumerGroupId": "x"}},
+        });
+        let found = check(&user);
+        assert!(found.errors.is_empty(), "{:?}", found.errors);
+        assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+    }
+
+    #[test]
+    fn typos_get_a_suggestion() {
+        let got = warnings(json!({"app": {"replicaCont": 2}, "global": {"hots": "x"}}));
+        assert!(
+            got.contains(
+                &"app.replicaCont: unknown key, ignored (did you mean replicaCount?)".to_string()
+            ),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&"global.hots: unknown key, ignored (did you mean host?)".to_string()),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn nested_unknown_keys_and_plumbing() {
+        let got = warnings(json!({"app": {"envTpls": []}, "zzz": 1, "app2": {}}));
+        assert!(
+            got.iter()
+                .any(|m| m.starts_with("app.envTpls: is part of the upstream chart")),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&"zzz: unknown key, ignored".to_string()),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|m| m.starts_with("app2: unknown key, ignored (did you mean app?)")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn every_wrong_type_is_reported_with_its_path() {
+        let got = errors(json!({
+            "app": {"replicaCount": "two"},
+            "console": {"replicaCount": 99999999999_i64},
+            "global": {"api": {"enabled": "yes"}, "host": 5, "mysql": {"host": ["a"]}},
+            "weave": {"env": {"X": [1]}},
+        }));
+        assert!(
+            got.contains(
+                &"app.replicaCount: expected an integer, found a string \"two\"".to_string()
+            ),
+            "{got:?}"
+        );
+        assert!(got.contains(&"console.replicaCount: expected an integer that fits in 32 bits, found an integer 99999999999".to_string()), "{got:?}");
+        assert!(
+            got.contains(
+                &"global.api.enabled: expected true or false, found a string \"yes\"".to_string()
+            ),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&"global.host: expected a string, found an integer 5".to_string()),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|m| m.starts_with("global.mysql.host: expected {valueFrom: ...} or")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter().any(|m| m.starts_with("weave.env.X: expected")),
+            "{got:?}"
+        );
+        assert_eq!(got.len(), 6, "{got:?}");
+    }
+}

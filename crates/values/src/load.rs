@@ -1,0 +1,365 @@
+//! From values files and `--set` flags to typed, validated [`Values`].
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::check::check;
+use crate::set::{self, SetKind};
+use crate::tree;
+use crate::types::Values;
+use crate::validate::validate;
+use crate::{Problem, Severity};
+
+/// The embedded defaults: the upstream chart's defaults for every key we know.
+pub const DEFAULTS_YAML: &str = include_str!("../defaults.yaml");
+
+/// Nesting deeper than this is refused: no real values file comes close, and
+/// it keeps a hostile file from exhausting the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Values files larger than this are refused before they are parsed.
+pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Where a piece of values comes from, in the order given on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// `-f FILE`; `-` is standard input.
+    File(PathBuf),
+    /// Values given inline as YAML text, e.g. a resource's `spec.values`.
+    Inline { name: String, yaml: String },
+    /// An already-parsed tree, e.g. a resource's `spec.values`.
+    Tree { name: String, tree: Value },
+    /// `--set`, `--set-string`, `--set-file`, `--set-json`, `--set-literal`.
+    Set(SetKind, String),
+}
+
+/// Values ready to render, and what was noticed on the way.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub values: Values,
+    /// The merged tree the values were typed from (defaults included).
+    pub tree: Value,
+    /// Warnings: unknown keys, settings with no effect.
+    pub warnings: Vec<Problem>,
+}
+
+/// Reads a file's text; the CLI reads the disk, tests use a map.
+pub trait FileReader {
+    fn read(&mut self, path: &Path) -> std::io::Result<String>;
+}
+
+/// Reads from the file system, `-` being standard input.
+pub struct Disk;
+
+impl FileReader for Disk {
+    fn read(&mut self, path: &Path) -> std::io::Result<String> {
+        use std::io::Read;
+        let mut text = String::new();
+        if path == Path::new("-") {
+            std::io::stdin()
+                .take(MAX_FILE_BYTES as u64 + 1)
+                .read_to_string(&mut text)?;
+        } else {
+            std::fs::File::open(path)?
+                .take(MAX_FILE_BYTES as u64 + 1)
+                .read_to_string(&mut text)?;
+        }
+        Ok(text)
+    }
+}
+
+/// Parses one YAML document of values. An empty document is no values.
+pub fn parse_yaml(name: &str, text: &str) -> Result<Value, Problem> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(Problem::error(
+            name,
+            format!("is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024),
+        ));
+    }
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    let value: Value = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| Problem::error(name, format!("invalid YAML: {}", yaml_message(&e))))?;
+    match value {
+        Value::Null => Ok(Value::Object(Default::default())),
+        Value::Object(_) => Ok(value),
+        other => Err(Problem::error(
+            name,
+            format!(
+                "expected a map of values at the top level, found {}",
+                tree::type_name(&other)
+            ),
+        )),
+    }
+}
+
+/// One line from a YAML error, without the source snippet.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or_default().trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // The library's advice is for programmers, not for users.
+    first
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or(first)
+        .to_string()
+}
+
+/// Merges the sources as Helm does (files in order, then `--set-json`,
+/// `--set`, `--set-string`, `--set-file`, `--set-literal`, each in order),
+/// lays them over the defaults, types and validates the result.
+///
+/// Errors are all collected: every problem is reported at once, and nothing
+/// is returned unless there is none.
+pub fn load(sources: &[Source], files: &mut dyn FileReader) -> Result<Loaded, Vec<Problem>> {
+    let mut errors = Vec::new();
+    let user = merge_user_sources(sources, files, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    from_user_tree(user)
+}
+
+/// Merges the user's sources into one tree, collecting errors.
+fn merge_user_sources(
+    sources: &[Source],
+    files: &mut dyn FileReader,
+    errors: &mut Vec<Problem>,
+) -> Value {
+    let mut user = Value::Object(Default::default());
+    for source in sources {
+        let layer = match source {
+            Source::File(path) => {
+                let name = path.display().to_string();
+                match files.read(path) {
+                    Ok(text) => parse_yaml(&name, &text),
+                    Err(e) => Err(Problem::error(&name, format!("cannot read the file: {e}"))),
+                }
+            }
+            Source::Inline { name, yaml } => parse_yaml(name, yaml),
+            Source::Tree { name, tree } => match tree {
+                Value::Object(_) => Ok(tree.clone()),
+                Value::Null => Ok(Value::Object(Default::default())),
+                other => Err(Problem::error(
+                    name,
+                    format!("expected a map of values, found {}", tree::type_name(other)),
+                )),
+            },
+            Source::Set(..) => continue,
+        };
+        match layer {
+            Ok(layer) => tree::merge(&mut user, layer),
+            Err(problem) => errors.push(problem),
+        }
+    }
+    for kind in [
+        SetKind::Json,
+        SetKind::Typed,
+        SetKind::String,
+        SetKind::File,
+        SetKind::Literal,
+    ] {
+        for source in sources {
+            let Source::Set(k, arg) = source else {
+                continue;
+            };
+            if *k != kind {
+                continue;
+            }
+            let mut read = |path: &str| {
+                files
+                    .read(Path::new(path))
+                    .map_err(|e| format!("cannot read {path}: {e}"))
+            };
+            if let Err(e) = set::apply(kind, arg, &mut user, &mut read) {
+                errors.push(Problem::error(&format!("{} {}", e.flag, e.arg), e.message));
+            }
+        }
+    }
+    user
+}
+
+/// Types and validates the user's merged values over the defaults.
+pub fn from_user_tree(user: Value) -> Result<Loaded, Vec<Problem>> {
+    let findings = check(&user);
+    if !findings.errors.is_empty() {
+        return Err(findings.errors);
+    }
+    let mut warnings = findings.warnings;
+    let mut merged = defaults();
+    tree::coalesce_onto_defaults(&mut merged, user.clone());
+    // The schema check above catches wrong types with every path; serde's own
+    // error is the backstop for anything it lets through.
+    let values: Values = serde_path_to_error::deserialize(merged.clone()).map_err(|e| {
+        vec![Problem::error(
+            &e.path().to_string(),
+            type_message(&e.inner().to_string()),
+        )]
+    })?;
+    let (errors, more_warnings): (Vec<_>, Vec<_>) = validate(&values, &user)
+        .into_iter()
+        .partition(|p| p.severity == Severity::Error);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    warnings.extend(more_warnings);
+    Ok(Loaded {
+        values,
+        tree: merged,
+        warnings,
+    })
+}
+
+/// The embedded defaults as a tree.
+pub fn defaults() -> Value {
+    // The defaults are part of the binary and checked by a test; failing to
+    // parse them is a build defect, not a user error.
+    parse_yaml("defaults.yaml", DEFAULTS_YAML).expect("embedded defaults.yaml is valid")
+}
+
+/// Rewords serde's messages in the users' terms.
+fn type_message(serde_message: &str) -> String {
+    let msg = serde_message
+        .replace("invalid type: ", "")
+        .replace("expected i32", "expected an integer")
+        .replace("expected i64", "expected an integer")
+        .replace("expected f64", "expected a number")
+        .replace("expected a boolean", "expected true or false")
+        .replace("expected a sequence", "expected a list")
+        .replace("sequence", "a list");
+    if msg.starts_with("data did not match any variant of untagged enum") {
+        return "expected a value or {valueFrom: ...}".into();
+    }
+    match msg.split_once(", expected ") {
+        Some((found, expected)) => format!("expected {expected}, found {found}"),
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    struct Files(BTreeMap<PathBuf, String>);
+
+    impl FileReader for Files {
+        fn read(&mut self, path: &Path) -> std::io::Result<String> {
+            self.0
+                .get(path)
+                .cloned()
+                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not found"))
+        }
+    }
+
+    fn files(pairs: &[(&str, &str)]) -> Files {
+        Files(
+            pairs
+                .iter()
+                .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+                .collect(),
+        )
+    }
+
+    fn load_one(yaml: &str) -> Result<Loaded, Vec<Problem>> {
+        load(
+            &[Source::File("v.yaml".into())],
+            &mut files(&[("v.yaml", yaml)]),
+        )
+    }
+
+    #[test]
+    fn defaults_parse_and_type() {
+        let loaded = load(&[], &mut files(&[])).unwrap();
+        assert_eq!(loaded.values.global.host, "http://localhost:8080");
+        assert_eq!(loaded.values.app.base.install, Some(true));
+        assert_eq!(loaded.values.global.mysql.port.text(), "3306");
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn files_merge_in_order_then_set_flags() {
+        let sources = [
+            Source::File("a.yaml".into()),
+            Source::File("b.yaml".into()),
+            Source::Set(SetKind::String, "global.license=from-set-string".into()),
+            Source::Set(
+                SetKind::Typed,
+                "global.license=from-set,app.replicaCount=3".into(),
+            ),
+        ];
+        let mut f = files(&[
+            ("a.yaml", "global: {host: https://a, license: a}\n"),
+            ("b.yaml", "global: {host: https://b}\n"),
+        ]);
+        let loaded = load(&sources, &mut f).unwrap();
+        assert_eq!(loaded.values.global.host, "https://b");
+        // --set-string is applied after --set, as Helm does.
+        assert_eq!(loaded.values.global.license, "from-set-string");
+        assert_eq!(loaded.values.app.base.replica_count, Some(3));
+    }
+
+    #[test]
+    fn null_removes_a_default() {
+        let loaded = load_one("app:\n  internalJWTMap: null\n").unwrap();
+        assert!(loaded.values.app.internal_jwt_map.is_empty());
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key() {
+        let errors = load_one("app:\n  replicaCount: two\nglobal:\n  api:\n    enabled: maybe\n")
+            .unwrap_err();
+        let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(
+            text.iter()
+                .any(|t| t
+                    .starts_with("app.replicaCount: expected an integer, found a string \"two\"")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("global.api.enabled: expected")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn invalid_yaml_and_unreadable_files_are_errors() {
+        let errors = load_one("a: [\n").unwrap_err();
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("v.yaml: invalid YAML: unclosed bracket"),
+            "{errors:?}"
+        );
+        let errors = load(&[Source::File("missing.yaml".into())], &mut files(&[])).unwrap_err();
+        assert!(
+            errors[0]
+                .to_string()
+                .contains("missing.yaml: cannot read the file")
+        );
+        let errors = load_one("a: 1\na: 2\n").unwrap_err();
+        assert!(
+            errors[0].to_string().contains("duplicate mapping key"),
+            "{errors:?}"
+        );
+        assert!(!errors[0].to_string().contains("DuplicateKeyPolicy"));
+        let errors = load_one("- a\n").unwrap_err();
+        assert!(
+            errors[0].to_string().contains("expected a map of values"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn type_message_reads_well() {
+        assert_eq!(
+            type_message("invalid type: string \"two\", expected i32"),
+            "expected an integer, found string \"two\""
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! Checks that need more than types: ranges, contradictions, missing pieces.
+
+use serde_json::Value;
+
+use crate::Problem;
+use crate::types::{Component, Store, ValueOrRef, Values};
+
+/// Sizes with built-in presets.
+pub const KNOWN_SIZES: &[&str] = &["small", "medium", "large", "xlarge", "xxlarge", "testing"];
+
+/// Every problem with typed values; errors and warnings both.
+/// `user` is the user's own tree (without defaults), to tell what was set.
+pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let g = &values.global;
+
+    match url_scheme(&g.host) {
+        Some("http" | "https") => {}
+        _ => out.push(Problem::error(
+            "global.host",
+            format!(
+                "expected a URL starting with http:// or https://, found {:?}",
+                g.host
+            ),
+        )),
+    }
+
+    if !g.license.is_empty() && !g.license_secret.name.is_empty() {
+        out.push(Problem::error(
+            "global.license",
+            "is set and so is global.licenseSecret.name: give the license one way, \
+             preferably as a Secret"
+                .into(),
+        ));
+    }
+
+    if !g.size.is_empty()
+        && !KNOWN_SIZES.contains(&g.size.as_str())
+        && !size_defined_anywhere(values, &g.size)
+    {
+        out.push(Problem::warning(
+            "global.size",
+            format!(
+                "{:?} is not a known size ({}); the default sizing is used",
+                g.size,
+                KNOWN_SIZES[..5].join(", ")
+            ),
+        ));
+    }
+
+    for (key, component) in values.components() {
+        check_replicas(&mut out, key, component.replica_count);
+        for (size, sizing) in &component.sizing {
+            check_replicas(
+                &mut out,
+                &format!("{key}.sizing.{size}"),
+                sizing.replica_count,
+            );
+        }
+        check_autoscaling(&mut out, key, component);
+    }
+    for (key, store) in values.stores() {
+        check_replicas(&mut out, key, store.replica_count);
+    }
+
+    // A store switched off with no endpoint to use instead is a broken
+    // install; say so before anything is applied.
+    if values.redis.install == Some(false) && g.redis.host.is_empty() {
+        out.push(Problem::error(
+            "redis.install",
+            "is false but global.redis.host is empty: W&B needs a Redis; set global.redis.host"
+                .into(),
+        ));
+    }
+    if values.mysql.install == Some(false) && is_empty_value(&g.mysql.host) {
+        out.push(Problem::error(
+            "mysql.install",
+            "is false but global.mysql.host is empty: W&B needs a MySQL; set global.mysql.host"
+                .into(),
+        ));
+    }
+    let tools = values.mcp_server.weave.tools.as_str().to_ascii_lowercase();
+    if values.mcp_server.base.install == Some(true)
+        && !["auto", "true", "false", ""].contains(&tools.as_str())
+    {
+        out.push(Problem::error(
+            "mcp-server.weave.tools",
+            format!("expected auto, true or false, found {tools:?}"),
+        ));
+    }
+
+    for (key, what) in [
+        ("api", "global.api.enabled"),
+        ("glue", "global.glue.enabled"),
+    ] {
+        for switch in ["install", "enabled"] {
+            if user.pointer(&format!("/{key}/{switch}")).is_some() {
+                out.push(Problem::warning(
+                    &format!("{key}.{switch}"),
+                    format!(
+                        "has no effect: {key} is turned on by {what}, as in the upstream chart"
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn check_replicas(out: &mut Vec<Problem>, key: &str, replicas: Option<i32>) {
+    if let Some(n) = replicas.filter(|n| *n < 0) {
+        out.push(Problem::error(
+            &format!("{key}.replicaCount"),
+            format!("must be 0 or more, found {n}"),
+        ));
+    }
+}
+
+fn check_autoscaling(out: &mut Vec<Problem>, key: &str, component: &Component) {
+    let h = &component.autoscaling.horizontal;
+    if let (Some(min), Some(max)) = (h.min_replicas, h.max_replicas)
+        && (min > max || min < 1)
+    {
+        out.push(Problem::error(
+            &format!("{key}.autoscaling.horizontal"),
+            format!("needs 1 <= minReplicas <= maxReplicas, found {min} and {max}"),
+        ));
+    }
+    if let (Some(min), Some(max)) = (
+        component.pod_disruption_budget.min_available.as_ref(),
+        component.pod_disruption_budget.max_unavailable.as_ref(),
+    ) {
+        out.push(Problem::error(
+            &format!("{key}.podDisruptionBudget"),
+            format!("sets both minAvailable ({min:?}) and maxUnavailable ({max:?}); set one"),
+        ));
+    }
+}
+
+fn size_defined_anywhere(values: &Values, size: &str) -> bool {
+    values
+        .components()
+        .any(|(_, c)| c.sizing.contains_key(size))
+}
+
+fn url_scheme(url: &str) -> Option<&str> {
+    url.split_once("://").map(|(scheme, _)| scheme)
+}
+
+pub(crate) fn is_empty_value(v: &ValueOrRef) -> bool {
+    matches!(v, ValueOrRef::Value(s) if s.is_empty())
+}
+
+impl Values {
+    /// Every W&B component with its values key.
+    pub fn components(&self) -> impl Iterator<Item = (&'static str, &Component)> {
+        [
+            ("api", &*self.api),
+            ("app", &self.app.base),
+            ("appRenamePreHook", &*self.app_rename_pre_hook),
+            ("appRenamePostHook", &*self.app_rename_post_hook),
+            ("console", &self.console.base),
+            ("executor", &self.executor.base),
+            ("filemeta", &*self.filemeta),
+            ("anaconda2", &*self.anaconda2),
+            ("filestream", &self.filestream.base),
+            (
+                "flat-run-fields-updater",
+                &self.flat_run_fields_updater.base,
+            ),
+            ("history-updater", &self.history_updater.base),
+            ("history-reader", &self.history_reader.base),
+            ("frontend", &*self.frontend),
+            ("glue", &self.glue.base),
+            ("internalSignerPreHook", &*self.internal_signer_pre_hook),
+            ("metric-observer", &self.metric_observer.base),
+            ("parquet", &self.parquet.base),
+            ("parquet-metadata-cache", &self.parquet_metadata_cache.base),
+            ("settingsMigrationJob", &*self.settings_migration_job),
+            ("clickhouseMigrationJob", &*self.clickhouse_migration_job),
+            ("weave", &self.weave.base),
+            ("mcp-server", &self.mcp_server.base),
+            ("weave-trace", &*self.weave_trace),
+            ("weave-trace-worker", &*self.weave_trace_worker),
+            (
+                "weave-evaluate-model-worker",
+                &*self.weave_evaluate_model_worker,
+            ),
+            (
+                "weave-trace-agent-scoring-worker",
+                &self.weave_trace_agent_scoring_worker,
+            ),
+            ("nginx", &self.nginx.base),
+            ("lumen-agent", &*self.lumen_agent),
+        ]
+        .into_iter()
+    }
+
+    /// The W&B component under a values key.
+    pub fn component(&self, key: &str) -> Option<&Component> {
+        self.components().find(|(k, _)| *k == key).map(|(_, c)| c)
+    }
+
+    /// Every in-cluster store with its values key.
+    pub fn stores(&self) -> impl Iterator<Item = (&'static str, &Store)> {
+        [
+            ("mysql", &*self.mysql),
+            ("redis", &*self.redis),
+            ("clickhouse", &self.clickhouse.base),
+            ("clickhouse.keeper", &self.clickhouse.keeper),
+            ("kafka", &self.kafka.base),
+            ("bufstream", &self.bufstream.base),
+            ("etcd", &*self.etcd),
+            ("objectStore", &*self.object_store),
+        ]
+        .into_iter()
+    }
+}
