@@ -1,0 +1,115 @@
+//! `wandb-operator render`: print the objects of an install, like `helm template`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use wandb_render::{Release, objects};
+use wandb_values::{Disk, SetKind, Severity, Source};
+
+/// Values given on the command line, as Helm takes them.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ValuesArgs {
+    /// A values file (YAML); repeat to merge several, later files win. `-` is stdin.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Set a value: `a.b=c,d[0]=e` (types inferred as Helm does).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Set a string value, without type inference.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Set a value from the contents of a file: `key=path`.
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+    /// Set a JSON value: `key={"a":1}`.
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// Set a literal string value: everything after the first `=`.
+    #[arg(long = "set-literal", value_name = "KEY=VALUE")]
+    pub set_literal: Vec<String>,
+}
+
+impl ValuesArgs {
+    pub fn sources(&self) -> Vec<Source> {
+        let mut out: Vec<Source> = self.files.iter().cloned().map(Source::File).collect();
+        for (kind, list) in [
+            (SetKind::Typed, &self.set),
+            (SetKind::String, &self.set_string),
+            (SetKind::File, &self.set_file),
+            (SetKind::Json, &self.set_json),
+            (SetKind::Literal, &self.set_literal),
+        ] {
+            out.extend(list.iter().map(|arg| Source::Set(kind, arg.clone())));
+        }
+        out
+    }
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    wandb-operator render --set global.host=https://wandb.example.com --set global.license=KEY\n  \
+    wandb-operator render -f values.yaml --namespace wandb | kubectl apply --server-side -f -\n  \
+    wandb-operator render -f values.yaml --output-dir manifests/")]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Release name: the prefix of every object name.
+    #[arg(long, default_value = "wandb")]
+    pub name: String,
+    /// Namespace of the install.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Write one file per object into this directory instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+}
+
+pub fn run(args: RenderArgs) -> ExitCode {
+    let loaded = match wandb_values::load(&args.values.sources(), &mut Disk) {
+        Ok(loaded) => loaded,
+        Err(problems) => {
+            for p in problems {
+                eprintln!("error: {p}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    for w in loaded
+        .warnings
+        .iter()
+        .filter(|w| w.severity == Severity::Warning)
+    {
+        eprintln!("warning: {w}");
+    }
+    let release = Release::new(&args.name, &args.namespace);
+    let manifests = wandb_render::render(&loaded.values, &release);
+    let result = match &args.output_dir {
+        Some(dir) => write_dir(dir, &manifests),
+        None => std::io::stdout()
+            .lock()
+            .write_all(objects::to_yaml(&manifests).as_bytes()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: writing the output: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write_dir(dir: &std::path::Path, manifests: &[wandb_render::Manifest]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (i, m) in manifests.iter().enumerate() {
+        let file = dir.join(format!(
+            "{i:03}-{}-{}.yaml",
+            m.object.kind().to_lowercase(),
+            m.object.name()
+        ));
+        std::fs::write(file, objects::to_yaml(std::slice::from_ref(m)))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! The typed objects a render produces, their order, and their YAML.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+/// A Kubernetes object of the install.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Object {
+    NetworkPolicy(NetworkPolicy),
+    PodDisruptionBudget(PodDisruptionBudget),
+    ServiceAccount(ServiceAccount),
+    Secret(Secret),
+    ConfigMap(ConfigMap),
+    PersistentVolumeClaim(PersistentVolumeClaim),
+    ClusterRole(ClusterRole),
+    ClusterRoleBinding(ClusterRoleBinding),
+    Role(Role),
+    RoleBinding(RoleBinding),
+    Service(Service),
+    DaemonSet(DaemonSet),
+    Pod(Pod),
+    Deployment(Deployment),
+    HorizontalPodAutoscaler(HorizontalPodAutoscaler),
+    StatefulSet(StatefulSet),
+    Job(Job),
+    CronJob(CronJob),
+    Ingress(Ingress),
+    /// A custom resource of another operator (KEDA ScaledObject, GKE
+    /// BackendConfig, cert-manager Issuer): apiVersion, kind, metadata, spec.
+    Custom(CustomObject),
+}
+
+/// A custom resource, typed as far as the render needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomObject {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    pub spec: serde_json::Value,
+}
+
+macro_rules! each_typed {
+    ($self:expr, $o:ident => $e:expr) => {
+        match $self {
+            Object::NetworkPolicy($o) => $e,
+            Object::PodDisruptionBudget($o) => $e,
+            Object::ServiceAccount($o) => $e,
+            Object::Secret($o) => $e,
+            Object::ConfigMap($o) => $e,
+            Object::PersistentVolumeClaim($o) => $e,
+            Object::ClusterRole($o) => $e,
+            Object::ClusterRoleBinding($o) => $e,
+            Object::Role($o) => $e,
+            Object::RoleBinding($o) => $e,
+            Object::Service($o) => $e,
+            Object::DaemonSet($o) => $e,
+            Object::Pod($o) => $e,
+            Object::Deployment($o) => $e,
+            Object::HorizontalPodAutoscaler($o) => $e,
+            Object::StatefulSet($o) => $e,
+            Object::Job($o) => $e,
+            Object::CronJob($o) => $e,
+            Object::Ingress($o) => $e,
+            Object::Custom($o) => $e,
+        }
+    };
+}
+
+impl Object {
+    pub fn kind(&self) -> &str {
+        use k8s_openapi::Resource;
+        match self {
+            Object::NetworkPolicy(_) => NetworkPolicy::KIND,
+            Object::PodDisruptionBudget(_) => PodDisruptionBudget::KIND,
+            Object::ServiceAccount(_) => ServiceAccount::KIND,
+            Object::Secret(_) => Secret::KIND,
+            Object::ConfigMap(_) => ConfigMap::KIND,
+            Object::PersistentVolumeClaim(_) => PersistentVolumeClaim::KIND,
+            Object::ClusterRole(_) => ClusterRole::KIND,
+            Object::ClusterRoleBinding(_) => ClusterRoleBinding::KIND,
+            Object::Role(_) => Role::KIND,
+            Object::RoleBinding(_) => RoleBinding::KIND,
+            Object::Service(_) => Service::KIND,
+            Object::DaemonSet(_) => DaemonSet::KIND,
+            Object::Pod(_) => Pod::KIND,
+            Object::Deployment(_) => Deployment::KIND,
+            Object::HorizontalPodAutoscaler(_) => HorizontalPodAutoscaler::KIND,
+            Object::StatefulSet(_) => StatefulSet::KIND,
+            Object::Job(_) => Job::KIND,
+            Object::CronJob(_) => CronJob::KIND,
+            Object::Ingress(_) => Ingress::KIND,
+            Object::Custom(c) => &c.kind,
+        }
+    }
+
+    pub fn api_version(&self) -> &str {
+        use k8s_openapi::Resource;
+        match self {
+            Object::NetworkPolicy(_) => NetworkPolicy::API_VERSION,
+            Object::PodDisruptionBudget(_) => PodDisruptionBudget::API_VERSION,
+            Object::ServiceAccount(_) => ServiceAccount::API_VERSION,
+            Object::Secret(_) => Secret::API_VERSION,
+            Object::ConfigMap(_) => ConfigMap::API_VERSION,
+            Object::PersistentVolumeClaim(_) => PersistentVolumeClaim::API_VERSION,
+            Object::ClusterRole(_) => ClusterRole::API_VERSION,
+            Object::ClusterRoleBinding(_) => ClusterRoleBinding::API_VERSION,
+            Object::Role(_) => Role::API_VERSION,
+            Object::RoleBinding(_) => RoleBinding::API_VERSION,
+            Object::Service(_) => Service::API_VERSION,
+            Object::DaemonSet(_) => DaemonSet::API_VERSION,
+            Object::Pod(_) => Pod::API_VERSION,
+            Object::Deployment(_) => Deployment::API_VERSION,
+            Object::HorizontalPodAutoscaler(_) => HorizontalPodAutoscaler::API_VERSION,
+            Object::StatefulSet(_) => StatefulSet::API_VERSION,
+            Object::Job(_) => Job::API_VERSION,
+            Object::CronJob(_) => CronJob::API_VERSION,
+            Object::Ingress(_) => Ingress::API_VERSION,
+            Object::Custom(c) => &c.api_version,
+        }
+    }
+
+    pub fn metadata(&self) -> &ObjectMeta {
+        each_typed!(self, o => &o.metadata)
+    }
+
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        each_typed!(self, o => &mut o.metadata)
+    }
+
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    /// Namespaced objects get the release namespace; cluster-wide ones none.
+    pub fn is_namespaced(&self) -> bool {
+        !matches!(self, Object::ClusterRole(_) | Object::ClusterRoleBinding(_))
+    }
+
+    /// Position in Helm's install order (lower goes first).
+    pub fn install_rank(&self) -> usize {
+        INSTALL_ORDER
+            .iter()
+            .position(|k| *k == self.kind())
+            .unwrap_or(INSTALL_ORDER.len())
+    }
+
+    pub fn to_yaml(&self) -> String {
+        // Serializing typed objects to YAML cannot fail: no maps with
+        // non-string keys, no non-finite floats.
+        serde_saphyr::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Helm's install order, so `render` reads like `helm template`.
+const INSTALL_ORDER: &[&str] = &[
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+];
+
+/// When an object is applied relative to the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// Before the install's other objects (migrations, renames).
+    PreInstall,
+    /// With everything else.
+    Main,
+    /// After the install's other objects are ready.
+    PostInstall,
+    /// Only by `helm test` or an explicit check.
+    Test,
+}
+
+/// A key of a generated Secret: created once with a random value, never
+/// changed afterwards, never rendered as a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedKey {
+    pub key: String,
+    /// Length of the random value, in alphanumeric characters.
+    pub length: usize,
+}
+
+/// An object and what the applier needs to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub object: Object,
+    /// The component it belongs to (`app`, `mysql`, `ingress`, ...).
+    pub component: String,
+    pub phase: Phase,
+    /// For a Secret: its keys whose values are generated once.
+    pub generated: Vec<GeneratedKey>,
+}
+
+impl Manifest {
+    pub fn new(component: &str, object: Object) -> Self {
+        Manifest {
+            object,
+            component: component.to_string(),
+            phase: Phase::Main,
+            generated: Vec::new(),
+        }
+    }
+
+    pub fn in_phase(mut self, phase: Phase) -> Self {
+        self.phase = phase;
+        self
+    }
+}
+
+/// Annotation on a generated Secret that lists its generated keys.
+pub const GENERATED_KEYS_ANNOTATION: &str = "apps.wandb.com/generated-keys";
+
+/// Sorts manifests as `helm template` prints them: by phase, by Helm's kind
+/// order, then by name.
+pub fn sort(manifests: &mut [Manifest]) {
+    manifests.sort_by(|a, b| {
+        (
+            a.phase,
+            a.object.install_rank(),
+            a.object.kind(),
+            a.object.name(),
+        )
+            .cmp(&(
+                b.phase,
+                b.object.install_rank(),
+                b.object.kind(),
+                b.object.name(),
+            ))
+    });
+}
+
+/// Multi-document YAML of the manifests, in order, each headed by the
+/// component it belongs to.
+pub fn to_yaml(manifests: &[Manifest]) -> String {
+    let mut out = String::new();
+    for m in manifests {
+        out.push_str("---\n# Source: ");
+        out.push_str(&m.component);
+        out.push('\n');
+        out.push_str(&m.object.to_yaml());
+    }
+    out
+}
+
+/// Labels or annotations.
+pub type Labels = BTreeMap<String, String>;

@@ -1,0 +1,1474 @@
+//! The one building block: a catalog entry plus the user's values for it
+//! become a Deployment (or Jobs, CronJobs), its Service, ServiceAccount,
+//! Role, autoscaler and PodDisruptionBudget — what the upstream `wandb-base`
+//! chart does for every W&B service.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
+};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, KeyToPath, LocalObjectReference,
+    PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile,
+    SecretEnvSource, SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServicePort,
+    ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use wandb_values::{Component, EnvValue, Sizing};
+
+use crate::catalog::{
+    self, Condition, ContainerSpec, EnvFromSpec, EnvSpec, Kind, PodAnnotationGroup, PortGroup,
+    Service as Spec, Switch, VolumeGroup,
+};
+use crate::context::{Ctx, truncate_name};
+use crate::env;
+use crate::objects::{CustomObject, Labels, Manifest, Object, Phase};
+
+/// Label values are at most 63 characters.
+fn label_value(v: &str) -> String {
+    v.chars().take(63).collect()
+}
+
+/// `{release}-{name}`, or the release name alone when it already contains
+/// the service's name (as the upstream chart names things).
+pub fn fullname(ctx: &Ctx, name: &str) -> String {
+    if ctx.release.name.contains(name) {
+        truncate_name(&ctx.release.name)
+    } else {
+        truncate_name(&ctx.name(name))
+    }
+}
+
+/// The object name of a values key: `flat-run-fields-updater`, `app-rename-pre-hook`.
+pub fn kebab(key: &str) -> String {
+    let mut out = String::new();
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether a catalog service runs, given the values.
+pub fn is_on(ctx: &Ctx, key: &str, spec: &Spec, component: &Component) -> bool {
+    let g = &ctx.values.global;
+    let _ = key;
+    match spec.switch {
+        Switch::Install => component.install.unwrap_or(false),
+        Switch::GlobalApi => g.api.enabled,
+        Switch::GlobalGlue => g.glue.enabled,
+        Switch::LocalServiceBypass => g.local_service.bypass && component.install != Some(false),
+    }
+}
+
+fn condition_holds(ctx: &Ctx, condition: Option<Condition>) -> bool {
+    match condition {
+        None => true,
+        Some(Condition::ApiDisabled) => !ctx.values.global.api.enabled,
+        Some(Condition::OlapAnyFeature) => env::olap_any_feature_enabled(ctx),
+    }
+}
+
+/// Everything one service needs to be built.
+struct Build<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    key: &'c str,
+    spec: &'c Spec,
+    values: &'c Component,
+    /// `{release}-{name}`.
+    fullname: String,
+    /// `app.kubernetes.io/name`.
+    name_label: String,
+    sizing: Sizing,
+}
+
+/// Builds every object of a catalog service. Nothing when it is off.
+pub fn build(ctx: &Ctx, key: &str, spec: &Spec, values: &Component) -> Vec<Manifest> {
+    if !is_on(ctx, key, spec, values) {
+        return vec![];
+    }
+    let name = kebab(key);
+    let b = Build {
+        ctx,
+        key,
+        spec,
+        values,
+        fullname: fullname(ctx, &name),
+        name_label: name,
+        sizing: sizing(ctx, key, values),
+    };
+    let phase = match spec.hook.as_deref() {
+        Some(h) if h.contains("pre-") => Phase::PreInstall,
+        Some(h) if h.contains("post-") => Phase::PostInstall,
+        _ => Phase::Main,
+    };
+    let mut out = Vec::new();
+    if spec.service_account.create {
+        out.push(b.service_account());
+    }
+    if let Some(role) = &spec.role {
+        out.extend(b.role(role));
+    }
+    match spec.kind {
+        Kind::Deployment | Kind::StatefulSet => {
+            out.push(b.deployment());
+            out.extend(b.services());
+            out.extend(b.autoscaler());
+            if spec.pod_disruption_budget && values.pod_disruption_budget.enabled != Some(false) {
+                out.push(b.pdb());
+            }
+            out.extend(b.cron_jobs());
+        }
+        Kind::Job => out.extend(b.jobs()),
+        Kind::CronJob => out.extend(b.cron_jobs()),
+    }
+    out.into_iter()
+        .map(|o| Manifest::new(key, o).in_phase(phase))
+        .collect()
+}
+
+/// The size a service runs at.
+pub fn size_of(ctx: &Ctx, values: &Component) -> String {
+    if values.size.is_empty() {
+        ctx.values.global.size.clone()
+    } else {
+        values.size.clone()
+    }
+}
+
+/// The sizing of a service: base and service presets for `default` and for
+/// the size, with the user's `sizing` laid over each.
+fn sizing(ctx: &Ctx, key: &str, values: &Component) -> Sizing {
+    let size = size_of(ctx, values);
+    let empty = BTreeMap::new();
+    let base = catalog::CATALOG.sizing.get("base").unwrap_or(&empty);
+    let service = catalog::CATALOG.sizing.get(key).unwrap_or(&empty);
+    let mut tree = serde_json::Value::Object(Default::default());
+    for level in ["default", size.as_str()] {
+        for source in [base, service, &values.sizing] {
+            if let Some(s) = source.get(level) {
+                wandb_values::tree::merge(
+                    &mut tree,
+                    strip_nulls(serde_json::to_value(s).unwrap_or_default()),
+                );
+            }
+        }
+    }
+    serde_json::from_value(tree).unwrap_or_default()
+}
+
+/// Drops `null`s so that an unset field does not erase a preset.
+fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Lays `top` over `bottom`, per `limits`/`requests` key.
+pub fn merge_resources(
+    bottom: Option<&ResourceRequirements>,
+    top: Option<&ResourceRequirements>,
+) -> Option<ResourceRequirements> {
+    match (bottom, top) {
+        (None, None) => None,
+        (Some(b), None) => Some(b.clone()),
+        (None, Some(t)) => Some(t.clone()),
+        (Some(b), Some(t)) => {
+            let merge = |b: &Option<BTreeMap<String, Quantity>>,
+                         t: &Option<BTreeMap<String, Quantity>>| {
+                let mut out = b.clone().unwrap_or_default();
+                out.extend(t.clone().unwrap_or_default());
+                (!out.is_empty()).then_some(out)
+            };
+            Some(ResourceRequirements {
+                limits: merge(&b.limits, &t.limits),
+                requests: merge(&b.requests, &t.requests),
+                claims: t.claims.clone().or_else(|| b.claims.clone()),
+            })
+        }
+    }
+}
+
+fn empty_resources(r: &Option<ResourceRequirements>) -> Option<ResourceRequirements> {
+    r.clone().filter(|r| {
+        r.limits.as_ref().is_some_and(|l| !l.is_empty())
+            || r.requests.as_ref().is_some_and(|l| !l.is_empty())
+    })
+}
+
+/// The restricted-profile security context every W&B container gets.
+pub fn container_security_context() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: None,
+        }),
+        privileged: Some(false),
+        read_only_root_filesystem: Some(false),
+        run_as_non_root: Some(true),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// The pod security context of W&B pods, with a catalog or user override.
+fn pod_security_context(
+    catalog: Option<&PodSecurityContext>,
+    user: Option<&PodSecurityContext>,
+) -> PodSecurityContext {
+    let mut psc = PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(999),
+        run_as_group: Some(0),
+        fs_group: Some(0),
+        fs_group_change_policy: Some("OnRootMismatch".into()),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        }),
+        ..Default::default()
+    };
+    for over in [catalog, user].into_iter().flatten() {
+        overlay_json(&mut psc, over);
+    }
+    psc
+}
+
+/// Lays the set fields of `over` onto `base` (both serializable the same way).
+fn overlay_json<T: serde::Serialize + serde::de::DeserializeOwned>(base: &mut T, over: &T) {
+    let mut b = serde_json::to_value(&*base).unwrap_or_default();
+    wandb_values::tree::merge(
+        &mut b,
+        strip_nulls(serde_json::to_value(over).unwrap_or_default()),
+    );
+    if let Ok(merged) = serde_json::from_value(b) {
+        *base = merged;
+    }
+}
+
+impl Build<'_, '_> {
+    fn selector(&self) -> Labels {
+        BTreeMap::from([
+            ("app.kubernetes.io/name".into(), self.name_label.clone()),
+            (
+                "app.kubernetes.io/instance".into(),
+                self.ctx.release.name.clone(),
+            ),
+        ])
+    }
+
+    fn labels(&self) -> Labels {
+        let mut labels = self.selector();
+        let image = &self.values.image;
+        let version = if !image.digest.is_empty() {
+            image
+                .digest
+                .trim_start_matches("sha256:")
+                .chars()
+                .take(12)
+                .collect()
+        } else {
+            image.tag.clone()
+        };
+        if !version.is_empty() {
+            labels.insert("app.kubernetes.io/version".into(), label_value(&version));
+        }
+        labels.insert(
+            "app.kubernetes.io/managed-by".into(),
+            crate::MANAGED_BY.into(),
+        );
+        labels.insert("app.kubernetes.io/part-of".into(), "wandb".into());
+        for (k, v) in self
+            .ctx
+            .values
+            .global
+            .common
+            .labels
+            .iter()
+            .chain(&self.values.common.labels)
+        {
+            labels.insert(k.clone(), label_value(v));
+        }
+        labels
+    }
+
+    fn common_annotations(&self) -> Labels {
+        let mut a = self.ctx.values.global.common.annotations.clone();
+        a.extend(self.values.common.annotations.clone());
+        a
+    }
+
+    fn meta(&self, name: &str) -> ObjectMeta {
+        let annotations = self.common_annotations();
+        ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(self.ctx.release.namespace.clone()),
+            labels: Some(self.labels()),
+            annotations: (!annotations.is_empty()).then_some(annotations),
+            ..Default::default()
+        }
+    }
+
+    fn hook_annotations(&self, meta: &mut ObjectMeta) {
+        if let Some(hook) = &self.spec.hook {
+            let a = meta.annotations.get_or_insert_with(Default::default);
+            a.insert("helm.sh/hook".into(), hook.clone());
+            a.insert("helm.sh/hook-weight".into(), "0".into());
+            a.insert(
+                "helm.sh/hook-delete-policy".into(),
+                "before-hook-creation,hook-succeeded".into(),
+            );
+        }
+    }
+
+    fn service_account_name(&self) -> String {
+        let sa = &self.spec.service_account;
+        if let Some(name) = self
+            .values
+            .service_account
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+        {
+            return name;
+        }
+        if !sa.create {
+            return "default".into();
+        }
+        sa.name.clone().unwrap_or_else(|| self.fullname.clone())
+    }
+
+    fn service_account(&self) -> Object {
+        let mut meta = self.meta(&self.service_account_name());
+        if !self.values.service_account.annotations.is_empty() {
+            meta.annotations
+                .get_or_insert_with(Default::default)
+                .extend(self.values.service_account.annotations.clone());
+        }
+        self.hook_annotations(&mut meta);
+        Object::ServiceAccount(ServiceAccount {
+            metadata: meta,
+            automount_service_account_token: Some(
+                self.values.service_account.automount.unwrap_or(true),
+            ),
+            ..Default::default()
+        })
+    }
+
+    fn role(&self, role: &catalog::RoleSpec) -> Vec<Object> {
+        let mut meta = self.meta(&self.fullname);
+        self.hook_annotations(&mut meta);
+        let subject = Subject {
+            kind: "ServiceAccount".into(),
+            name: self.service_account_name(),
+            namespace: Some(self.ctx.release.namespace.clone()),
+            api_group: None,
+        };
+        let (cluster_rules, namespaced_rules) = split_rules(&role.rules, role.cluster);
+        let mut out = Vec::new();
+        if role.cluster {
+            // Cluster-scoped reads stay in a ClusterRole; everything that
+            // touches namespaced objects (Secrets above all) is confined to
+            // the install's namespace by a Role of the same name.
+            let mut cluster_meta = meta.clone();
+            cluster_meta.namespace = None;
+            out.push(Object::ClusterRole(ClusterRole {
+                metadata: cluster_meta.clone(),
+                rules: Some(cluster_rules),
+                aggregation_rule: None,
+            }));
+            out.push(Object::ClusterRoleBinding(ClusterRoleBinding {
+                metadata: cluster_meta,
+                role_ref: RoleRef {
+                    api_group: "rbac.authorization.k8s.io".into(),
+                    kind: "ClusterRole".into(),
+                    name: self.fullname.clone(),
+                },
+                subjects: Some(vec![subject.clone()]),
+            }));
+        }
+        if !namespaced_rules.is_empty() {
+            out.push(Object::Role(Role {
+                metadata: meta.clone(),
+                rules: Some(namespaced_rules),
+            }));
+            out.push(Object::RoleBinding(RoleBinding {
+                metadata: meta,
+                role_ref: RoleRef {
+                    api_group: "rbac.authorization.k8s.io".into(),
+                    kind: "Role".into(),
+                    name: self.fullname.clone(),
+                },
+                subjects: Some(vec![subject]),
+            }));
+        }
+        out
+    }
+
+    /// Env vars of a container, in order: the catalog's groups, then the
+    /// env map sorted by name (a name in the map drops the group's var).
+    fn env(&self, container: &ContainerSpec, main: bool) -> Vec<EnvVar> {
+        let g = &self.ctx.values.global;
+        let mut map: BTreeMap<String, EnvVar> = BTreeMap::new();
+        let put = |name: &str, var: EnvVar, map: &mut BTreeMap<String, EnvVar>| {
+            map.entry(name.to_string()).or_insert(var);
+        };
+        // Highest precedence first; `put` keeps the first it sees.
+        for (name, value) in &self.values.env {
+            put(name, user_env(self.ctx, name, value), &mut map);
+        }
+        for (name, value) in container.env.iter().chain(&self.spec.env) {
+            put(name, self.catalog_env(name, value), &mut map);
+        }
+        for (name, value) in self
+            .values
+            .extra_env
+            .iter()
+            .chain(&g.env)
+            .chain(&g.extra_env)
+        {
+            put(name, user_env(self.ctx, name, value), &mut map);
+        }
+        for (name, source) in self.values.extra_env_from.iter().chain(&g.extra_env_from) {
+            put(name, env::from_source(name, source.clone()), &mut map);
+        }
+        if main {
+            for (name, value) in &self.sizing.env {
+                put(name, user_env(self.ctx, name, value), &mut map);
+            }
+        }
+        let mut out: Vec<EnvVar> = Vec::new();
+        for group in &self.spec.env_groups {
+            for var in env::group(self.ctx, *group, self.values) {
+                if !map.contains_key(&var.name) && !out.iter().any(|v| v.name == var.name) {
+                    out.push(var);
+                }
+            }
+        }
+        out.extend(map.into_values());
+        out
+    }
+
+    fn catalog_env(&self, name: &str, value: &EnvSpec) -> EnvVar {
+        match value {
+            EnvSpec::Literal(v) => env::literal(name, self.ctx.expand(v)),
+            EnvSpec::ValueFrom { value_from } => env::from_source(name, value_from.clone()),
+            EnvSpec::From { source } => {
+                env::literal(name, env::source(self.ctx, *source, self.key))
+            }
+        }
+    }
+
+    fn env_from(&self, container: &ContainerSpec) -> Vec<EnvFromSource> {
+        // By full name, as upstream orders them: later sources win.
+        let mut by_name: BTreeMap<String, bool> = BTreeMap::new();
+        for spec in self.spec.env_from.iter().chain(&container.env_from) {
+            match spec {
+                EnvFromSpec::ConfigMap(n) => by_name.insert(self.ctx.name(n), false),
+                EnvFromSpec::Secret(n) => by_name.insert(self.ctx.name(n), true),
+            };
+        }
+        for (name, kind) in &self.values.env_from {
+            by_name.insert(self.ctx.expand(name), kind == "secretRef");
+        }
+        by_name
+            .into_iter()
+            .map(|(name, secret)| {
+                if secret {
+                    EnvFromSource {
+                        secret_ref: Some(SecretEnvSource {
+                            name,
+                            optional: None,
+                        }),
+                        ..Default::default()
+                    }
+                } else {
+                    EnvFromSource {
+                        config_map_ref: Some(ConfigMapEnvSource {
+                            name,
+                            optional: None,
+                        }),
+                        ..Default::default()
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn image(&self, container: &ContainerSpec) -> String {
+        self.ctx
+            .wandb_image(container.image.as_ref().unwrap_or(&self.values.image))
+    }
+
+    /// Resources of a main container: the user's per-container and
+    /// per-service settings over the catalog's over the size preset.
+    fn resources(
+        &self,
+        name: &str,
+        container: &ContainerSpec,
+        main: bool,
+    ) -> Option<ResourceRequirements> {
+        if !main {
+            return empty_resources(&container.resources);
+        }
+        let mut r = merge_resources(self.sizing.resources.as_ref(), container.resources.as_ref());
+        r = merge_resources(r.as_ref(), self.values.resources.as_ref());
+        if let Some(over) = self.values.containers.get(name) {
+            r = merge_resources(r.as_ref(), over.resources.as_ref());
+        }
+        empty_resources(&r)
+    }
+
+    fn container(&self, name: &str, spec: &ContainerSpec, main: bool) -> Container {
+        let mut ports: Vec<ContainerPort> = spec.ports.clone();
+        for group in &spec.port_groups {
+            match group {
+                PortGroup::Lumen => ports.push(ContainerPort {
+                    name: Some("lumen".into()),
+                    container_port: 16060,
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                }),
+            }
+        }
+        let mut env = self.env(spec, main);
+        if let Some(over) = self.values.containers.get(name) {
+            for (n, v) in &over.env {
+                env.retain(|e| &e.name != n);
+                env.push(user_env(self.ctx, n, v));
+            }
+        }
+        let env_from = self.env_from(spec);
+        let mut security = container_security_context();
+        for over in [
+            spec.security_context.as_ref(),
+            self.values.security_context.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            overlay_json(&mut security, over);
+        }
+        Container {
+            name: name.to_string(),
+            image: Some(self.image(spec)),
+            image_pull_policy: Some(non_empty_or(&self.values.image.pull_policy, "IfNotPresent")),
+            command: spec.command.clone(),
+            args: spec.args.clone(),
+            env: (!env.is_empty()).then_some(env),
+            env_from: (!env_from.is_empty()).then_some(env_from),
+            ports: (!ports.is_empty()).then_some(ports),
+            liveness_probe: spec.liveness_probe.clone(),
+            readiness_probe: spec.readiness_probe.clone(),
+            startup_probe: spec.startup_probe.clone(),
+            lifecycle: spec.lifecycle.clone(),
+            resources: self.resources(name, spec, main),
+            security_context: Some(security),
+            volume_mounts: Some(self.volume_mounts(spec)).filter(|m| !m.is_empty()),
+            ..Default::default()
+        }
+    }
+
+    fn volume_mounts(&self, spec: &ContainerSpec) -> Vec<VolumeMount> {
+        let mut mounts = Vec::new();
+        for group in &spec.volume_mount_groups {
+            mounts.extend(group_mounts(self.ctx, *group));
+        }
+        if self.spec.global_volumes {
+            mounts.extend(ca_cert_mounts(self.ctx));
+        }
+        for m in &spec.volume_mounts {
+            if !mounts
+                .iter()
+                .any(|x| x.name == m.name && x.mount_path == m.mount_path)
+            {
+                mounts.push(m.clone());
+            }
+        }
+        mounts
+    }
+
+    fn volumes(&self, local: &[Volume], groups: &[VolumeGroup]) -> Vec<Volume> {
+        let mut volumes = Vec::new();
+        for group in groups {
+            volumes.extend(group_volumes(self.ctx, *group));
+        }
+        if self.spec.global_volumes {
+            volumes.extend(ca_cert_volumes(self.ctx));
+        }
+        for v in local {
+            let mut v = v.clone();
+            if let Some(cm) = v.config_map.as_mut() {
+                cm.name = self.ctx.expand(&cm.name);
+            }
+            if let Some(s) = v.secret.as_mut() {
+                s.secret_name = s.secret_name.as_ref().map(|n| self.ctx.expand(n));
+            }
+            volumes.push(v);
+        }
+        volumes
+    }
+
+    fn pod(
+        &self,
+        containers: &BTreeMap<String, ContainerSpec>,
+        init_containers: &BTreeMap<String, ContainerSpec>,
+        volumes: &[Volume],
+        volume_groups: &[VolumeGroup],
+        restart_policy: Option<String>,
+        grace: Option<i64>,
+    ) -> PodTemplateSpec {
+        let g = &self.ctx.values.global;
+        let v = self.values;
+        let build = |set: &BTreeMap<String, ContainerSpec>, main: bool| -> Vec<Container> {
+            set.iter()
+                .filter(|(_, c)| condition_holds(self.ctx, c.when))
+                .map(|(name, c)| self.container(name, c, main))
+                .collect()
+        };
+        let mut labels = self.labels();
+        for (k, val) in g
+            .pod
+            .labels
+            .iter()
+            .chain(&v.pod.labels)
+            .chain(&v.pod_labels)
+            .chain(&self.spec.pod_labels)
+        {
+            labels.insert(k.clone(), label_value(val));
+        }
+        let mut annotations = Labels::new();
+        for group in &self.spec.pod_annotation_groups {
+            annotations.extend(pod_annotation_group(self.ctx, *group));
+        }
+        annotations.extend(v.pod_annotations.clone());
+        annotations.extend(g.pod.annotations.clone());
+        annotations.extend(v.pod.annotations.clone());
+        annotations.extend(self.common_annotations());
+        let init = build(init_containers, false);
+        let volumes = self.volumes(volumes, volume_groups);
+        let node_selector = if !v.node_selector.is_empty() {
+            &v.node_selector
+        } else {
+            &g.node_selector
+        };
+        let tolerations = if !v.tolerations.is_empty() {
+            &v.tolerations
+        } else {
+            &g.tolerations
+        };
+        let priority = non_empty_or(&v.priority_class_name, &g.priority_class_name);
+        let pull_secrets = pull_secrets(&v.image_pull_secrets, &g.image_pull_secrets, self.ctx);
+        PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(labels),
+                annotations: (!annotations.is_empty()).then_some(annotations),
+                ..Default::default()
+            }),
+            spec: Some(PodSpec {
+                containers: build(containers, true),
+                init_containers: (!init.is_empty()).then_some(init),
+                service_account_name: Some(self.service_account_name()),
+                security_context: Some(pod_security_context(
+                    self.spec.pod_security_context.as_ref(),
+                    v.pod_security_context.as_ref(),
+                )),
+                termination_grace_period_seconds: v.termination_grace_period_seconds.or(grace),
+                topology_spread_constraints: Some(
+                    ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
+                        .into_iter()
+                        .map(|key| TopologySpreadConstraint {
+                            label_selector: Some(LabelSelector {
+                                match_labels: Some(self.selector()),
+                                match_expressions: None,
+                            }),
+                            max_skew: 1,
+                            topology_key: key.into(),
+                            when_unsatisfiable: "ScheduleAnyway".into(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                volumes: (!volumes.is_empty()).then_some(volumes),
+                node_selector: (!node_selector.is_empty()).then(|| node_selector.clone()),
+                tolerations: (!tolerations.is_empty()).then(|| tolerations.clone()),
+                affinity: v.affinity.clone(),
+                priority_class_name: (!priority.is_empty()).then_some(priority),
+                image_pull_secrets: (!pull_secrets.is_empty()).then_some(pull_secrets),
+                restart_policy,
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn autoscaled(&self) -> (wandb_values::Horizontal, wandb_values::Keda) {
+        let mut h = self.sizing.autoscaling.horizontal.clone();
+        overlay_json(&mut h, &self.values.autoscaling.horizontal);
+        let mut k = self.sizing.autoscaling.keda.clone();
+        overlay_json(&mut k, &self.values.autoscaling.keda);
+        (h, k)
+    }
+
+    fn workload_name(&self) -> String {
+        match &self.spec.deployment_postfix {
+            Some(p) => format!("{}-{p}", self.fullname),
+            None => self.fullname.clone(),
+        }
+    }
+
+    fn deployment(&self) -> Object {
+        let (h, k) = self.autoscaled();
+        let autoscaled = h.enabled == Some(true) || k.enabled == Some(true);
+        // An autoscaler owns the replica count; setting it here would fight it.
+        let replicas = if autoscaled {
+            None
+        } else {
+            Some(
+                self.values
+                    .replica_count
+                    .or(self.sizing.replica_count)
+                    .unwrap_or(1),
+            )
+        };
+        let mut meta = self.meta(&self.workload_name());
+        let g = &self.ctx.values.global;
+        let mut extra_labels = g.deployment.labels.clone();
+        extra_labels.extend(self.values.deployment.labels.clone());
+        meta.labels
+            .get_or_insert_with(Default::default)
+            .extend(extra_labels);
+        let mut annotations = g.deployment.annotations.clone();
+        annotations.extend(self.values.deployment.annotations.clone());
+        if !annotations.is_empty() {
+            meta.annotations
+                .get_or_insert_with(Default::default)
+                .extend(annotations);
+        }
+        let strategy = match self.spec.strategy.as_deref() {
+            Some("Recreate") => DeploymentStrategy {
+                type_: Some("Recreate".into()),
+                rolling_update: None,
+            },
+            _ => DeploymentStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_surge: Some(IntOrString::Int(1)),
+                    max_unavailable: Some(IntOrString::Int(0)),
+                }),
+            },
+        };
+        Object::Deployment(Deployment {
+            metadata: meta,
+            spec: Some(DeploymentSpec {
+                replicas,
+                strategy: Some(strategy),
+                selector: LabelSelector {
+                    match_labels: Some(self.selector()),
+                    match_expressions: None,
+                },
+                template: self.pod(
+                    &self.spec.containers,
+                    &self.spec.init_containers,
+                    &self.spec.volumes,
+                    &self.spec.volume_groups,
+                    None,
+                    Some(60),
+                ),
+                ..Default::default()
+            }),
+            status: None,
+        })
+    }
+
+    fn services(&self) -> Vec<Object> {
+        let mut out = Vec::new();
+        if let Some(s) = &self.spec.service {
+            out.extend(self.service(
+                &self.fullname,
+                &s.ports,
+                s.headless,
+                s.kind.as_deref(),
+                s.load_balancer_health_check_path.as_deref(),
+            ));
+        }
+        for s in &self.spec.extra_services {
+            out.extend(self.service(&self.ctx.name(&s.name), &s.ports, s.headless, None, None));
+        }
+        out
+    }
+
+    fn service(
+        &self,
+        name: &str,
+        ports: &[ServicePort],
+        headless: bool,
+        kind: Option<&str>,
+        health_path: Option<&str>,
+    ) -> Vec<Object> {
+        let g = &self.ctx.values.global;
+        let mut meta = self.meta(name);
+        meta.labels
+            .get_or_insert_with(Default::default)
+            .extend(self.values.service.labels.clone());
+        let mut annotations = meta.annotations.take().unwrap_or_default();
+        annotations.extend(g.service.annotations.clone());
+        annotations.extend(self.values.service.annotations.clone());
+        let mut out = Vec::new();
+        if !headless {
+            match g.cloud_provider.as_str() {
+                "aws" => {
+                    if let Some(path) = health_path {
+                        annotations.insert(
+                            "alb.ingress.kubernetes.io/healthcheck-path".into(),
+                            path.into(),
+                        );
+                    }
+                }
+                "gcp" => {
+                    let backend = format!("{name}-backend-config");
+                    annotations
+                        .insert("cloud.google.com/neg".into(), r#"{"ingress": true}"#.into());
+                    annotations.insert(
+                        "cloud.google.com/backend-config".into(),
+                        format!(r#"{{"default": "{backend}"}}"#),
+                    );
+                    let mut spec = serde_json::json!({"timeoutSec": 120});
+                    if !g.gcp_security_policy.is_empty() {
+                        spec["securityPolicy"] = serde_json::json!({"name": g.gcp_security_policy});
+                    }
+                    let mut bmeta = self.meta(&backend);
+                    bmeta.annotations = None;
+                    out.push(Object::Custom(CustomObject {
+                        api_version: "cloud.google.com/v1".into(),
+                        kind: "BackendConfig".into(),
+                        metadata: bmeta,
+                        spec,
+                    }));
+                }
+                _ => {}
+            }
+        }
+        meta.annotations = (!annotations.is_empty()).then_some(annotations);
+        out.push(Object::Service(Service {
+            metadata: meta,
+            spec: Some(ServiceSpec {
+                type_: Some(
+                    self.values
+                        .service
+                        .kind
+                        .clone()
+                        .or_else(|| kind.map(str::to_string))
+                        .unwrap_or_else(|| "ClusterIP".into()),
+                ),
+                cluster_ip: headless.then(|| "None".into()),
+                ports: Some(ports.to_vec()),
+                selector: Some(self.selector()),
+                ..Default::default()
+            }),
+            status: None,
+        }));
+        out
+    }
+
+    fn autoscaler(&self) -> Option<Object> {
+        let (h, k) = self.autoscaled();
+        let target = CrossVersionObjectReference {
+            api_version: Some("apps/v1".into()),
+            kind: "Deployment".into(),
+            name: self.workload_name(),
+        };
+        if k.enabled == Some(true) {
+            let mut spec = serde_json::json!({"scaleTargetRef": target});
+            let fields = [
+                ("pollingInterval", k.polling_interval),
+                ("cooldownPeriod", k.cooldown_period),
+                ("idleReplicaCount", k.idle_replica_count),
+                ("minReplicaCount", k.min_replica_count),
+                ("maxReplicaCount", k.max_replica_count),
+            ];
+            for (field, value) in fields {
+                if let Some(v) = value.filter(|v| *v != 0) {
+                    spec[field] = v.into();
+                }
+            }
+            for (field, value) in [("fallback", &k.fallback), ("advanced", &k.advanced)] {
+                if let Some(v) = value {
+                    spec[field] = v.clone();
+                }
+            }
+            if let Some(t) = &k.triggers {
+                spec["triggers"] = serde_json::Value::Array(t.clone());
+            }
+            let mut meta = self.meta(&self.fullname);
+            meta.annotations = Some(self.common_annotations()).filter(|a| !a.is_empty());
+            return Some(Object::Custom(CustomObject {
+                api_version: "keda.sh/v1alpha1".into(),
+                kind: "ScaledObject".into(),
+                metadata: meta,
+                spec,
+            }));
+        }
+        if h.enabled != Some(true) {
+            return None;
+        }
+        let metric = |name: &str, pct: Option<i32>| {
+            pct.filter(|p| *p != 0).map(|p| MetricSpec {
+                type_: "Resource".into(),
+                resource: Some(ResourceMetricSource {
+                    name: name.into(),
+                    target: MetricTarget {
+                        type_: "Utilization".into(),
+                        average_utilization: Some(p),
+                        ..Default::default()
+                    },
+                }),
+                ..Default::default()
+            })
+        };
+        let metrics: Vec<MetricSpec> = [
+            metric("cpu", h.target_cpu_utilization_percentage),
+            metric("memory", h.target_memory_utilization_percentage),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Some(Object::HorizontalPodAutoscaler(HorizontalPodAutoscaler {
+            metadata: self.meta(&self.fullname),
+            spec: Some(HorizontalPodAutoscalerSpec {
+                scale_target_ref: target,
+                min_replicas: h.min_replicas,
+                max_replicas: h.max_replicas.unwrap_or(1),
+                metrics: (!metrics.is_empty()).then_some(metrics),
+                behavior: None,
+            }),
+            status: None,
+        }))
+    }
+
+    fn pdb(&self) -> Object {
+        let p = &self.values.pod_disruption_budget;
+        let mut meta = self.meta(&self.fullname);
+        if !p.annotations.is_empty() {
+            meta.annotations
+                .get_or_insert_with(Default::default)
+                .extend(p.annotations.clone());
+        }
+        let min_available = p.min_available.clone();
+        let max_unavailable = match (&p.max_unavailable, &min_available) {
+            (Some(m), _) => Some(m.clone()),
+            (None, None) => Some(IntOrString::Int(1)),
+            (None, Some(_)) => None,
+        };
+        Object::PodDisruptionBudget(PodDisruptionBudget {
+            metadata: meta,
+            spec: Some(PodDisruptionBudgetSpec {
+                selector: Some(LabelSelector {
+                    match_labels: Some(self.selector()),
+                    match_expressions: Some(vec![LabelSelectorRequirement {
+                        key: "batch.kubernetes.io/job-name".into(),
+                        operator: "DoesNotExist".into(),
+                        values: None,
+                    }]),
+                }),
+                max_unavailable,
+                min_available,
+                ..Default::default()
+            }),
+            status: None,
+        })
+    }
+
+    fn jobs(&self) -> Vec<Object> {
+        let mut out = Vec::new();
+        for (name, job) in &self.spec.jobs {
+            let user = self.values.jobs.get(name);
+            let enabled =
+                user.and_then(|u| u.enabled).unwrap_or(true) && condition_holds(self.ctx, job.when);
+            if !enabled {
+                continue;
+            }
+            let mut meta = self.meta(&self.ctx.name(name));
+            self.hook_annotations(&mut meta);
+            out.push(Object::Job(Job {
+                metadata: meta,
+                spec: Some(JobSpec {
+                    backoff_limit: job.backoff_limit,
+                    active_deadline_seconds: job.active_deadline_seconds,
+                    ttl_seconds_after_finished: job.ttl_seconds_after_finished,
+                    template: self.pod(
+                        &job.containers,
+                        &job.init_containers,
+                        &job.volumes,
+                        &job.volume_groups,
+                        Some(job.restart_policy.clone().unwrap_or_else(|| "Never".into())),
+                        None,
+                    ),
+                    ..Default::default()
+                }),
+                status: None,
+            }));
+        }
+        out
+    }
+
+    fn cron_jobs(&self) -> Vec<Object> {
+        let mut out = Vec::new();
+        for (name, cron) in &self.spec.cron_jobs {
+            let user = self.values.cron_jobs.get(name);
+            let enabled = user.and_then(|u| u.enabled).unwrap_or(cron.enabled);
+            let suspend = user.and_then(|u| u.suspend).unwrap_or(false) || !enabled;
+            out.push(Object::CronJob(CronJob {
+                metadata: self.meta(&self.ctx.name(name)),
+                spec: Some(CronJobSpec {
+                    concurrency_policy: cron.concurrency_policy.clone(),
+                    schedule: user
+                        .and_then(|u| u.schedule.clone())
+                        .unwrap_or_else(|| cron.schedule.clone()),
+                    suspend: Some(suspend),
+                    successful_jobs_history_limit: cron.successful_jobs_history_limit,
+                    failed_jobs_history_limit: cron.failed_jobs_history_limit,
+                    starting_deadline_seconds: cron.starting_deadline_seconds,
+                    job_template: JobTemplateSpec {
+                        metadata: None,
+                        spec: Some(JobSpec {
+                            backoff_limit: cron.backoff_limit,
+                            template: self.pod(
+                                &cron.containers,
+                                &BTreeMap::new(),
+                                &cron.volumes,
+                                &cron.volume_groups,
+                                Some(
+                                    cron.restart_policy
+                                        .clone()
+                                        .unwrap_or_else(|| "Never".into()),
+                                ),
+                                None,
+                            ),
+                            ..Default::default()
+                        }),
+                    },
+                    ..Default::default()
+                }),
+                status: None,
+            }));
+        }
+        out
+    }
+}
+
+/// Splits rules into cluster-scoped reads and the namespaced rest.
+fn split_rules(rules: &[PolicyRule], cluster: bool) -> (Vec<PolicyRule>, Vec<PolicyRule>) {
+    if !cluster {
+        return (vec![], rules.to_vec());
+    }
+    const CLUSTER_SCOPED: &[&str] = &["namespaces", "nodes", "persistentvolumes"];
+    let mut cluster_rules = Vec::new();
+    let mut namespaced = Vec::new();
+    for rule in rules {
+        let resources = rule.resources.clone().unwrap_or_default();
+        let (c, n): (Vec<String>, Vec<String>) = resources
+            .into_iter()
+            .partition(|r| CLUSTER_SCOPED.contains(&r.as_str()));
+        if !c.is_empty() {
+            cluster_rules.push(PolicyRule {
+                resources: Some(c),
+                ..rule.clone()
+            });
+        }
+        if !n.is_empty() {
+            namespaced.push(PolicyRule {
+                resources: Some(n),
+                ..rule.clone()
+            });
+        }
+    }
+    (cluster_rules, namespaced)
+}
+
+fn non_empty_or(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        a.to_string()
+    }
+}
+
+fn pull_secrets(
+    local: &[serde_json::Value],
+    global: &[serde_json::Value],
+    ctx: &Ctx,
+) -> Vec<LocalObjectReference> {
+    let mut names: Vec<String> = Vec::new();
+    for s in local.iter().chain(global) {
+        let name = match s {
+            serde_json::Value::String(n) => n.clone(),
+            serde_json::Value::Object(m) => m
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            _ => String::new(),
+        };
+        let name = ctx.expand(&name);
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| LocalObjectReference { name })
+        .collect()
+}
+
+/// An env var from the user's values.
+pub fn user_env(ctx: &Ctx, name: &str, value: &EnvValue) -> EnvVar {
+    match value {
+        EnvValue::From { value_from } => env::from_source(name, (**value_from).clone()),
+        EnvValue::Wrapped { value } | EnvValue::Plain(value) => {
+            env::literal(name, ctx.expand(value.as_str()))
+        }
+    }
+}
+
+fn pod_annotation_group(ctx: &Ctx, group: PodAnnotationGroup) -> Labels {
+    let mut out = Labels::new();
+    match group {
+        PodAnnotationGroup::Lumen => {
+            out.insert("lumen.wandb.ai/agent".into(), "true".into());
+        }
+        PodAnnotationGroup::GcsFuse => {
+            let p = &ctx.values.parquet;
+            let b = ctx.bucket();
+            if p.fuse.enabled && b.provider == "gcs" && ctx.values.global.cloud_provider == "gcp" {
+                out.insert("gke-gcsfuse/volumes".into(), "true".into());
+                if let Some(r) = &p.fuse.resources {
+                    let get = |m: &Option<BTreeMap<String, Quantity>>, k: &str| {
+                        m.as_ref().and_then(|m| m.get(k)).map(|q| q.0.clone())
+                    };
+                    if let Some(v) = get(&r.limits, "ephemeral-storage") {
+                        out.insert("gke-gcsfuse/ephemeral-storage-limit".into(), v);
+                    }
+                    for (field, m, k) in [
+                        ("cpu-request", &r.requests, "cpu"),
+                        ("cpu-limit", &r.limits, "cpu"),
+                        ("memory-request", &r.requests, "memory"),
+                        ("memory-limit", &r.limits, "memory"),
+                    ] {
+                        if let Some(v) = get(m, k) {
+                            out.insert(format!("gke-gcsfuse/{field}"), v.clone());
+                            out.insert(format!("gke-gcsfuse/metadata-prefetch-{field}"), v);
+                        }
+                    }
+                }
+            }
+        }
+        PodAnnotationGroup::McpDatadog => {
+            let dd = &ctx.values.mcp_server.datadog;
+            if dd.enabled {
+                let mut tags = vec![
+                    "product:wandb".to_string(),
+                    "component:mcp-server".to_string(),
+                    format!(
+                        "deployment_type:{}",
+                        non_empty_or(&dd.deployment_type, "self-managed")
+                    ),
+                ];
+                if !dd.customer.is_empty() {
+                    tags.push(format!("customer:{}", dd.customer));
+                }
+                tags.extend(dd.extra_tags.iter().cloned());
+                out.insert(
+                    "ad.datadoghq.com/mcp-server.tags".into(),
+                    serde_json::to_string(&tags).unwrap_or_default(),
+                );
+                let service = non_empty_or(&dd.service, "wandb-mcp-server-onprem");
+                out.insert(
+                    "ad.datadoghq.com/mcp-server.logs".into(),
+                    serde_json::json!([{"source": "python", "service": service}]).to_string(),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn config_map_volume(name: &str, config_map: &str, optional: bool) -> Volume {
+    Volume {
+        name: name.into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: config_map.into(),
+            optional: optional.then_some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn mount(name: &str, path: &str, sub_path: Option<&str>) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        sub_path: sub_path.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+/// The CA certificate volumes every W&B pod mounts.
+pub fn ca_cert_volumes(ctx: &Ctx) -> Vec<Volume> {
+    let g = &ctx.values.global;
+    let mut out = vec![
+        Volume {
+            name: "wandb-ca-certs-root".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Default::default()
+        },
+        config_map_volume("wandb-ca-certs", &ctx.name("ca-certs"), false),
+        config_map_volume(
+            "wandb-ca-certs-user",
+            &non_empty_or(&g.ca_certs_config_map, "noCertProvided"),
+            true,
+        ),
+        Volume {
+            name: "redis-ca".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(ctx.redis_secret()),
+                items: Some(vec![KeyToPath {
+                    key: "REDIS_CA_CERT".into(),
+                    path: "redis_ca.pem".into(),
+                    mode: None,
+                }]),
+                optional: Some(true),
+                default_mode: None,
+            }),
+            ..Default::default()
+        },
+    ];
+    if ctx.mysql_has_ca() {
+        let file = ctx.mysql_ca_file();
+        let item = |key: String| {
+            Some(vec![KeyToPath {
+                key,
+                path: file.clone(),
+                mode: None,
+            }])
+        };
+        let volume = match &g.mysql.ca_cert {
+            wandb_values::ValueOrRef::Ref { value_from } => {
+                if let Some(r) = &value_from.config_map_key_ref {
+                    Volume {
+                        name: "mysql-ca".into(),
+                        config_map: Some(ConfigMapVolumeSource {
+                            name: r.name.clone(),
+                            items: item(r.key.clone()),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }
+                } else {
+                    let r = value_from.secret_key_ref.clone().unwrap_or_default();
+                    Volume {
+                        name: "mysql-ca".into(),
+                        secret: Some(SecretVolumeSource {
+                            secret_name: Some(r.name),
+                            items: item(r.key),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }
+                }
+            }
+            wandb_values::ValueOrRef::Value(_) => Volume {
+                name: "mysql-ca".into(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(ctx.name("mysql-ca-cert")),
+                    items: item("MYSQL_CA_CERT".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        };
+        out.push(volume);
+    }
+    out
+}
+
+pub fn ca_cert_mounts(ctx: &Ctx) -> Vec<VolumeMount> {
+    let mut out = vec![
+        mount(
+            "wandb-ca-certs-root",
+            "/usr/local/share/ca-certificates/",
+            None,
+        ),
+        mount(
+            "wandb-ca-certs",
+            "/usr/local/share/ca-certificates/inline",
+            None,
+        ),
+        mount(
+            "wandb-ca-certs-user",
+            "/usr/local/share/ca-certificates/configmap",
+            None,
+        ),
+        mount(
+            "redis-ca",
+            "/etc/ssl/certs/redis_ca.pem",
+            Some("redis_ca.pem"),
+        ),
+    ];
+    if ctx.mysql_has_ca() {
+        let file = ctx.mysql_ca_file();
+        out.push(mount(
+            "mysql-ca",
+            &format!("/etc/ssl/certs/{file}"),
+            Some(&file),
+        ));
+    }
+    out
+}
+
+fn group_volumes(ctx: &Ctx, group: VolumeGroup) -> Vec<Volume> {
+    let g = &ctx.values.global;
+    match group {
+        VolumeGroup::InternalSigner if g.local_service.bypass => vec![Volume {
+            name: "wandb-internal-signer-root".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(ctx.name("internal-signer")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        VolumeGroup::GcsFuse if ctx.values.parquet.fuse.enabled => {
+            let b = ctx.bucket();
+            if b.provider == "gcs" && g.cloud_provider == "gcp" {
+                let attrs = BTreeMap::from([
+                    ("bucketName".to_string(), b.name.clone()),
+                    ("mountOptions".to_string(), "implicit-dirs,file-cache:enable-parallel-downloads:true,metadata-cache:stat-cache-max-size-mb:-1,metadata-cache:type-cache-max-size-mb:-1,file-system:kernel-list-cache-ttl-secs:-1,metadata-cache:ttl-secs:-1".to_string()),
+                    ("fileCacheCapacity".to_string(), ctx.values.parquet.fuse.file_cache_capacity.to_string()),
+                    ("fileCacheForRangeRead".to_string(), "true".to_string()),
+                    ("gcsfuseMetadataPrefetchOnMount".to_string(), "true".to_string()),
+                ]);
+                vec![Volume {
+                    name: "fuse".into(),
+                    csi: Some(k8s_openapi::api::core::v1::CSIVolumeSource {
+                        driver: "gcsfuse.csi.storage.gke.io".into(),
+                        read_only: Some(true),
+                        volume_attributes: Some(attrs),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]
+            } else {
+                vec![Volume {
+                    name: "fuse".into(),
+                    empty_dir: Some(EmptyDirVolumeSource::default()),
+                    ..Default::default()
+                }]
+            }
+        }
+        VolumeGroup::LumenStaging => vec![Volume {
+            name: "lumen-staging-dir".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Default::default()
+        }],
+        VolumeGroup::LumenWif if !g.lumen.gcp_workload_identity.audience.is_empty() => vec![
+            Volume {
+                name: "gcp-ksa".into(),
+                projected: Some(k8s_openapi::api::core::v1::ProjectedVolumeSource {
+                    sources: Some(vec![k8s_openapi::api::core::v1::VolumeProjection {
+                        service_account_token: Some(
+                            k8s_openapi::api::core::v1::ServiceAccountTokenProjection {
+                                path: "token".into(),
+                                expiration_seconds: Some(3600),
+                                audience: Some(g.lumen.gcp_workload_identity.audience.clone()),
+                            },
+                        ),
+                        ..Default::default()
+                    }]),
+                    default_mode: None,
+                }),
+                ..Default::default()
+            },
+            config_map_volume("gcp-wif-config", &ctx.name("lumen-gcp-wif"), false),
+        ],
+        VolumeGroup::LumenRules => vec![config_map_volume(
+            "lumen-managed-install",
+            &ctx.name("lumen-rules"),
+            false,
+        )],
+        VolumeGroup::WeaveCache => {
+            let c = &ctx.values.weave.cache;
+            vec![Volume {
+                name: "cache".into(),
+                empty_dir: Some(EmptyDirVolumeSource {
+                    medium: (!c.medium.is_empty()).then(|| c.medium.clone()),
+                    size_limit: (!c.size.is_empty()).then(|| Quantity(c.size.to_string())),
+                }),
+                ..Default::default()
+            }]
+        }
+        _ => vec![],
+    }
+}
+
+fn group_mounts(ctx: &Ctx, group: VolumeGroup) -> Vec<VolumeMount> {
+    let g = &ctx.values.global;
+    match group {
+        VolumeGroup::InternalSigner if g.local_service.bypass => {
+            vec![mount("wandb-internal-signer-root", "/vol/env", None)]
+        }
+        VolumeGroup::GcsFuse if ctx.values.parquet.fuse.enabled => {
+            vec![mount("fuse", &format!("/{}", ctx.bucket().name), None)]
+        }
+        VolumeGroup::LumenStaging => vec![mount("lumen-staging-dir", "/vol/staging", None)],
+        VolumeGroup::LumenWif if !g.lumen.gcp_workload_identity.audience.is_empty() => vec![
+            VolumeMount {
+                read_only: Some(true),
+                ..mount("gcp-ksa", "/var/run/secrets/tokens/gcp-ksa", None)
+            },
+            VolumeMount {
+                read_only: Some(true),
+                ..mount("gcp-wif-config", "/var/secrets/gcp", None)
+            },
+        ],
+        VolumeGroup::LumenRules => vec![VolumeMount {
+            read_only: Some(true),
+            ..mount(
+                "lumen-managed-install",
+                "/app/definitions/collector/managed-install.yaml",
+                Some("managed-install.yaml"),
+            )
+        }],
+        _ => vec![],
+    }
+}
