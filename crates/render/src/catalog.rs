@@ -219,7 +219,7 @@ pub enum EnvSpec {
     },
     ValueFrom {
         #[serde(rename = "valueFrom")]
-        value_from: EnvVarSource,
+        value_from: Box<EnvVarSource>,
     },
     Literal(String),
 }

@@ -49,13 +49,23 @@ pub fn meta(ctx: &Ctx, name: &str, component: &str) -> ObjectMeta {
     }
 }
 
+/// A ConfigMap named `{release}-{suffix}`.
 pub fn config_map(ctx: &Ctx, component: &str, suffix: &str, data: Vec<(&str, String)>) -> Manifest {
+    config_map_named(ctx, component, &ctx.name(suffix), data)
+}
+
+pub fn config_map_named(
+    ctx: &Ctx,
+    component: &str,
+    name: &str,
+    data: Vec<(&str, String)>,
+) -> Manifest {
     let data: BTreeMap<String, String> =
         data.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     Manifest::new(
         component,
         Object::ConfigMap(ConfigMap {
-            metadata: meta(ctx, &ctx.name(suffix), component),
+            metadata: meta(ctx, name, component),
             data: Some(data),
             ..Default::default()
         }),

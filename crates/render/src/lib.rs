@@ -11,6 +11,7 @@ pub mod env;
 pub mod ingress;
 pub mod objects;
 pub mod stores;
+pub mod tests;
 pub mod workload;
 
 pub use context::{Ctx, Release};
@@ -32,6 +33,7 @@ pub fn render(values: &Values, release: &Release) -> Vec<Manifest> {
     }
     out.extend(stores::build(&ctx));
     out.extend(ingress::build(&ctx));
+    out.extend(tests::build(&ctx));
     for m in &mut out {
         if m.object.is_namespaced() {
             m.object.metadata_mut().namespace = Some(release.namespace.clone());

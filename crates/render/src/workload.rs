@@ -483,7 +483,7 @@ impl Build<'_, '_> {
     fn catalog_env(&self, name: &str, value: &EnvSpec) -> EnvVar {
         match value {
             EnvSpec::Literal(v) => env::literal(name, self.ctx.expand(v)),
-            EnvSpec::ValueFrom { value_from } => env::from_source(name, value_from.clone()),
+            EnvSpec::ValueFrom { value_from } => env::from_source(name, (**value_from).clone()),
             EnvSpec::From { source } => {
                 env::literal(name, env::source(self.ctx, *source, self.key))
             }
