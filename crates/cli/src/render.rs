@@ -64,6 +64,9 @@ pub struct RenderArgs {
     /// Write one file per object into this directory instead of printing.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Leave out the test pods (run by `helm test`).
+    #[arg(long)]
+    pub skip_tests: bool,
 }
 
 pub fn run(args: RenderArgs) -> ExitCode {
@@ -84,7 +87,10 @@ pub fn run(args: RenderArgs) -> ExitCode {
         eprintln!("warning: {w}");
     }
     let release = Release::new(&args.name, &args.namespace);
-    let manifests = wandb_render::render(&loaded.values, &release);
+    let mut manifests = wandb_render::render(&loaded.values, &release);
+    if args.skip_tests {
+        manifests.retain(|m| m.phase != wandb_render::Phase::Test);
+    }
     let result = match &args.output_dir {
         Some(dir) => write_dir(dir, &manifests),
         None => std::io::stdout()

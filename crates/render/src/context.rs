@@ -106,11 +106,27 @@ impl<'a> Ctx<'a> {
             .replace("{namespace}", &self.release.namespace)
     }
 
-    /// The host part of `global.host` (no scheme, no path).
+    /// The host name of `global.host`: no scheme, no port, no path.
     pub fn host_name(&self) -> String {
         let host = &self.values.global.host;
         let rest = host.split_once("://").map_or(host.as_str(), |(_, r)| r);
-        rest.split('/').next().unwrap_or_default().to_string()
+        let authority = rest.split('/').next().unwrap_or_default();
+        match authority.strip_prefix('[') {
+            // [IPv6]:port
+            Some(v6) => v6.split(']').next().unwrap_or_default().to_string(),
+            None => authority
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_lowercase(),
+        }
+    }
+
+    /// The host an Ingress rule can match: a DNS name; `None` for an IP
+    /// address, which Ingress rules do not take (the rule then matches any host).
+    pub fn ingress_host(&self) -> Option<String> {
+        let host = self.host_name();
+        (!host.is_empty() && host.parse::<std::net::IpAddr>().is_err()).then_some(host)
     }
 
     // --- MySQL -----------------------------------------------------------

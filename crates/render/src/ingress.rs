@@ -132,10 +132,10 @@ fn ingress(ctx: &Ctx, v: &IngressValues, primary: bool) -> Ingress {
     if annotations.is_empty() {
         metadata.annotations = None;
     }
-    let host = ctx.host_name();
+    let host = ctx.ingress_host();
     let tls = if v.issuer.create && v.issuer.provider != "google" {
         Some(vec![IngressTLS {
-            hosts: Some(vec![host.clone()]),
+            hosts: host.clone().map(|h| vec![h]),
             secret_name: Some(ctx.name("tls")),
         }])
     } else if v.tls.is_empty() {
@@ -144,9 +144,9 @@ fn ingress(ctx: &Ctx, v: &IngressValues, primary: bool) -> Ingress {
         Some(v.tls.clone())
     };
     let rules = std::iter::once(host)
-        .chain(v.additional_hosts.iter().cloned())
+        .chain(v.additional_hosts.iter().cloned().map(Some))
         .map(|h| IngressRule {
-            host: Some(h),
+            host: h,
             http: Some(HTTPIngressRuleValue {
                 paths: paths(ctx, v, primary),
             }),
