@@ -9,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod env;
 pub mod ingress;
+pub mod k8s;
 pub mod objects;
 pub mod stores;
 pub mod tests;

@@ -15,11 +15,11 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, ExecAction,
-    HTTPGetAction, KeyToPath, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretVolumeSource, Service, ServiceAccount, ServicePort,
-    ServiceSpec, TCPSocketAction, Volume, VolumeMount, VolumeResourceRequirements,
+    ConfigMapVolumeSource, Container, ContainerPort, EnvVar, ExecAction, HTTPGetAction, KeyToPath,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    SecretVolumeSource, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
@@ -35,6 +35,7 @@ use wandb_values::{Image, Store};
 use crate::config::{common_labels, config_map};
 use crate::context::{Ctx, OBJECT_STORE_BUCKET, OBJECT_STORE_PORT, non_empty};
 use crate::env::{self, field_ref, literal, secret_ref};
+use crate::k8s::{config_map_volume, empty_dir, mount};
 use crate::objects::{Labels, Manifest, Object};
 use crate::workload::{container_security_context, merge_resources};
 
@@ -153,6 +154,16 @@ fn tcp_probe(port: i32, initial_delay: i32) -> Probe {
     }
 }
 
+fn named_tcp_probe(port: &str, initial_delay: i32) -> Probe {
+    Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::String(port.into()),
+            host: None,
+        }),
+        ..tcp_probe(0, initial_delay)
+    }
+}
+
 fn exec_probe(command: &[&str], initial_delay: i32) -> Probe {
     Probe {
         exec: Some(ExecAction {
@@ -162,35 +173,6 @@ fn exec_probe(command: &[&str], initial_delay: i32) -> Probe {
         period_seconds: Some(5),
         timeout_seconds: Some(5),
         failure_threshold: Some(5),
-        ..Default::default()
-    }
-}
-
-fn mount(name: &str, path: &str, sub_path: Option<&str>) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        sub_path: sub_path.map(str::to_string),
-        ..Default::default()
-    }
-}
-
-fn config_volume(name: &str, config_map: &str, mode: Option<i32>) -> Volume {
-    Volume {
-        name: name.into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: config_map.into(),
-            default_mode: mode,
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn empty_dir(name: &str) -> Volume {
-    Volume {
-        name: name.into(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
         ..Default::default()
     }
 }
@@ -482,7 +464,7 @@ fn mysql(ctx: &Ctx) -> Vec<Manifest> {
         default_registry: "",
         containers: vec![],
         volumes: vec![
-            config_volume("initdb", &ctx.name("mysql-initdb"), None),
+            config_map_volume("initdb", &ctx.name("mysql-initdb"), None, false),
             Volume {
                 name: "data".into(),
                 persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -604,9 +586,14 @@ fn redis(ctx: &Ctx) -> Vec<Manifest> {
         default_registry: "docker.io",
         containers: vec![],
         volumes: vec![
-            config_volume("start-scripts", &ctx.name("redis-scripts"), Some(0o755)),
-            config_volume("health", &ctx.name("redis-health"), Some(0o755)),
-            config_volume("config", &ctx.name("redis-configuration"), None),
+            config_map_volume(
+                "start-scripts",
+                &ctx.name("redis-scripts"),
+                Some(0o755),
+                false,
+            ),
+            config_map_volume("health", &ctx.name("redis-health"), Some(0o755), false),
+            config_map_volume("config", &ctx.name("redis-configuration"), None, false),
             empty_dir("empty-dir"),
         ],
         pod_security: pod_security(1001, 1001),
@@ -731,10 +718,11 @@ fn clickhouse(ctx: &Ctx) -> Vec<Manifest> {
         containers: vec![],
         volumes: vec![
             empty_dir("empty-dir"),
-            config_volume(
+            config_map_volume(
                 "configd-configuration",
                 &ctx.name("clickhouse-configd"),
                 None,
+                false,
             ),
             Volume {
                 name: "secrets".into(),
@@ -781,15 +769,7 @@ fn clickhouse(ctx: &Ctx) -> Vec<Manifest> {
         port("tcp-mysql", 9004),
         port("http-intersrv", 9009),
     ]);
-    c.liveness_probe = Some(Probe {
-        tcp_socket: Some(TCPSocketAction {
-            port: IntOrString::String("http".into()),
-            host: None,
-        }),
-        initial_delay_seconds: Some(10),
-        period_seconds: Some(10),
-        ..Default::default()
-    });
+    c.liveness_probe = Some(named_tcp_probe("http", 10));
     c.readiness_probe = Some(Probe {
         http_get: Some(HTTPGetAction {
             path: Some("/ping".into()),
@@ -870,10 +850,11 @@ fn clickhouse(ctx: &Ctx) -> Vec<Manifest> {
         containers: vec![],
         volumes: vec![
             empty_dir("empty-dir"),
-            config_volume(
+            config_map_volume(
                 "configd-configuration",
                 &ctx.name("clickhouse-keeper-configd"),
                 None,
+                false,
             ),
         ],
         pod_security: pod_security(1001, 1001),
@@ -892,15 +873,7 @@ fn clickhouse(ctx: &Ctx) -> Vec<Manifest> {
         literal("CLICKHOUSE_KEEPER_RAFT_PORT", "9234"),
     ]);
     k.ports = Some(vec![port("tcp", 9181), port("raft", 9234)]);
-    k.liveness_probe = Some(Probe {
-        tcp_socket: Some(TCPSocketAction {
-            port: IntOrString::String("tcp".into()),
-            host: None,
-        }),
-        initial_delay_seconds: Some(10),
-        period_seconds: Some(10),
-        ..Default::default()
-    });
+    k.liveness_probe = Some(named_tcp_probe("tcp", 10));
     k.readiness_probe = Some(exec_probe(
         &[
             "bash",
@@ -1271,7 +1244,12 @@ fn bufstream(ctx: &Ctx) -> Vec<Manifest> {
         values: &v.bufstream.base,
         default_registry: "docker.io",
         containers: vec![],
-        volumes: vec![config_volume("config", &ctx.name("bufstream-config"), None)],
+        volumes: vec![config_map_volume(
+            "config",
+            &ctx.name("bufstream-config"),
+            None,
+            false,
+        )],
         pod_security: pod_security(1001, 1001),
         service_account: None,
     };

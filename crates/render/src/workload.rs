@@ -37,6 +37,7 @@ use crate::catalog::{
 };
 use crate::context::{Ctx, truncate_name};
 use crate::env;
+use crate::k8s::{config_map_volume, mount};
 use crate::objects::{CustomObject, Labels, Manifest, Object, Phase};
 
 /// Label values are at most 63 characters.
@@ -1223,27 +1224,6 @@ fn pod_annotation_group(ctx: &Ctx, group: PodAnnotationGroup) -> Labels {
     out
 }
 
-fn config_map_volume(name: &str, config_map: &str, optional: bool) -> Volume {
-    Volume {
-        name: name.into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: config_map.into(),
-            optional: optional.then_some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn mount(name: &str, path: &str, sub_path: Option<&str>) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        sub_path: sub_path.map(str::to_string),
-        ..Default::default()
-    }
-}
-
 /// The CA certificate volumes every W&B pod mounts.
 pub fn ca_cert_volumes(ctx: &Ctx) -> Vec<Volume> {
     let g = &ctx.values.global;
@@ -1253,10 +1233,11 @@ pub fn ca_cert_volumes(ctx: &Ctx) -> Vec<Volume> {
             empty_dir: Some(EmptyDirVolumeSource::default()),
             ..Default::default()
         },
-        config_map_volume("wandb-ca-certs", &ctx.name("ca-certs"), false),
+        config_map_volume("wandb-ca-certs", &ctx.name("ca-certs"), None, false),
         config_map_volume(
             "wandb-ca-certs-user",
             &non_empty_or(&g.ca_certs_config_map, "noCertProvided"),
+            None,
             true,
         ),
         Volume {
@@ -1419,11 +1400,12 @@ fn group_volumes(ctx: &Ctx, group: VolumeGroup) -> Vec<Volume> {
                 }),
                 ..Default::default()
             },
-            config_map_volume("gcp-wif-config", &ctx.name("lumen-gcp-wif"), false),
+            config_map_volume("gcp-wif-config", &ctx.name("lumen-gcp-wif"), None, false),
         ],
         VolumeGroup::LumenRules => vec![config_map_volume(
             "lumen-managed-install",
             &ctx.name("lumen-rules"),
+            None,
             false,
         )],
         VolumeGroup::WeaveCache => {
