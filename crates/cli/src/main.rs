@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod apply;
 mod render;
+mod run;
 
 #[derive(Parser)]
 #[command(
@@ -21,12 +23,35 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the objects of an install, like `helm template`.
     Render(render::RenderArgs),
+    /// Reconcile one install from here, with the operator's engine.
+    Apply(apply::ApplyArgs),
+    /// Run the operator: watch WeightsAndBiases resources and reconcile them.
+    Run(run::RunArgs),
+    /// Print the WeightsAndBiases CustomResourceDefinition.
+    #[command(after_help = "Example:\n  wandb-operator crd | kubectl apply --server-side -f -")]
+    Crd,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Render(args) => render::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Crd => {
+            let crd = wandb_operator_core::crd::crd();
+            match serde_saphyr::to_string(&crd) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }

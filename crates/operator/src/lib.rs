@@ -1,1 +1,20 @@
+//! The operator: the `WeightsAndBiases` resource and the controller that
+//! keeps an install true to it.
+//!
+//! Pure parts (what to apply, in which order, whether it drifted, whether it
+//! is ready, what the status says) are in `desired`, `drift`, `readiness`,
+//! `secrets` and `status`; the kube client is used in `engine`,
+//! `controller` and `leader`.
+
+pub mod controller;
 pub mod crd;
+pub mod desired;
+pub mod drift;
+pub mod engine;
+pub mod kinds;
+pub mod leader;
+pub mod metrics;
+pub mod readiness;
+pub mod secrets;
+pub mod server;
+pub mod status;

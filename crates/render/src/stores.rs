@@ -148,7 +148,7 @@ fn tcp_probe(port: i32, initial_delay: i32) -> Probe {
             port: IntOrString::Int(port),
             host: None,
         }),
-        initial_delay_seconds: Some(initial_delay),
+        initial_delay_seconds: (initial_delay > 0).then_some(initial_delay),
         period_seconds: Some(10),
         ..Default::default()
     }

@@ -124,6 +124,18 @@ pub fn load(sources: &[Source], files: &mut dyn FileReader) -> Result<Loaded, Ve
     from_user_tree(user)
 }
 
+/// The user's sources merged into one tree, without the defaults: what a
+/// `WeightsAndBiases` resource carries in `spec.values`.
+pub fn user_tree(sources: &[Source], files: &mut dyn FileReader) -> Result<Value, Vec<Problem>> {
+    let mut errors = Vec::new();
+    let user = merge_user_sources(sources, files, &mut errors);
+    if errors.is_empty() {
+        Ok(user)
+    } else {
+        Err(errors)
+    }
+}
+
 /// Merges the user's sources into one tree, collecting errors.
 fn merge_user_sources(
     sources: &[Source],

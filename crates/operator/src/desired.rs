@@ -1,0 +1,250 @@
+//! What a resource asks for: its render, labelled, owned and ordered into
+//! the stages the operator applies one after the other. Pure.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use wandb_render::{Manifest, Phase, Release};
+use wandb_values::Values;
+
+use crate::crd::WeightsAndBiases;
+
+/// Label on every object the operator manages: the resource it belongs to.
+pub const INSTANCE_LABEL: &str = "apps.wandb.com/instance";
+/// Label on every object the operator manages: the component it belongs to.
+pub const COMPONENT_LABEL: &str = "apps.wandb.com/component";
+/// The operator's field manager for server-side apply.
+pub const FIELD_MANAGER: &str = "wandb-operator";
+
+/// Components that hold data; they come up before anything that uses them.
+pub const STORES: &[&str] = &[
+    "mysql",
+    "redis",
+    "clickhouse",
+    "kafka",
+    "bufstream",
+    "etcd",
+    "objectStore",
+];
+
+/// The order objects are applied in. Each stage waits for the one before to
+/// be ready: stores before migrations before services, as the upstream
+/// chart's hooks order them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Secrets, ConfigMaps, RBAC, Services, volumes: what pods need to start.
+    Config,
+    /// The in-cluster stores.
+    Stores,
+    /// Jobs that prepare the databases (pre-install hooks, migrations).
+    Migrations,
+    /// The W&B services.
+    Services,
+    /// Jobs that run once the services are up (post-install hooks).
+    PostInstall,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Config => "config",
+            Stage::Stores => "stores",
+            Stage::Migrations => "migrations",
+            Stage::Services => "services",
+            Stage::PostInstall => "post-install",
+        }
+    }
+}
+
+/// One object to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredObject {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    /// `None` for cluster-wide objects.
+    pub namespace: Option<String>,
+    pub component: String,
+    pub stage: Stage,
+    /// The object as it is applied.
+    pub body: Value,
+    /// Keys of a Secret that are generated once.
+    pub generated: Vec<wandb_render::GeneratedKey>,
+}
+
+impl DesiredObject {
+    /// `Kind/name`, as the inventory records it.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
+
+    /// Data the operator never deletes on its own: volumes and generated secrets.
+    pub fn holds_data(&self) -> bool {
+        self.kind == "PersistentVolumeClaim" || !self.generated.is_empty()
+    }
+}
+
+/// Workload kinds: what a stage waits on.
+pub fn is_workload(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob"
+    )
+}
+
+fn stage_of(m: &Manifest) -> Stage {
+    let kind = m.object.kind();
+    let is_job = kind == "Job";
+    match m.phase {
+        Phase::PreInstall if is_job => Stage::Migrations,
+        Phase::PostInstall if is_job => Stage::PostInstall,
+        _ if !is_workload(kind)
+            && !matches!(
+                kind,
+                "HorizontalPodAutoscaler" | "ScaledObject" | "PodDisruptionBudget"
+            ) =>
+        {
+            Stage::Config
+        }
+        _ if STORES.contains(&m.component.as_str()) => Stage::Stores,
+        _ if is_job && m.component.ends_with("MigrationJob") => Stage::Migrations,
+        _ => Stage::Services,
+    }
+}
+
+/// The objects of a resource, in apply order. Test pods are left out.
+pub fn desired(wandb: &WeightsAndBiases, values: &Values) -> Vec<DesiredObject> {
+    let name = wandb.metadata.name.clone().unwrap_or_default();
+    let namespace = wandb.metadata.namespace.clone().unwrap_or_default();
+    let release = Release::new(&name, &namespace);
+    let owner = owner_reference(wandb);
+    let mut out: Vec<DesiredObject> = wandb_render::render(values, &release)
+        .into_iter()
+        .filter(|m| m.phase != Phase::Test)
+        .map(|m| {
+            let stage = stage_of(&m);
+            let kind = m.object.kind().to_string();
+            let mut body = serde_json::to_value(&m.object).unwrap_or(Value::Null);
+            label(&mut body, &name, &m.component);
+            // Volumes are not owned, so that deleting the resource never
+            // takes data with it; generated Secrets are owned but released
+            // before the resource goes (see finalizer).
+            if kind != "PersistentVolumeClaim"
+                && let Some(owner) = &owner
+            {
+                body["metadata"]["ownerReferences"] = json!([owner]);
+            }
+            DesiredObject {
+                api_version: m.object.api_version().to_string(),
+                name: m.object.name().to_string(),
+                namespace: m.object.is_namespaced().then(|| namespace.clone()),
+                component: m.component,
+                stage,
+                kind,
+                body,
+                generated: m.generated,
+            }
+        })
+        .collect();
+    out.sort_by_key(|o| o.stage);
+    out
+}
+
+fn label(body: &mut Value, instance: &str, component: &str) {
+    let labels = &mut body["metadata"]["labels"];
+    if !labels.is_object() {
+        *labels = json!({});
+    }
+    labels[INSTANCE_LABEL] = instance.into();
+    labels[COMPONENT_LABEL] = component.into();
+}
+
+fn owner_reference(wandb: &WeightsAndBiases) -> Option<Value> {
+    let uid = wandb.metadata.uid.clone()?;
+    Some(json!({
+        "apiVersion": "apps.wandb.com/v1",
+        "kind": "WeightsAndBiases",
+        "name": wandb.metadata.name,
+        "uid": uid,
+        "controller": true,
+        "blockOwnerDeletion": true,
+    }))
+}
+
+/// The components of a desired install, with the stage each belongs to.
+pub fn components(objects: &[DesiredObject]) -> BTreeMap<String, Stage> {
+    let mut out = BTreeMap::new();
+    for o in objects.iter().filter(|o| is_workload(&o.kind)) {
+        let stage = out.entry(o.component.clone()).or_insert(o.stage);
+        *stage = (*stage).max(o.stage);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::api::ObjectMeta;
+
+    pub fn wandb(name: &str) -> WeightsAndBiases {
+        WeightsAndBiases {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                uid: Some("uid-1".into()),
+                ..Default::default()
+            },
+            spec: Default::default(),
+            status: None,
+        }
+    }
+
+    fn default_values() -> Values {
+        wandb_values::load::from_user_tree(json!({}))
+            .unwrap()
+            .values
+    }
+
+    #[test]
+    fn stores_come_before_services_and_everything_is_labelled_and_owned() {
+        let objects = desired(&wandb("wandb"), &default_values());
+        let stage = |kind: &str, name: &str| {
+            objects
+                .iter()
+                .find(|o| o.kind == kind && o.name == name)
+                .unwrap()
+                .stage
+        };
+        assert_eq!(stage("Secret", "wandb-mysql"), Stage::Config);
+        assert_eq!(stage("StatefulSet", "wandb-mysql"), Stage::Stores);
+        assert_eq!(stage("Deployment", "wandb-app-bc"), Stage::Services);
+        assert!(objects.windows(2).all(|w| w[0].stage <= w[1].stage));
+        for o in &objects {
+            assert_eq!(
+                o.body["metadata"]["labels"][INSTANCE_LABEL],
+                "wandb",
+                "{}",
+                o.key()
+            );
+            let owned = o.body["metadata"]["ownerReferences"].is_array();
+            assert_eq!(owned, o.kind != "PersistentVolumeClaim", "{}", o.key());
+        }
+        assert!(
+            !objects.iter().any(|o| o.kind == "Pod"),
+            "test pods are not applied"
+        );
+    }
+
+    #[test]
+    fn generated_secrets_and_volumes_hold_data() {
+        let objects = desired(&wandb("wandb"), &default_values());
+        let holds: Vec<String> = objects
+            .iter()
+            .filter(|o| o.holds_data())
+            .map(|o| o.key())
+            .collect();
+        assert!(holds.contains(&"Secret/wandb-mysql".to_string()));
+        assert!(holds.contains(&"PersistentVolumeClaim/wandb-mysql-data".to_string()));
+        assert!(!holds.contains(&"Secret/wandb-license".to_string()));
+    }
+}

@@ -1,0 +1,504 @@
+//! One reconcile of a `WeightsAndBiases`: type the values, render, apply in
+//! stages, prune what is no longer wanted, report. The kube client is used
+//! here and in `controller`; everything it decides on is in pure modules.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use crate::crd::{WeightsAndBiases, WeightsAndBiasesStatus};
+use crate::desired::{DesiredObject, FIELD_MANAGER, Stage, desired, is_workload};
+use crate::kinds::{self, KindInfo};
+use crate::metrics::Metrics;
+use crate::readiness::{self, Readiness};
+use crate::status::{self, ComponentState, Observed};
+use crate::{drift, secrets};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{action} {object}: {source}")]
+    Kube {
+        action: &'static str,
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("the operating system's random source failed: {0}")]
+    Random(#[from] getrandom::Error),
+    #[error("{0}")]
+    Finalizer(String),
+}
+
+impl Error {
+    /// A short name, for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::Kube { action, .. } => action,
+            Error::Random(_) => "random",
+            Error::Finalizer(_) => "finalizer",
+        }
+    }
+}
+
+/// Caches of the live objects the operator manages, one per kind.
+pub type Caches = BTreeMap<&'static str, Store<DynamicObject>>;
+
+/// What a reconcile works with.
+pub struct Context {
+    pub client: Client,
+    pub caches: Caches,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Option<Recorder>,
+    /// How often a ready install is checked again with nothing changed.
+    pub resync: Duration,
+}
+
+impl Context {
+    fn api(&self, info: &KindInfo, namespace: Option<&str>) -> Api<DynamicObject> {
+        let ar = info.api_resource();
+        match namespace {
+            Some(ns) if info.namespaced => Api::namespaced_with(self.client.clone(), ns, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        }
+    }
+
+    /// The live object, from the cache (or the API for kinds not watched).
+    async fn live(&self, o: &DesiredObject) -> Result<Option<Value>, Error> {
+        let Some(info) = kinds::info(&o.kind) else {
+            return Ok(None);
+        };
+        if let Some(store) = self.caches.get(info.kind) {
+            let mut r = ObjectRef::<DynamicObject>::new_with(&o.name, info.api_resource());
+            if let Some(ns) = &o.namespace {
+                r = r.within(ns);
+            }
+            return Ok(store.get(&r).map(|obj| {
+                let mut v = serde_json::to_value(&*obj).unwrap_or(Value::Null);
+                // Objects from a watch's list carry no type; ours always do.
+                v["apiVersion"] = info.api_version.into();
+                v["kind"] = info.kind.into();
+                v
+            }));
+        }
+        self.metrics.request("get");
+        match self
+            .api(info, o.namespace.as_deref())
+            .get_opt(&o.name)
+            .await
+        {
+            Ok(found) => Ok(found.map(|obj| serde_json::to_value(obj).unwrap_or(Value::Null))),
+            // A kind whose CRD is missing reads as absent; applying it will say why.
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
+            Err(source) => Err(Error::Kube {
+                action: "get",
+                object: o.key(),
+                source,
+            }),
+        }
+    }
+
+    async fn apply(&self, o: &DesiredObject) -> Result<Value, Error> {
+        let info = kinds::info(&o.kind)
+            .ok_or_else(|| Error::Finalizer(format!("unknown kind {}", o.kind)))?;
+        self.metrics.request("apply");
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let applied = self
+            .api(info, o.namespace.as_deref())
+            .patch(&o.name, &params, &Patch::Apply(&o.body))
+            .await
+            .map_err(|source| Error::Kube {
+                action: "apply",
+                object: o.key(),
+                source,
+            })?;
+        self.metrics
+            .applied
+            .get_or_create(&crate::metrics::KindLabel {
+                kind: o.kind.clone(),
+            })
+            .inc();
+        Ok(serde_json::to_value(applied).unwrap_or(Value::Null))
+    }
+
+    async fn delete(
+        &self,
+        kind: &str,
+        name: &str,
+        namespace: Option<&str>,
+        policy: PropagationPolicy,
+    ) -> Result<(), Error> {
+        let Some(info) = kinds::info(kind) else {
+            return Ok(());
+        };
+        self.metrics.request("delete");
+        let params = DeleteParams {
+            propagation_policy: Some(policy),
+            ..Default::default()
+        };
+        match self.api(info, namespace).delete(name, &params).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(source) => {
+                return Err(Error::Kube {
+                    action: "delete",
+                    object: format!("{kind}/{name}"),
+                    source,
+                });
+            }
+        }
+        self.metrics
+            .deleted
+            .get_or_create(&crate::metrics::KindLabel { kind: kind.into() })
+            .inc();
+        Ok(())
+    }
+
+    /// Publishes an Event on the resource; a failure to do so is logged, not fatal.
+    pub async fn event(
+        &self,
+        wandb: &WeightsAndBiases,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        let Some(recorder) = &self.recorder else {
+            return;
+        };
+        self.metrics.request("create-event");
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note.chars().take(1000).collect()),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = recorder.publish(&event, &wandb.object_ref(&())).await {
+            warn!(error = %e, "publishing an event failed");
+        }
+    }
+}
+
+/// The apply-side reconcile (the finalizer's cleanup is in `controller`).
+pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action, Error> {
+    let previous = wandb.status.clone();
+    let mut observed = Observed {
+        generation: wandb.metadata.generation,
+        ..Default::default()
+    };
+    if wandb.spec.chart.is_some() {
+        observed
+            .warnings
+            .push("spec.chart: is ignored; this operator carries the chart it installs".into());
+    }
+
+    // 1. The values. A bad spec changes nothing that runs.
+    let tree = match &wandb.spec.values {
+        Value::Null => json!({}),
+        v => v.clone(),
+    };
+    let loaded = match wandb_values::load::from_user_tree(tree) {
+        Ok(loaded) => loaded,
+        Err(problems) => {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("spec.values.{p}"))
+                .collect();
+            observed.invalid_values = Some(lines.clone());
+            if previous.as_ref().and_then(|s| s.observed_generation) != wandb.metadata.generation {
+                ctx.event(
+                    wandb,
+                    EventType::Warning,
+                    "InvalidValues",
+                    "Validate",
+                    lines.join("; "),
+                )
+                .await;
+            }
+            write_status(wandb, ctx, previous.as_ref(), &observed).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    observed
+        .warnings
+        .extend(loaded.warnings.iter().map(|w| format!("spec.values.{w}")));
+    observed.host = Some(loaded.values.global.host.clone());
+    observed.version = Some(loaded.values.app.base.image.tag.clone()).filter(|t| !t.is_empty());
+
+    // 2. What the values ask for.
+    let mut objects = desired(wandb, &loaded.values);
+    let mut readiness: BTreeMap<String, Vec<(String, Readiness)>> = BTreeMap::new();
+    let mut changed: Vec<String> = Vec::new();
+
+    // 3. Stage by stage; a stage whose workloads are not ready holds the next.
+    let stages = [
+        Stage::Config,
+        Stage::Stores,
+        Stage::Migrations,
+        Stage::Services,
+        Stage::PostInstall,
+    ];
+    for stage in stages {
+        let held = observed.waiting_on.is_some();
+        for o in objects.iter_mut().filter(|o| o.stage == stage) {
+            let mut live = ctx.live(o).await?;
+            if !held {
+                if !o.generated.is_empty() {
+                    let fresh = secrets::fill(o, live.as_ref(), &mut secrets::random_alphanumeric)?;
+                    if !fresh.is_empty() && live.is_some() {
+                        // A generated value went missing: it cannot be recovered.
+                        ctx.event(
+                            wandb,
+                            EventType::Warning,
+                            "SecretRegenerated",
+                            "Apply",
+                            format!(
+                                "{}: {} had no value and got a new one",
+                                o.key(),
+                                fresh.join(", ")
+                            ),
+                        )
+                        .await;
+                    }
+                }
+                let drifted = match &live {
+                    None => Some(" (absent)".to_string()),
+                    Some(l) => drift::difference(&o.body, l),
+                };
+                if let Some(path) = drifted {
+                    tracing::debug!(object = %o.key(), field = %path, "applying");
+                    match ctx.apply(o).await {
+                        Ok(applied) => {
+                            changed.push(o.key());
+                            live = Some(applied);
+                        }
+                        Err(Error::Kube {
+                            source: kube::Error::Api(e),
+                            ..
+                        }) if e.code == 422 && is_workload(&o.kind) => {
+                            // An immutable field changed (a Job's template, a
+                            // StatefulSet's selector): replace the object.
+                            // Volumes and generated secrets are not touched.
+                            info!(object = %o.key(), reason = %e.message, "replacing");
+                            ctx.event(
+                                wandb,
+                                EventType::Normal,
+                                "Replacing",
+                                "Apply",
+                                format!("{}: {}", o.key(), e.message),
+                            )
+                            .await;
+                            ctx.delete(
+                                &o.kind,
+                                &o.name,
+                                o.namespace.as_deref(),
+                                PropagationPolicy::Background,
+                            )
+                            .await?;
+                            changed.push(o.key());
+                            live = None;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            if is_workload(&o.kind) {
+                readiness
+                    .entry(o.component.clone())
+                    .or_default()
+                    .push((o.key(), readiness::of(&o.kind, live.as_ref())));
+            }
+        }
+        let stage_ready = objects
+            .iter()
+            .filter(|o| o.stage == stage && is_workload(&o.kind))
+            .all(|o| {
+                readiness
+                    .get(&o.component)
+                    .is_some_and(|rs| rs.iter().any(|(k, r)| k == &o.key() && r.ready))
+            });
+        if !held && !stage_ready && stage != Stage::PostInstall && stage != Stage::Config {
+            observed.waiting_on = Some(stage.name().replace('-', " "));
+        }
+    }
+
+    // 4. Prune what an earlier spec asked for and this one does not. Data
+    //    (volumes, generated secrets) is never in the inventory.
+    let wanted: BTreeSet<String> = objects.iter().map(DesiredObject::key).collect();
+    let namespace = wandb.namespace();
+    if let Some(previous) = &previous {
+        for key in previous.inventory.iter().filter(|k| !wanted.contains(*k)) {
+            let Some((kind, name)) = key.split_once('/') else {
+                continue;
+            };
+            let namespaced = kinds::info(kind).is_some_and(|i| i.namespaced);
+            ctx.delete(
+                kind,
+                name,
+                namespace.as_deref().filter(|_| namespaced),
+                PropagationPolicy::Background,
+            )
+            .await?;
+            changed.push(format!("-{key}"));
+        }
+    }
+    observed.inventory = objects
+        .iter()
+        .filter(|o| !o.holds_data())
+        .map(DesiredObject::key)
+        .collect();
+    observed.components = readiness
+        .iter()
+        .map(|(c, rs)| (c.clone(), status::component_state(rs)))
+        .collect::<BTreeMap<String, ComponentState>>();
+
+    if !changed.is_empty() {
+        let pruned = changed.iter().filter(|c| c.starts_with('-')).count();
+        info!(applied = changed.len() - pruned, pruned, "reconciled");
+        ctx.event(
+            wandb,
+            EventType::Normal,
+            "Reconciled",
+            "Apply",
+            format!(
+                "applied {} objects, pruned {pruned}",
+                changed.len() - pruned
+            ),
+        )
+        .await;
+    }
+    let ready = write_status(wandb, ctx, previous.as_ref(), &observed).await?;
+    Ok(if ready {
+        Action::requeue(ctx.resync)
+    } else {
+        // Watches wake the reconcile as workloads change; this is a backstop.
+        Action::requeue(Duration::from_secs(10))
+    })
+}
+
+/// Patches the status when it says something new. Returns overall readiness.
+async fn write_status(
+    wandb: &WeightsAndBiases,
+    ctx: &Context,
+    previous: Option<&WeightsAndBiasesStatus>,
+    observed: &Observed,
+) -> Result<bool, Error> {
+    let now =
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now());
+    let next = status::next(previous, observed, now);
+    let ready = next
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    if previous.is_some_and(|p| status::same(p, &next)) {
+        return Ok(ready);
+    }
+    let api: Api<WeightsAndBiases> =
+        Api::namespaced(ctx.client.clone(), &wandb.namespace().unwrap_or_default());
+    ctx.metrics.request("patch-status");
+    let patch = json!({
+        "apiVersion": "apps.wandb.com/v1",
+        "kind": "WeightsAndBiases",
+        "status": next,
+    });
+    api.patch_status(
+        &wandb.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(|source| Error::Kube {
+        action: "patch-status",
+        object: format!("WeightsAndBiases/{}", wandb.name_any()),
+        source,
+    })?;
+    Ok(ready)
+}
+
+/// Before the resource goes: release the data the retention policy keeps,
+/// delete the data it does not. Everything else goes with the resource
+/// through its owner references.
+pub async fn cleanup(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action, Error> {
+    use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
+    let retention = wandb.spec.retention.clone().unwrap_or_default();
+    let namespace = wandb.namespace().unwrap_or_default();
+    let name = wandb.name_any();
+    let kube_err = |action: &'static str, object: String| {
+        move |source| Error::Kube {
+            action,
+            object,
+            source,
+        }
+    };
+
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let selector = format!("{}={name}", crate::desired::INSTANCE_LABEL);
+    ctx.metrics.request("list");
+    let list = secrets
+        .list(&kube::api::ListParams::default().labels(&selector))
+        .await
+        .map_err(kube_err("list", "Secret".into()))?;
+    for s in list.items {
+        if !s
+            .annotations()
+            .contains_key(wandb_render::objects::GENERATED_KEYS_ANNOTATION)
+        {
+            continue;
+        }
+        if retention.delete_generated_secrets {
+            ctx.delete(
+                "Secret",
+                &s.name_any(),
+                Some(&namespace),
+                PropagationPolicy::Background,
+            )
+            .await?;
+        } else {
+            // Released: with no owner, the garbage collector leaves it.
+            ctx.metrics.request("apply");
+            let patch = json!({"metadata": {"ownerReferences": null}});
+            secrets
+                .patch(
+                    &s.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await
+                .map_err(kube_err("release", format!("Secret/{}", s.name_any())))?;
+        }
+    }
+    if retention.delete_volumes {
+        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
+        ctx.metrics.request("list");
+        let selector = format!("app.kubernetes.io/instance={name}");
+        let list = pvcs
+            .list(&kube::api::ListParams::default().labels(&selector))
+            .await
+            .map_err(kube_err("list", "PersistentVolumeClaim".into()))?;
+        for pvc in list.items {
+            ctx.delete(
+                "PersistentVolumeClaim",
+                &pvc.name_any(),
+                Some(&namespace),
+                PropagationPolicy::Background,
+            )
+            .await?;
+        }
+    }
+    let note = if retention.delete_volumes || retention.delete_generated_secrets {
+        "deleted with its data, as its retention policy asks"
+    } else {
+        "deleted; volumes and generated secrets are kept for the next install"
+    };
+    ctx.event(wandb, EventType::Normal, "Deleted", "Cleanup", note.into())
+        .await;
+    Ok(Action::await_change())
+}

@@ -1,0 +1,106 @@
+//! Generated secrets: random once, kept forever after.
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::desired::DesiredObject;
+
+const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// `length` random alphanumerics from the operating system's secure source.
+pub fn random_alphanumeric(length: usize) -> Result<String, getrandom::Error> {
+    let mut out = String::with_capacity(length);
+    let mut buf = [0u8; 64];
+    while out.len() < length {
+        getrandom::fill(&mut buf)?;
+        for b in buf {
+            // Rejection sampling keeps every character equally likely.
+            if (b as usize) < 256 - 256 % ALPHABET.len() && out.len() < length {
+                out.push(ALPHABET[b as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Fills the generated keys of a desired Secret: the live value when there
+/// is one, else a new random one. Returns the keys that got new values.
+pub fn fill(
+    object: &mut DesiredObject,
+    live: Option<&Value>,
+    random: &mut dyn FnMut(usize) -> Result<String, getrandom::Error>,
+) -> Result<Vec<String>, getrandom::Error> {
+    let mut fresh = Vec::new();
+    for g in &object.generated {
+        let existing = live
+            .and_then(|l| l.pointer(&format!("/data/{}", escape(&g.key))))
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        let value = match existing {
+            Some(v) => v,
+            None => {
+                fresh.push(g.key.clone());
+                base64::engine::general_purpose::STANDARD.encode(random(g.length)?)
+            }
+        };
+        object.body["data"][&g.key] = Value::String(value);
+    }
+    Ok(fresh)
+}
+
+/// JSON pointer escaping of a key.
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::Stage;
+    use serde_json::json;
+    use wandb_render::GeneratedKey;
+
+    fn secret() -> DesiredObject {
+        DesiredObject {
+            api_version: "v1".into(),
+            kind: "Secret".into(),
+            name: "wandb-mysql".into(),
+            namespace: Some("ns".into()),
+            component: "mysql".into(),
+            stage: Stage::Config,
+            body: json!({"data": {"MYSQL_PASSWORD": "", "OTHER": "eA=="}}),
+            generated: vec![GeneratedKey {
+                key: "MYSQL_PASSWORD".into(),
+                length: 64,
+            }],
+        }
+    }
+
+    #[test]
+    fn random_values_are_long_alphanumerics_and_differ() {
+        let a = random_alphanumeric(64).unwrap();
+        let b = random_alphanumeric(64).unwrap();
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_live_value_is_kept_and_a_missing_one_generated() {
+        let mut s = secret();
+        let live = json!({"data": {"MYSQL_PASSWORD": "b2xk"}});
+        let fresh = fill(&mut s, Some(&live), &mut |_| Ok("new".into())).unwrap();
+        assert!(fresh.is_empty());
+        assert_eq!(s.body["data"]["MYSQL_PASSWORD"], "b2xk");
+
+        let mut s = secret();
+        let fresh = fill(&mut s, None, &mut |n| Ok("x".repeat(n))).unwrap();
+        assert_eq!(fresh, ["MYSQL_PASSWORD"]);
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(s.body["data"]["MYSQL_PASSWORD"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(decoded.len(), 64);
+        assert_eq!(s.body["data"]["OTHER"], "eA==", "other keys untouched");
+    }
+}

@@ -1,0 +1,312 @@
+//! The resource's status, computed from what a reconcile saw. Pure: the
+//! caller passes the time.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+use crate::crd::WeightsAndBiasesStatus;
+use crate::readiness::Readiness;
+
+/// A component's readiness, aggregated over its workloads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentState {
+    pub ready: bool,
+    pub message: String,
+}
+
+/// Combines the readiness of a component's workloads.
+pub fn component_state(workloads: &[(String, Readiness)]) -> ComponentState {
+    let not_ready: Vec<String> = workloads
+        .iter()
+        .filter(|(_, r)| !r.ready)
+        .map(|(name, r)| format!("{name}: {}", r.message))
+        .collect();
+    if not_ready.is_empty() {
+        let summary: Vec<String> = workloads
+            .iter()
+            .map(|(name, r)| format!("{name}: {}", r.message))
+            .collect();
+        ComponentState {
+            ready: true,
+            message: summary.join("; "),
+        }
+    } else {
+        ComponentState {
+            ready: false,
+            message: not_ready.join("; "),
+        }
+    }
+}
+
+/// `flat-run-fields-updater` -> `FlatRunFieldsUpdaterReady`.
+pub fn condition_type(component: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in component.chars() {
+        if c == '-' || c == '_' || c == '.' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out + "Ready"
+}
+
+/// What one reconcile learned.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub generation: Option<i64>,
+    /// `None` when the values were valid; else one line per problem.
+    pub invalid_values: Option<Vec<String>>,
+    pub warnings: Vec<String>,
+    pub components: BTreeMap<String, ComponentState>,
+    /// The stage the reconcile waits on, if it stopped early.
+    pub waiting_on: Option<String>,
+    pub version: Option<String>,
+    pub host: Option<String>,
+    pub inventory: Vec<String>,
+}
+
+fn condition(
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    now: &Time,
+) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: if ok { "True" } else { "False" }.into(),
+        reason: reason.into(),
+        message: truncate(message),
+        observed_generation: generation,
+        last_transition_time: now.clone(),
+    }
+}
+
+/// Conditions messages are bounded by the API (32 KiB); keep them readable.
+fn truncate(message: &str) -> String {
+    const MAX: usize = 2000;
+    if message.len() <= MAX {
+        return message.to_string();
+    }
+    let mut cut = MAX;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}...", &message[..cut])
+}
+
+/// The next status. Conditions keep their transition time while their
+/// status holds; a bad spec keeps the components' last known state.
+pub fn next(
+    previous: Option<&WeightsAndBiasesStatus>,
+    observed: &Observed,
+    now: Time,
+) -> WeightsAndBiasesStatus {
+    let generation = observed.generation;
+    let mut conditions = Vec::new();
+    let previous_conditions = previous.map(|p| p.conditions.clone()).unwrap_or_default();
+    match &observed.invalid_values {
+        Some(problems) => {
+            conditions.push(condition(
+                "ValuesValid",
+                false,
+                "InvalidValues",
+                &problems.join("\n"),
+                generation,
+                &now,
+            ));
+            // Nothing was applied: keep what was known of the components.
+            conditions.extend(
+                previous_conditions
+                    .iter()
+                    .filter(|c| c.type_ != "ValuesValid" && c.type_ != "ValuesWarnings")
+                    .cloned(),
+            );
+        }
+        None => {
+            conditions.push(condition(
+                "ValuesValid",
+                true,
+                "Valid",
+                "the values are valid",
+                generation,
+                &now,
+            ));
+            let all_ready =
+                observed.components.values().all(|c| c.ready) && observed.waiting_on.is_none();
+            let not_ready: Vec<&str> = observed
+                .components
+                .iter()
+                .filter(|(_, c)| !c.ready)
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let message = if all_ready {
+                "every component is ready".to_string()
+            } else if let Some(stage) = &observed.waiting_on {
+                format!(
+                    "waiting for the {stage} to be ready: {}",
+                    not_ready.join(", ")
+                )
+            } else {
+                format!("not ready: {}", not_ready.join(", "))
+            };
+            conditions.push(condition(
+                "Ready",
+                all_ready,
+                if all_ready { "Ready" } else { "Progressing" },
+                &message,
+                generation,
+                &now,
+            ));
+            for (component, state) in &observed.components {
+                let reason = if state.ready { "Ready" } else { "NotReady" };
+                conditions.push(condition(
+                    &condition_type(component),
+                    state.ready,
+                    reason,
+                    &state.message,
+                    generation,
+                    &now,
+                ));
+            }
+        }
+    }
+    conditions.push(condition(
+        "ValuesWarnings",
+        !observed.warnings.is_empty(),
+        if observed.warnings.is_empty() {
+            "None"
+        } else {
+            "IgnoredKeys"
+        },
+        &if observed.warnings.is_empty() {
+            "no warnings".to_string()
+        } else {
+            observed.warnings.join("\n")
+        },
+        generation,
+        &now,
+    ));
+    // Keep the transition time of a condition whose status did not change.
+    for c in &mut conditions {
+        if let Some(p) = previous_conditions.iter().find(|p| p.type_ == c.type_)
+            && p.status == c.status
+        {
+            c.last_transition_time = p.last_transition_time.clone();
+        }
+    }
+    let keep = observed.invalid_values.is_some();
+    WeightsAndBiasesStatus {
+        observed_generation: generation,
+        conditions,
+        version: if keep {
+            previous.and_then(|p| p.version.clone())
+        } else {
+            observed.version.clone()
+        },
+        host: if keep {
+            previous.and_then(|p| p.host.clone())
+        } else {
+            observed.host.clone()
+        },
+        inventory: if keep {
+            previous.map(|p| p.inventory.clone()).unwrap_or_default()
+        } else {
+            observed.inventory.clone()
+        },
+    }
+}
+
+/// Whether two statuses say the same thing (transition times aside).
+pub fn same(a: &WeightsAndBiasesStatus, b: &WeightsAndBiasesStatus) -> bool {
+    let strip = |s: &WeightsAndBiasesStatus| {
+        let mut s = s.clone();
+        for c in &mut s.conditions {
+            c.last_transition_time = Time(Default::default());
+        }
+        s
+    };
+    strip(a) == strip(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now(secs: i64) -> Time {
+        Time(k8s_openapi::jiff::Timestamp::from_second(secs).unwrap())
+    }
+
+    fn observed(ready: bool) -> Observed {
+        Observed {
+            generation: Some(2),
+            components: BTreeMap::from([(
+                "app".to_string(),
+                ComponentState {
+                    ready,
+                    message: "x".into(),
+                },
+            )]),
+            ..Default::default()
+        }
+    }
+
+    fn get<'a>(s: &'a WeightsAndBiasesStatus, t: &str) -> &'a Condition {
+        s.conditions.iter().find(|c| c.type_ == t).unwrap()
+    }
+
+    #[test]
+    fn ready_when_every_component_is() {
+        let s = next(None, &observed(true), now(1));
+        assert_eq!(get(&s, "Ready").status, "True");
+        assert_eq!(get(&s, "AppReady").status, "True");
+        assert_eq!(s.observed_generation, Some(2));
+        let s = next(None, &observed(false), now(1));
+        assert_eq!(get(&s, "Ready").status, "False");
+    }
+
+    #[test]
+    fn transition_times_hold_while_the_status_does() {
+        let first = next(None, &observed(true), now(1));
+        let second = next(Some(&first), &observed(true), now(50));
+        assert_eq!(get(&second, "Ready").last_transition_time, now(1));
+        assert!(same(&first, &second));
+        let third = next(Some(&second), &observed(false), now(90));
+        assert_eq!(get(&third, "Ready").last_transition_time, now(90));
+    }
+
+    #[test]
+    fn invalid_values_keep_the_last_known_state() {
+        let good = next(None, &observed(true), now(1));
+        let bad = Observed {
+            generation: Some(3),
+            invalid_values: Some(vec!["app.replicaCount: must be 0 or more, found -1".into()]),
+            ..Default::default()
+        };
+        let s = next(Some(&good), &bad, now(5));
+        assert_eq!(get(&s, "ValuesValid").status, "False");
+        assert!(get(&s, "ValuesValid").message.contains("app.replicaCount"));
+        assert_eq!(
+            get(&s, "Ready").status,
+            "True",
+            "the running install is still ready"
+        );
+        assert_eq!(s.observed_generation, Some(3));
+    }
+
+    #[test]
+    fn condition_types_are_camel_case() {
+        assert_eq!(
+            condition_type("flat-run-fields-updater"),
+            "FlatRunFieldsUpdaterReady"
+        );
+        assert_eq!(condition_type("objectStore"), "ObjectStoreReady");
+    }
+}
