@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod apply;
+mod chart;
 mod render;
 mod run;
 
@@ -29,6 +30,9 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Run the operator: watch WeightsAndBiases resources and reconcile them.
     Run(run::RunArgs),
+    /// Write the chart's generated files (values.yaml, values.schema.json, CRD).
+    #[command(hide = true)]
+    ChartFiles(chart::ChartFilesArgs),
     /// Print the WeightsAndBiases CustomResourceDefinition.
     #[command(after_help = "Example:\n  wandb-operator crd | kubectl apply --server-side -f -")]
     Crd,
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Render(args) => render::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Run(args) => run::run(args),
+        Command::ChartFiles(args) => chart::run(args),
         Command::Crd => {
             let crd = wandb_operator_core::crd::crd();
             match serde_saphyr::to_string(&crd) {
