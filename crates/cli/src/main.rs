@@ -6,8 +6,10 @@ use clap::{Parser, Subcommand};
 
 mod apply;
 mod chart;
+mod check;
 mod render;
 mod run;
+mod status;
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +30,10 @@ enum Command {
     Render(render::RenderArgs),
     /// Reconcile one install from here, with the operator's engine.
     Apply(apply::ApplyArgs),
+    /// Show the state of an install, per component.
+    Status(status::StatusArgs),
+    /// Check values and the external stores they name, before installing.
+    Check(check::CheckArgs),
     /// Run the operator: watch WeightsAndBiases resources and reconcile them.
     Run(run::RunArgs),
     /// Write the chart's generated files (values.yaml, values.schema.json, CRD).
@@ -44,6 +50,8 @@ fn main() -> ExitCode {
         Command::Render(args) => render::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Run(args) => run::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Check(args) => check::run(args),
         Command::ChartFiles(args) => chart::run(args),
         Command::Crd => {
             let crd = wandb_operator_core::crd::crd();
