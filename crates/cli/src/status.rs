@@ -1,13 +1,340 @@
 //! `wandb-operator status`: the state of an install, per component.
+//!
+//! Exit codes, for scripts: 0 Ready, 1 not Ready (or invalid values),
+//! 2 the resource or the cluster could not be read.
 
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
+use k8s_openapi::api::core::v1::Event;
+use kube::ResourceExt;
+use kube::api::{Api, DynamicObject, ListParams};
+use wandb_operator_core::crd::WeightsAndBiases;
+use wandb_operator_core::desired::{COMPONENT_LABEL, INSTANCE_LABEL, is_workload};
+use wandb_operator_core::{kinds, readiness};
 
 #[derive(Args, Debug)]
-pub struct StatusArgs {}
+#[command(
+    after_help = "Exit codes: 0 Ready, 1 not Ready, 2 the resource or the cluster could not be read.\n\n\
+    Examples:\n  \
+    wandb-operator status\n  \
+    wandb-operator status --name wandb --namespace wandb --watch\n  \
+    wandb-operator status && echo healthy"
+)]
+pub struct StatusArgs {
+    /// Name of the WeightsAndBiases resource.
+    #[arg(long, default_value = "wandb")]
+    pub name: String,
+    /// Namespace of the install (default: the kubeconfig's).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Refresh every two seconds until interrupted.
+    #[arg(short, long)]
+    pub watch: bool,
+}
 
-pub fn run(_args: StatusArgs) -> ExitCode {
-    eprintln!("error: status is not implemented yet");
-    ExitCode::FAILURE
+/// One row of the table.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Row {
+    pub component: String,
+    pub desired: i64,
+    pub ready: i64,
+    pub version: String,
+    pub condition: String,
+    pub last_event: String,
+}
+
+pub fn run(args: StatusArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async {
+        let client = match kube::Client::try_default().await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: connecting to the cluster: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let namespace = args
+            .namespace
+            .clone()
+            .unwrap_or_else(|| client.default_namespace().to_string());
+        let color = std::io::stdout().is_terminal();
+        loop {
+            let code = match snapshot(&client, &namespace, &args.name).await {
+                Ok((ready, text)) => {
+                    if args.watch && color {
+                        // Clear the screen between refreshes.
+                        print!("\x1b[2J\x1b[H");
+                    }
+                    print!("{}", if color { text } else { strip_colors(&text) });
+                    if ready { 0 } else { 1 }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    2
+                }
+            };
+            if !args.watch {
+                return ExitCode::from(code);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = tokio::signal::ctrl_c() => return ExitCode::from(code),
+            }
+            if !color {
+                println!();
+            }
+        }
+    })
+}
+
+/// The status table and whether the install is Ready.
+async fn snapshot(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<(bool, String), String> {
+    let api: Api<WeightsAndBiases> = Api::namespaced(client.clone(), namespace);
+    let wandb = api
+        .get_opt(name)
+        .await
+        .map_err(|e| format!("reading WeightsAndBiases/{name} in {namespace}: {e}"))?
+        .ok_or_else(|| format!("no WeightsAndBiases/{name} in namespace {namespace}"))?;
+    let status = wandb.status.clone().unwrap_or_default();
+    let conditions: BTreeMap<String, (String, String)> = status
+        .conditions
+        .iter()
+        .map(|c| (c.type_.clone(), (c.status.clone(), c.message.clone())))
+        .collect();
+
+    // Workloads of the install, by component.
+    let selector = format!("{INSTANCE_LABEL}={name}");
+    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+    let mut owner_of: BTreeMap<String, String> = BTreeMap::new();
+    for info in kinds::KINDS.iter().filter(|k| is_workload(k.kind)) {
+        let list_api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), namespace, &info.api_resource());
+        let list = list_api
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| format!("listing {}: {e}", info.plural))?;
+        for obj in list.items {
+            let component = obj
+                .labels()
+                .get(COMPONENT_LABEL)
+                .cloned()
+                .unwrap_or_default();
+            let value = serde_json::to_value(&obj).unwrap_or_default();
+            let r = readiness::of(info.kind, Some(&value));
+            let row = rows.entry(component.clone()).or_insert_with(|| Row {
+                component: component.clone(),
+                ..Default::default()
+            });
+            if info.kind != "Job" && info.kind != "CronJob" {
+                row.desired += r.desired;
+                row.ready += r.ready_replicas;
+            }
+            if row.version.is_empty() {
+                row.version = image_tag(&value);
+            }
+            owner_of.insert(obj.name_any(), component);
+        }
+    }
+    for row in rows.values_mut() {
+        let key = wandb_operator_core::status::condition_type(&row.component);
+        row.condition = match conditions.get(&key) {
+            Some((s, _)) if s == "True" => "Ready".into(),
+            Some((_, m)) => format!("NotReady: {m}"),
+            None => "Unknown".into(),
+        };
+    }
+
+    // The newest event of each component's objects.
+    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
+    if let Ok(list) = events.list(&ListParams::default()).await {
+        let mut newest: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for e in list.items {
+            let object = e.involved_object.name.clone().unwrap_or_default();
+            let component = owner_of
+                .iter()
+                .find(|(workload, _)| {
+                    object == **workload || object.starts_with(&format!("{workload}-"))
+                })
+                .map(|(_, c)| c.clone());
+            let Some(component) = component else { continue };
+            let when = e
+                .last_timestamp
+                .as_ref()
+                .map(|t| t.0.to_string())
+                .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
+                .unwrap_or_default();
+            let text = format!(
+                "{}: {}",
+                e.reason.unwrap_or_default(),
+                e.message.unwrap_or_default().trim()
+            );
+            if newest.get(&component).is_none_or(|(t, _)| when > *t) {
+                newest.insert(component, (when, text));
+            }
+        }
+        for (component, (_, text)) in newest {
+            if let Some(row) = rows.get_mut(&component) {
+                row.last_event = text;
+            }
+        }
+    }
+
+    let ready = conditions.get("Ready").is_some_and(|(s, _)| s == "True");
+    let invalid = conditions
+        .get("ValuesValid")
+        .filter(|(s, _)| s == "False")
+        .map(|(_, m)| m.clone());
+    Ok((
+        ready,
+        table(name, namespace, &status, ready, invalid, rows.values()),
+    ))
+}
+
+fn image_tag(workload: &serde_json::Value) -> String {
+    let pod = workload
+        .pointer("/spec/template/spec")
+        .or_else(|| workload.pointer("/spec/jobTemplate/spec/template/spec"));
+    pod.and_then(|p| p.pointer("/containers/0/image"))
+        .and_then(|i| i.as_str())
+        .map(|image| {
+            let last = image.rsplit('/').next().unwrap_or(image);
+            match (last.split_once('@'), last.split_once(':')) {
+                (Some((_, digest)), _) => digest.chars().take(19).collect(),
+                (None, Some((_, tag))) => tag.to_string(),
+                _ => "latest".to_string(),
+            }
+        })
+        .unwrap_or_default()
+}
+
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[31m";
+const RESET: &str = "\x1b[0m";
+
+/// The status as text (with colour codes; the caller strips them off a terminal).
+pub fn table<'a>(
+    name: &str,
+    namespace: &str,
+    status: &wandb_operator_core::crd::WeightsAndBiasesStatus,
+    ready: bool,
+    invalid: Option<String>,
+    rows: impl Iterator<Item = &'a Row>,
+) -> String {
+    let mut out = String::new();
+    let health = match (&invalid, ready) {
+        (Some(_), _) => format!("{RED}InvalidValues{RESET}"),
+        (None, true) => format!("{GREEN}Ready{RESET}"),
+        (None, false) => format!("{YELLOW}NotReady{RESET}"),
+    };
+    out.push_str(&format!(
+        "WeightsAndBiases/{name} in {namespace}: {health}  version {}  host {}\n",
+        status.version.as_deref().unwrap_or("-"),
+        status.host.as_deref().unwrap_or("-")
+    ));
+    if let Some(problems) = invalid {
+        for line in problems.lines() {
+            out.push_str(&format!("  {RED}invalid{RESET} {line}\n"));
+        }
+        out.push_str("  (nothing was changed; the last valid spec keeps running)\n");
+    }
+    out.push_str(&format!(
+        "\n{:<28} {:>5} {:>5}  {:<14} {:<10} {}\n",
+        "COMPONENT", "WANT", "READY", "VERSION", "CONDITION", "LAST EVENT"
+    ));
+    for row in rows {
+        let condition = if row.condition == "Ready" {
+            format!("{GREEN}Ready{RESET}     ")
+        } else if row.condition.starts_with("NotReady") {
+            format!("{YELLOW}NotReady{RESET}  ")
+        } else {
+            format!("{:<10}", row.condition)
+        };
+        let event: String = row.last_event.chars().take(70).collect();
+        out.push_str(&format!(
+            "{:<28} {:>5} {:>5}  {:<14} {} {}\n",
+            row.component,
+            row.desired,
+            row.ready,
+            row.version.chars().take(14).collect::<String>(),
+            condition,
+            event
+        ));
+    }
+    out
+}
+
+pub fn strip_colors(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_shows_each_component_and_the_health() {
+        let rows = [Row {
+            component: "app".into(),
+            desired: 2,
+            ready: 1,
+            version: "0.80.0".into(),
+            condition: "NotReady: 1/2 available".into(),
+            last_event: "Scheduled: assigned".into(),
+        }];
+        let status = Default::default();
+        let text = strip_colors(&table("wandb", "ns", &status, false, None, rows.iter()));
+        assert!(
+            text.starts_with("WeightsAndBiases/wandb in ns: NotReady"),
+            "{text}"
+        );
+        assert!(text.contains("app"));
+        assert!(text.contains("0.80.0"));
+        assert!(!text.contains('\x1b'));
+        let text = strip_colors(&table(
+            "wandb",
+            "ns",
+            &status,
+            false,
+            Some("spec.values.app.replicaCount: bad".into()),
+            rows.iter(),
+        ));
+        assert!(text.contains("InvalidValues"));
+        assert!(text.contains("spec.values.app.replicaCount: bad"));
+    }
+
+    #[test]
+    fn image_tags_and_digests() {
+        let w = serde_json::json!({"spec": {"template": {"spec": {"containers": [{"image": "reg:5000/wandb/local:0.80.1"}]}}}});
+        assert_eq!(image_tag(&w), "0.80.1");
+        let w = serde_json::json!({"spec": {"template": {"spec": {"containers": [{"image": "wandb/local@sha256:abcdef0123456789abcdef"}]}}}});
+        assert_eq!(image_tag(&w), "sha256:abcdef012345");
+    }
 }
