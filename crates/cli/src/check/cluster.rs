@@ -43,9 +43,12 @@ impl Cluster {
                         ));
                     }
                 };
-                config.connect_timeout = Some(self.timeout);
-                config.read_timeout = Some(self.timeout);
-                config.write_timeout = Some(self.timeout);
+                // The client's own deadlines are a backstop: each request is
+                // bounded by `self.timeout` around it, which names the cause.
+                let backstop = self.timeout * 2;
+                config.connect_timeout = Some(backstop);
+                config.read_timeout = Some(backstop);
+                config.write_timeout = Some(backstop);
                 let namespace = self
                     .namespace
                     .clone()

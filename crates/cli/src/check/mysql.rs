@@ -70,7 +70,14 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
         }
     };
     let user = user.unwrap_or_default();
-    let database = database.unwrap_or_default();
+    let Some(database) = database else {
+        lines.fail(
+            "database",
+            "global.mysql.database is empty",
+            "name the database W&B uses (the chart's default is wandb_local)",
+        );
+        return lines;
+    };
     let Some(password) = password else {
         lines.fail(
             "password",
@@ -211,7 +218,7 @@ async fn connect(
         .tcp_port(port)
         .user(Some(user))
         .pass(Some(password))
-        .db_name((!database.is_empty()).then_some(database))
+        .db_name(Some(database))
         .prefer_socket(false)
         .stmt_cache_size(0);
     let ssl =
