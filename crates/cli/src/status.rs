@@ -22,6 +22,7 @@ use wandb_operator_core::{kinds, readiness};
     Examples:\n  \
     wandb-operator status\n  \
     wandb-operator status --name wandb --namespace wandb --watch\n  \
+    wandb-operator status --wait --timeout 15m\n  \
     wandb-operator status && echo healthy"
 )]
 pub struct StatusArgs {
@@ -34,6 +35,12 @@ pub struct StatusArgs {
     /// Refresh every two seconds until interrupted.
     #[arg(short, long)]
     pub watch: bool,
+    /// Refresh until the install is Ready, then exit 0 (1 after --timeout).
+    #[arg(long, conflicts_with = "watch")]
+    pub wait: bool,
+    /// How long --wait waits (e.g. 90s, 10m).
+    #[arg(long, default_value = "10m", value_parser = crate::apply::parse_duration)]
+    pub timeout: Duration,
 }
 
 /// One row of the table.
@@ -68,14 +75,25 @@ pub fn run(args: StatusArgs) -> ExitCode {
             .clone()
             .unwrap_or_else(|| client.default_namespace().to_string());
         let color = std::io::stdout().is_terminal();
+        let refresh = args.watch || args.wait;
+        let started = std::time::Instant::now();
+        let mut last = String::new();
         loop {
             let code = match snapshot(&client, &namespace, &args.name).await {
                 Ok((ready, text)) => {
-                    if args.watch && color {
+                    if refresh && color {
                         // Clear the screen between refreshes.
                         print!("\x1b[2J\x1b[H");
+                        print!("{text}");
+                    } else if text != last {
+                        // Off a terminal, only what changed is printed again.
+                        print!(
+                            "{}{}",
+                            if last.is_empty() { "" } else { "\n" },
+                            strip_colors(&text)
+                        );
                     }
-                    print!("{}", if color { text } else { strip_colors(&text) });
+                    last = text;
                     if ready { 0 } else { 1 }
                 }
                 Err(e) => {
@@ -83,15 +101,16 @@ pub fn run(args: StatusArgs) -> ExitCode {
                     2
                 }
             };
-            if !args.watch {
+            if !refresh || (args.wait && code == 0) {
                 return ExitCode::from(code);
+            }
+            if args.wait && started.elapsed() > args.timeout {
+                eprintln!("error: not Ready after {:?}", args.timeout);
+                return ExitCode::from(1);
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
                 _ = tokio::signal::ctrl_c() => return ExitCode::from(code),
-            }
-            if !color {
-                println!();
             }
         }
     })
