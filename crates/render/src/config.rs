@@ -293,8 +293,8 @@ pub fn build(ctx: &Ctx) -> Vec<Manifest> {
     if g.bucket.secret.secret_name.is_empty() {
         let mut data = Vec::new();
         if ctx.stores.object_store {
-            data.push((bucket.access_key_name.as_str(), SecretValue::Generated(20)));
-            data.push((bucket.secret_key_name.as_str(), SecretValue::Generated(40)));
+            data.push((bucket.access_key_name.as_str(), SecretValue::Generated(32)));
+            data.push((bucket.secret_key_name.as_str(), SecretValue::Generated(48)));
         } else {
             if !bucket.access_key.is_empty() {
                 data.push((

@@ -301,3 +301,13 @@ fn every_pod_meets_the_restricted_profile() {
     }
     assert!(checked > 20, "checked {checked} containers");
 }
+
+#[test]
+fn every_generated_secret_is_at_least_32_characters() {
+    let ms = render(&values(&[]), &release());
+    let generated: Vec<_> = ms.iter().flat_map(|m| m.generated.iter()).collect();
+    assert!(generated.len() >= 6, "{generated:?}");
+    for g in generated {
+        assert!(g.length >= 32, "{} is {} long", g.key, g.length);
+    }
+}
