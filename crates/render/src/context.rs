@@ -26,6 +26,8 @@ pub struct Ctx<'a> {
     pub values: &'a Values,
     pub release: &'a Release,
     pub stores: Stores,
+    /// Resolved once: most services read it.
+    bucket: BucketInfo,
 }
 
 /// Which stores run in the cluster.
@@ -40,7 +42,7 @@ pub struct Stores {
 }
 
 /// The bucket W&B uses, resolved from `global.bucket` or `global.defaultBucket`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BucketInfo {
     pub provider: String,
     pub name: String,
@@ -81,7 +83,9 @@ impl<'a> Ctx<'a> {
             values,
             release,
             stores,
+            bucket: BucketInfo::default(),
         };
+        ctx.bucket = ctx.resolve_bucket();
         ctx.stores.clickhouse = installs(values.clickhouse.base.install)
             && ctx.clickhouse_host() == ctx.in_cluster_clickhouse_host();
         ctx
@@ -228,7 +232,11 @@ impl<'a> Ctx<'a> {
 
     // --- bucket ----------------------------------------------------------
 
-    pub fn bucket(&self) -> BucketInfo {
+    pub fn bucket(&self) -> &BucketInfo {
+        &self.bucket
+    }
+
+    fn resolve_bucket(&self) -> BucketInfo {
         let g = &self.values.global;
         let chosen = if !g.bucket.name.is_empty() {
             &g.bucket

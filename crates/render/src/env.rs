@@ -718,7 +718,7 @@ pub fn source(ctx: &Ctx, source: Source, component_key: &str) -> String {
             ctx.run_update_shadow_consumer(&subscription, &group)
         }
         Source::RedisConnectionString => ctx.redis_connection(),
-        Source::BucketUrl => ctx.bucket().url,
+        Source::BucketUrl => ctx.bucket().url.clone(),
         Source::LumenGoogleCredsPath => {
             if v.global.lumen.gcp_workload_identity.audience.is_empty() {
                 String::new()

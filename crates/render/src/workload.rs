@@ -165,18 +165,71 @@ fn sizing(ctx: &Ctx, key: &str, values: &Component) -> Sizing {
     let empty = BTreeMap::new();
     let base = catalog::CATALOG.sizing.get("base").unwrap_or(&empty);
     let service = catalog::CATALOG.sizing.get(key).unwrap_or(&empty);
-    let mut tree = serde_json::Value::Object(Default::default());
+    let mut out = Sizing::default();
     for level in ["default", size.as_str()] {
         for source in [base, service, &values.sizing] {
             if let Some(s) = source.get(level) {
-                wandb_values::tree::merge(
-                    &mut tree,
-                    strip_nulls(serde_json::to_value(s).unwrap_or_default()),
-                );
+                lay_sizing(&mut out, s);
             }
         }
     }
-    serde_json::from_value(tree).unwrap_or_default()
+    out
+}
+
+/// Lays the set fields of `top` over `out`.
+fn lay_sizing(out: &mut Sizing, top: &Sizing) {
+    if top.replica_count.is_some() {
+        out.replica_count = top.replica_count;
+    }
+    out.resources = merge_resources(out.resources.as_ref(), top.resources.as_ref());
+    out.env.extend(top.env.clone());
+    lay_horizontal(&mut out.autoscaling.horizontal, &top.autoscaling.horizontal);
+    lay_keda(&mut out.autoscaling.keda, &top.autoscaling.keda);
+}
+
+/// `out.field = top.field` for every field `top` sets.
+macro_rules! lay_options {
+    ($out:expr, $top:expr, $($field:ident),*) => {
+        $(if $top.$field.is_some() { $out.$field = $top.$field.clone(); })*
+    };
+}
+
+fn lay_horizontal(out: &mut wandb_values::Horizontal, top: &wandb_values::Horizontal) {
+    lay_options!(
+        out,
+        top,
+        enabled,
+        min_replicas,
+        max_replicas,
+        target_cpu_utilization_percentage,
+        target_memory_utilization_percentage
+    );
+}
+
+fn lay_keda(out: &mut wandb_values::Keda, top: &wandb_values::Keda) {
+    lay_options!(
+        out,
+        top,
+        enabled,
+        min_replica_count,
+        max_replica_count,
+        idle_replica_count,
+        polling_interval,
+        cooldown_period,
+        triggers
+    );
+    // Free-form KEDA settings merge deeply, as Helm merges values.
+    for (mine, theirs) in [
+        (&mut out.fallback, &top.fallback),
+        (&mut out.advanced, &top.advanced),
+    ] {
+        if let Some(t) = theirs {
+            match mine {
+                Some(m) => wandb_values::tree::merge(m, t.clone()),
+                None => *mine = Some(t.clone()),
+            }
+        }
+    }
 }
 
 /// Drops `null`s so that an unset field does not erase a preset.
@@ -735,9 +788,9 @@ impl Build<'_, '_> {
 
     fn autoscaled(&self) -> (wandb_values::Horizontal, wandb_values::Keda) {
         let mut h = self.sizing.autoscaling.horizontal.clone();
-        overlay_json(&mut h, &self.values.autoscaling.horizontal);
+        lay_horizontal(&mut h, &self.values.autoscaling.horizontal);
         let mut k = self.sizing.autoscaling.keda.clone();
-        overlay_json(&mut k, &self.values.autoscaling.keda);
+        lay_keda(&mut k, &self.values.autoscaling.keda);
         (h, k)
     }
 
