@@ -128,8 +128,12 @@ pub fn desired(wandb: &WeightsAndBiases, values: &Values) -> Vec<DesiredObject> 
             label(&mut body, &name, &m.component);
             // Volumes are not owned, so that deleting the resource never
             // takes data with it; generated Secrets are owned but released
-            // before the resource goes (see finalizer).
+            // before the resource goes (see finalizer). Cluster-scoped
+            // objects cannot have a namespaced owner (the garbage collector
+            // ignores the reference and warns OwnerRefInvalidNamespace):
+            // the finalizer deletes them.
             if kind != "PersistentVolumeClaim"
+                && m.object.is_namespaced()
                 && let Some(owner) = &owner
             {
                 body["metadata"]["ownerReferences"] = json!([owner]);
@@ -227,11 +231,23 @@ mod tests {
                 o.key()
             );
             let owned = o.body["metadata"]["ownerReferences"].is_array();
-            assert_eq!(owned, o.kind != "PersistentVolumeClaim", "{}", o.key());
+            let namespaced = o.namespace.is_some();
+            assert_eq!(
+                owned,
+                namespaced && o.kind != "PersistentVolumeClaim",
+                "{}",
+                o.key()
+            );
         }
         assert!(
             !objects.iter().any(|o| o.kind == "Pod"),
             "test pods are not applied"
+        );
+        assert!(
+            objects
+                .iter()
+                .any(|o| o.kind == "ClusterRole" && o.namespace.is_none()),
+            "the default install has cluster-scoped objects (not owned)"
         );
     }
 

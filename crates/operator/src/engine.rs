@@ -493,6 +493,18 @@ pub async fn cleanup(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action, 
             .await?;
         }
     }
+    // Cluster-scoped objects (ClusterRoles, ClusterRoleBindings) have no
+    // owner reference, which a namespaced owner cannot be: delete those the
+    // inventory lists here, or they would outlive the resource.
+    for key in wandb.status.iter().flat_map(|s| s.inventory.iter()) {
+        let Some((kind, object)) = key.split_once('/') else {
+            continue;
+        };
+        if kinds::info(kind).is_some_and(|i| !i.namespaced) {
+            ctx.delete(kind, object, None, PropagationPolicy::Background)
+                .await?;
+        }
+    }
     let note = if retention.delete_volumes || retention.delete_generated_secrets {
         "deleted with its data, as its retention policy asks"
     } else {
