@@ -238,6 +238,13 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
     let mut readiness: BTreeMap<String, Vec<(String, Readiness)>> = BTreeMap::new();
     let mut changed: Vec<String> = Vec::new();
 
+    // A generated Secret of a component applied before that is absent now
+    // was deleted, not yet to be created.
+    let established = secrets::applied_components(
+        &objects,
+        previous.as_ref().map_or(&[][..], |p| &p.inventory[..]),
+    );
+
     // 3. Stage by stage; a stage whose workloads are not ready holds the next.
     let stages = [
         Stage::Config,
@@ -253,18 +260,26 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
             if !held {
                 if !o.generated.is_empty() {
                     let fresh = secrets::fill(o, live.as_ref(), &mut secrets::random_alphanumeric)?;
-                    if !fresh.is_empty() && live.is_some() {
+                    let deleted = live.is_none() && established.contains(&o.component);
+                    if !fresh.is_empty() && (live.is_some() || deleted) {
                         // A generated value went missing: it cannot be recovered.
+                        let keys = fresh.join(", ");
+                        let note = if deleted {
+                            format!(
+                                "{} was deleted: {keys} got new values; the old ones are \
+                                 lost, and what was set up with them must be updated",
+                                o.key()
+                            )
+                        } else {
+                            format!("{}: {keys} had no value and got a new one", o.key())
+                        };
+                        warn!(object = %o.key(), keys = %keys, "generated values replaced");
                         ctx.event(
                             wandb,
                             EventType::Warning,
                             "SecretRegenerated",
                             "Apply",
-                            format!(
-                                "{}: {} had no value and got a new one",
-                                o.key(),
-                                fresh.join(", ")
-                            ),
+                            note,
                         )
                         .await;
                     }

@@ -1,5 +1,7 @@
 //! Generated secrets: random once, kept forever after.
 
+use std::collections::BTreeSet;
+
 use base64::Engine;
 use serde_json::Value;
 
@@ -49,6 +51,18 @@ pub fn fill(
     Ok(fresh)
 }
 
+/// The components of `objects` that an earlier reconcile applied: some of
+/// their objects are in its `inventory`. A generated Secret of one of them
+/// that is absent was deleted (its values are lost), not yet to be created.
+pub fn applied_components(objects: &[DesiredObject], inventory: &[String]) -> BTreeSet<String> {
+    let inventory: BTreeSet<&str> = inventory.iter().map(String::as_str).collect();
+    objects
+        .iter()
+        .filter(|o| inventory.contains(o.key().as_str()))
+        .map(|o| o.component.clone())
+        .collect()
+}
+
 /// JSON pointer escaping of a key.
 fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
@@ -75,6 +89,21 @@ mod tests {
                 length: 64,
             }],
         }
+    }
+
+    #[test]
+    fn components_applied_before_are_those_in_the_inventory() {
+        let mut app = secret();
+        app.kind = "Deployment".into();
+        app.name = "wandb-app".into();
+        app.component = "app".into();
+        let objects = vec![secret(), app];
+        let applied = applied_components(&objects, &["Deployment/wandb-app".into()]);
+        assert_eq!(applied, BTreeSet::from(["app".to_string()]));
+        assert!(
+            applied_components(&objects, &[]).is_empty(),
+            "a first install"
+        );
     }
 
     #[test]
