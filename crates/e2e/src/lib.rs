@@ -11,6 +11,10 @@
 //! - [`operator_binary`], [`render`] and [`reference_cases`] find and run
 //!   the renderer and the upstream reference cases.
 //! - [`run`] runs any command with a timeout and collects its output.
+//! - [`Operator`] runs `wandb-operator run` against a cluster, logging to a
+//!   file, and stops it when dropped (printing its log's tail if the test
+//!   failed); [`Metrics`] reads its /metrics; [`wait_for`] polls a
+//!   condition with a deadline.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -623,4 +627,368 @@ pub fn tally<'a>(items: impl IntoIterator<Item = &'a str>) -> BTreeMap<&'a str, 
         *m.entry(i).or_insert(0) += 1;
     }
     m
+}
+
+// ---------------------------------------------------------------- waiting
+
+/// Calls `check` every `every` until it returns `Ok`, and returns its value
+/// and how long that took. Panics after `timeout` with the last `Err`,
+/// which should say what was seen.
+#[track_caller]
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    every: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> (T, Duration) {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(v) => return (v, start.elapsed()),
+            Err(last) if start.elapsed() >= timeout => panic!(
+                "{what}: not within {:.0} s; last seen: {last}",
+                timeout.as_secs_f64()
+            ),
+            Err(_) => thread::sleep(every),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- operator
+
+/// A free TCP port on 127.0.0.1 (free when asked; good enough for tests).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// A plain HTTP/1.0 GET on 127.0.0.1: the status code and the body.
+pub fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
+    use std::net::{SocketAddr, TcpStream};
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("connecting to {addr}: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .and_then(|_| stream.set_write_timeout(Some(Duration::from_secs(10))))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .map_err(|e| format!("GET {path}: {e}"))?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .map_err(|e| format!("GET {path}: {e}"))?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("GET {path}: no HTTP response: {response:?}"))?;
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("GET {path}: bad status line in {head:?}"))?;
+    Ok((code, body.to_string()))
+}
+
+/// Prometheus text exposition, as `/metrics` serves it.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    pub text: String,
+}
+
+impl Metrics {
+    /// The samples of metric `name` (exactly) with their labels.
+    pub fn samples(&self, name: &str) -> Vec<(BTreeMap<String, String>, f64)> {
+        let mut out = Vec::new();
+        for line in self.text.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let (series, value) = match line.rsplit_once(' ') {
+                Some(p) => p,
+                None => continue,
+            };
+            let (metric, labels) = match series.split_once('{') {
+                Some((m, rest)) => (m, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            if metric != name {
+                continue;
+            }
+            let Ok(value) = value.parse::<f64>() else {
+                continue;
+            };
+            let labels = labels
+                .split(',')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+                .collect();
+            out.push((labels, value));
+        }
+        out
+    }
+
+    /// The sum of the samples of `name` whose labels include `labels`;
+    /// `None` when there is no such sample.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let matching: Vec<f64> = self
+            .samples(name)
+            .into_iter()
+            .filter(|(l, _)| {
+                labels
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, v)| v)
+            .collect();
+        (!matching.is_empty()).then(|| matching.iter().sum())
+    }
+
+    /// Like [`Metrics::value`], 0 when absent.
+    pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.value(name, labels).unwrap_or(0.0)
+    }
+}
+
+/// `wandb-operator run` as a subprocess against a test cluster, with its
+/// log in a file. Dropping it stops it (SIGTERM, then SIGKILL), also while a
+/// failing test unwinds, and then prints the tail of its log; a watchdog
+/// kills it should the test process die without unwinding.
+pub struct Operator {
+    /// The leader-election identity (`POD_NAME`).
+    pub identity: String,
+    /// Port of /metrics, /healthz and /readyz on 127.0.0.1.
+    pub port: u16,
+    /// Its stdout and stderr.
+    pub log: PathBuf,
+    child: Option<Child>,
+    watchdog: Option<Child>,
+    exit: Option<ExitStatus>,
+}
+
+impl Operator {
+    /// Starts `wandb-operator run --namespace NAMESPACE --lease-namespace
+    /// NAMESPACE` with identity `identity`, logging (text, debug for the
+    /// operator's own modules) to `<log_dir>/<identity>.log`.
+    pub fn start(cluster: &Cluster, namespace: &str, identity: &str, log_dir: &Path) -> Operator {
+        let bin = operator_binary();
+        std::fs::create_dir_all(log_dir)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", log_dir.display()));
+        let log = log_dir.join(format!("{identity}.log"));
+        let file = std::fs::File::create(&log)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
+        let port = free_port();
+        let mut cmd = Command::new(&bin);
+        cmd.args([
+            "run",
+            "--namespace",
+            namespace,
+            "--lease-namespace",
+            namespace,
+        ])
+        .arg("--metrics-addr")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["--log-format", "text"])
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .env("POD_NAME", identity)
+        .env("NO_COLOR", "1")
+        .env(
+            "RUST_LOG",
+            std::env::var("WANDB_E2E_OPERATOR_LOG")
+                .unwrap_or_else(|_| "info,kube=warn,wandb_operator_core=debug".into()),
+        )
+        .env_remove("WATCH_NAMESPACE")
+        .env_remove("POD_NAMESPACE")
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().expect("log file"))
+        .stderr(file);
+        // Its own process group: Ctrl-C in the terminal goes to the test,
+        // whose unwinding stops the operator in order.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+        let pid = child.id();
+        let watchdog = {
+            let script = r#"while kill -0 "$1" 2>/dev/null; do kill -0 "$2" 2>/dev/null || exit 0; sleep 1; done; kill -9 "$2" 2>/dev/null"#;
+            let mut w = Command::new("sh");
+            w.args(["-c", script, "e2e-operator-watchdog"])
+                .arg(std::process::id().to_string())
+                .arg(pid.to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            std::os::unix::process::CommandExt::process_group(&mut w, 0);
+            w.spawn().ok()
+        };
+        eprintln!(
+            "[e2e] started operator '{identity}' (pid {pid}, metrics 127.0.0.1:{port}, log {})",
+            log.display()
+        );
+        Operator {
+            identity: identity.into(),
+            port,
+            log,
+            child: Some(child),
+            watchdog,
+            exit: None,
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the process still runs (reaping it if it ended).
+    pub fn running(&mut self) -> bool {
+        let Some(child) = self.child.as_mut() else {
+            return false;
+        };
+        match child.try_wait() {
+            Ok(None) => true,
+            Ok(Some(status)) => {
+                self.exit = Some(status);
+                self.child = None;
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Its exit status once it ended.
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.running();
+        self.exit
+    }
+
+    /// Scrapes /metrics.
+    pub fn metrics(&self) -> Result<Metrics, String> {
+        match http_get(self.port, "/metrics")? {
+            (200, text) => Ok(Metrics { text }),
+            (code, body) => Err(format!("/metrics answered {code}: {body}")),
+        }
+    }
+
+    /// /readyz answers 200.
+    pub fn ready(&self) -> bool {
+        matches!(http_get(self.port, "/readyz"), Ok((200, _)))
+    }
+
+    /// `wandb_operator_leader` is 1.
+    pub fn leading(&self) -> bool {
+        self.metrics()
+            .ok()
+            .and_then(|m| m.value("wandb_operator_leader", &[]))
+            == Some(1.0)
+    }
+
+    /// Waits until it leads; panics (with its log) if it does not within
+    /// `timeout` or if it exits.
+    pub fn wait_leading(&mut self, timeout: Duration) -> Duration {
+        let start = Instant::now();
+        loop {
+            if self.leading() {
+                return start.elapsed();
+            }
+            if !self.running() {
+                panic!(
+                    "operator '{}' exited ({:?}) before leading:\n{}",
+                    self.identity,
+                    self.exit,
+                    self.log_tail(60)
+                );
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "operator '{}' did not lead within {:.0} s:\n{}",
+                    self.identity,
+                    timeout.as_secs_f64(),
+                    self.log_tail(60)
+                );
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends a signal (`TERM`, `KILL`, ...) with kill(1).
+    pub fn signal(&mut self, signal: &str) {
+        if !self.running() {
+            return;
+        }
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited after `grace`. Returns
+    /// its exit status and how long it took to exit.
+    pub fn stop(&mut self, grace: Duration) -> (Option<ExitStatus>, Duration) {
+        let start = Instant::now();
+        self.signal("TERM");
+        while self.running() && start.elapsed() < grace {
+            thread::sleep(Duration::from_millis(50));
+        }
+        if self.running() {
+            eprintln!(
+                "[e2e] operator '{}' still runs {:.0} s after SIGTERM; killing it",
+                self.identity,
+                grace.as_secs_f64()
+            );
+            if let Some(child) = self.child.as_mut() {
+                let _ = child.kill();
+                self.exit = child.wait().ok();
+            }
+            self.child = None;
+        }
+        (self.exit, start.elapsed())
+    }
+
+    /// SIGKILL: a crash, with no chance to release the lease.
+    pub fn kill(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            self.exit = child.wait().ok();
+        }
+        self.child = None;
+    }
+
+    /// The last `lines` lines of its log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        let from = all.len().saturating_sub(lines);
+        format!(
+            "--- last {} lines of {} ---\n{}",
+            all.len() - from,
+            self.log.display(),
+            indent(&all[from..].join("\n"), "  ")
+        )
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        if self.running() {
+            let (status, took) = self.stop(Duration::from_secs(15));
+            eprintln!(
+                "[e2e] operator '{}' stopped in {:.1} s ({})",
+                self.identity,
+                took.as_secs_f64(),
+                status.map_or("killed".to_string(), |s| s.to_string())
+            );
+        }
+        if let Some(mut w) = self.watchdog.take() {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+        if thread::panicking() {
+            eprintln!("{}", self.log_tail(80));
+        }
+    }
 }

@@ -1,0 +1,1822 @@
+//! The operator end to end: `wandb-operator run` as a subprocess against a
+//! local control plane (hack/cluster: a real API server, controller manager
+//! with its garbage collector, scheduler, and kwok nodes on which pods
+//! become Running and Ready, Jobs complete and volumes bind).
+//!
+//! Each test starts its own cluster and operator and takes both down at
+//! the end, also when it fails: the operator's log is in
+//! `<target>/tmp/e2e-operator/<test>/` and its tail is printed on failure.
+//! The tests run one at a time (a lock), whatever `--test-threads` says:
+//! they measure latencies, and a cluster takes 600 MB.
+//!
+//! Every wait is bounded. `WANDB_E2E_IDLE_SECONDS` (default 120) sets the
+//! idle watch of `nothing_changes_while_idle`.
+//!
+//! Lines starting with `[e2e] REPORT` are the measurements (durations,
+//! repair latencies, API requests per no-op reconcile).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wandb_e2e::{Cluster, Operator, indent, operator_binary, render, run, wait_for};
+
+const NS: &str = "wandb";
+const NAME: &str = "wandb";
+const INSTANCE_LABEL: &str = "apps.wandb.com/instance";
+const COMPONENT_LABEL: &str = "apps.wandb.com/component";
+const GENERATED_KEYS: &str = "apps.wandb.com/generated-keys";
+const HOST: &str = "https://wandb.example.com";
+const LICENSE: &str = "e2e-license";
+/// How long a default install may take to become Ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long a spec change may take to be reconciled.
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How soon a hand-made change must be set back.
+const REPAIR_BOUND: Duration = Duration::from_secs(10);
+/// How soon a standby replica must take over (lease of 15 s, retried every 2 s).
+const TAKEOVER_BOUND: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(100);
+
+// ---------------------------------------------------------------- harness
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// One test at a time; a failed test does not poison the others.
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn log_dir(test: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e-operator")
+        .join(test)
+}
+
+/// A fresh cluster with namespace `wandb` (PodSecurity `restricted`).
+fn cluster(test: &str) -> Cluster {
+    // The binary first: building it (if missing) should not count as test time.
+    operator_binary();
+    let cluster = Cluster::up(&format!("e2e-op-{test}"));
+    cluster.restricted_namespace(NS);
+    cluster
+}
+
+/// An operator for namespace `wandb` (its lease there too), once it leads.
+/// Locals drop in reverse order: declare it after the cluster, so that it
+/// stops before the cluster goes down.
+fn operator(cluster: &Cluster, test: &str, identity: &str) -> Operator {
+    let mut op = Operator::start(cluster, NS, identity, &log_dir(test));
+    let took = op.wait_leading(Duration::from_secs(60));
+    eprintln!(
+        "[e2e] operator '{identity}' leads after {:.1} s",
+        took.as_secs_f64()
+    );
+    // It applied its CRD before leading; make sure the API serves it.
+    cluster.kubectl_ok(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=30s",
+            "crd/weightsandbiases.apps.wandb.com",
+        ],
+        None,
+    );
+    op
+}
+
+fn report(line: String) {
+    eprintln!("[e2e] REPORT {line}");
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+// ---------------------------------------------------------------- the resource
+
+fn base_values() -> Value {
+    json!({"global": {"host": HOST, "license": LICENSE}})
+}
+
+fn manifest(values: &Value) -> String {
+    json!({
+        "apiVersion": "apps.wandb.com/v1",
+        "kind": "WeightsAndBiases",
+        "metadata": {"name": NAME, "namespace": NS},
+        "spec": {"values": values},
+    })
+    .to_string()
+}
+
+/// `kubectl apply` of the resource with these values.
+fn apply(cluster: &Cluster, values: &Value) {
+    cluster.kubectl_ok(&["apply", "-f", "-"], Some(&manifest(values)));
+}
+
+fn resource(cluster: &Cluster) -> Value {
+    cluster.get_json(&["-n", NS, "weightsandbiases", NAME])
+}
+
+fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn int(v: &Value, pointer: &str) -> i64 {
+    v.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn conditions(res: &Value) -> Vec<Value> {
+    res.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn condition(res: &Value, type_: &str) -> Option<Value> {
+    conditions(res).into_iter().find(|c| c["type"] == type_)
+}
+
+fn condition_status(res: &Value, type_: &str) -> String {
+    condition(res, type_).map_or("(absent)".into(), |c| text(&c, "/status").to_string())
+}
+
+fn summary(res: &Value) -> String {
+    let mut s = format!(
+        "generation {}, observedGeneration {}; ",
+        int(res, "/metadata/generation"),
+        int(res, "/status/observedGeneration")
+    );
+    for c in conditions(res) {
+        if c["status"] != "True" || c["type"] == "Ready" || c["type"] == "ValuesValid" {
+            s += &format!(
+                "{}={} ({}); ",
+                text(&c, "/type"),
+                text(&c, "/status"),
+                text(&c, "/message")
+            );
+        }
+    }
+    s
+}
+
+/// The status describes the current spec.
+fn observed(res: &Value) -> bool {
+    res.pointer("/status/observedGeneration").is_some()
+        && int(res, "/status/observedGeneration") == int(res, "/metadata/generation")
+}
+
+/// Waits until the status describes the current spec and Ready is True.
+fn wait_reconciled_ready(cluster: &Cluster, what: &str, timeout: Duration) -> Duration {
+    wait_for(what, timeout, Duration::from_millis(250), || {
+        let res = resource(cluster);
+        if observed(&res) && condition_status(&res, "Ready") == "True" {
+            Ok(())
+        } else {
+            Err(summary(&res))
+        }
+    })
+    .1
+}
+
+/// Creates the resource with the default values and waits (with `kubectl
+/// wait`) until it is Ready.
+fn install(cluster: &Cluster) -> Duration {
+    let start = Instant::now();
+    apply(cluster, &base_values());
+    let timeout = format!("--timeout={}s", READY_TIMEOUT.as_secs());
+    let out = cluster.kubectl(
+        &[
+            "-n",
+            NS,
+            "wait",
+            "--for=condition=Ready",
+            "wandb/wandb",
+            &timeout,
+        ],
+        None,
+        READY_TIMEOUT + Duration::from_secs(30),
+    );
+    assert!(
+        out.success(),
+        "`kubectl wait --for=condition=Ready wandb/wandb` failed ({}):\n{}{}\nstatus: {}",
+        out.describe_status(),
+        out.stdout,
+        out.stderr,
+        summary(&resource(cluster))
+    );
+    let took = start.elapsed();
+    eprintln!(
+        "[e2e] WeightsAndBiases/{NAME} Ready {:.1} s after creation",
+        took.as_secs_f64()
+    );
+    took
+}
+
+/// `flat-run-fields-updater` -> `FlatRunFieldsUpdaterReady`, as the operator names conditions.
+fn condition_type(component: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in component.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out + "Ready"
+}
+
+// ---------------------------------------------------------------- managed objects
+
+/// A kind the operator manages: (API path, plural, kind, namespaced).
+type KindRef = (&'static str, &'static str, &'static str, bool);
+
+/// Every kind the default install has (`kinds::watched()` of the operator).
+const KINDS: &[KindRef] = &[
+    ("/api/v1", "secrets", "Secret", true),
+    ("/api/v1", "configmaps", "ConfigMap", true),
+    ("/api/v1", "serviceaccounts", "ServiceAccount", true),
+    ("/api/v1", "services", "Service", true),
+    (
+        "/api/v1",
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        true,
+    ),
+    ("/apis/rbac.authorization.k8s.io/v1", "roles", "Role", true),
+    (
+        "/apis/rbac.authorization.k8s.io/v1",
+        "rolebindings",
+        "RoleBinding",
+        true,
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1",
+        "clusterroles",
+        "ClusterRole",
+        false,
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1",
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        false,
+    ),
+    ("/apis/apps/v1", "deployments", "Deployment", true),
+    ("/apis/apps/v1", "statefulsets", "StatefulSet", true),
+    ("/apis/apps/v1", "daemonsets", "DaemonSet", true),
+    ("/apis/batch/v1", "jobs", "Job", true),
+    ("/apis/batch/v1", "cronjobs", "CronJob", true),
+    (
+        "/apis/autoscaling/v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        true,
+    ),
+    (
+        "/apis/policy/v1",
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        true,
+    ),
+    ("/apis/networking.k8s.io/v1", "ingresses", "Ingress", true),
+    (
+        "/apis/networking.k8s.io/v1",
+        "networkpolicies",
+        "NetworkPolicy",
+        true,
+    ),
+];
+
+const WORKLOADS: &str = "deployments,statefulsets,daemonsets,jobs,cronjobs";
+
+fn collection_url(kind: &KindRef, query: &str) -> String {
+    let (api, plural, _, namespaced) = *kind;
+    let scope = if namespaced {
+        format!("/namespaces/{NS}")
+    } else {
+        String::new()
+    };
+    format!("{api}{scope}/{plural}?labelSelector={INSTANCE_LABEL}%3D{NAME}{query}")
+}
+
+/// One live object: what tells whether it changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Obj {
+    uid: String,
+    rv: String,
+    /// The last writer, from managedFields: `manager operation time`.
+    last_writer: String,
+}
+
+/// Every object labelled `apps.wandb.com/instance=wandb`, by `Kind/name`,
+/// and the resourceVersion of each kind's list (to watch from).
+fn managed_with_versions(cluster: &Cluster) -> (BTreeMap<String, Obj>, Vec<(KindRef, String)>) {
+    let mut objects = BTreeMap::new();
+    let mut versions = Vec::new();
+    for kind in KINDS {
+        let out = cluster.kubectl_ok(&["get", "--raw", &collection_url(kind, "")], None);
+        let list: Value = serde_json::from_str(&out).expect("a list in JSON");
+        versions.push((*kind, text(&list, "/metadata/resourceVersion").to_string()));
+        for item in list["items"].as_array().into_iter().flatten() {
+            let last_writer = item
+                .pointer("/metadata/managedFields")
+                .and_then(Value::as_array)
+                .and_then(|fields| fields.iter().max_by_key(|f| text(f, "/time").to_string()))
+                .map(|f| {
+                    format!(
+                        "{} {} {}{}",
+                        text(f, "/manager"),
+                        text(f, "/operation"),
+                        text(f, "/time"),
+                        match text(f, "/subresource") {
+                            "" => String::new(),
+                            s => format!(" ({s})"),
+                        }
+                    )
+                })
+                .unwrap_or_default();
+            objects.insert(
+                format!("{}/{}", kind.2, text(item, "/metadata/name")),
+                Obj {
+                    uid: text(item, "/metadata/uid").into(),
+                    rv: text(item, "/metadata/resourceVersion").into(),
+                    last_writer,
+                },
+            );
+        }
+    }
+    (objects, versions)
+}
+
+fn managed(cluster: &Cluster) -> BTreeMap<String, Obj> {
+    managed_with_versions(cluster).0
+}
+
+/// What differs between two snapshots, one line per object.
+fn changes(before: &BTreeMap<String, Obj>, after: &BTreeMap<String, Obj>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, b) in before {
+        match after.get(k) {
+            None => out.push(format!("{k}: deleted")),
+            Some(a) if a.uid != b.uid => out.push(format!("{k}: recreated ({})", a.last_writer)),
+            Some(a) if a.rv != b.rv => out.push(format!(
+                "{k}: resourceVersion {} -> {} (last write: {})",
+                b.rv, a.rv, a.last_writer
+            )),
+            _ => {}
+        }
+    }
+    for (k, a) in after {
+        if !before.contains_key(k) {
+            out.push(format!("{k}: created ({})", a.last_writer));
+        }
+    }
+    out
+}
+
+/// Waits until no managed object has changed for `quiet` (controllers of
+/// the cluster finish their own work: the HPA scales its Deployments, ...).
+fn settle(cluster: &Cluster, quiet: Duration, max: Duration) -> BTreeMap<String, Obj> {
+    let start = Instant::now();
+    let mut last = managed(cluster);
+    let mut since = Instant::now();
+    loop {
+        thread::sleep(Duration::from_secs(2));
+        let now = managed(cluster);
+        if now != last {
+            if start.elapsed() > max {
+                panic!(
+                    "managed objects still change after {:.0} s:\n{}",
+                    max.as_secs_f64(),
+                    indent(&changes(&last, &now).join("\n"), "  ")
+                );
+            }
+            last = now;
+            since = Instant::now();
+        } else if since.elapsed() >= quiet {
+            eprintln!(
+                "[e2e] {} managed objects settled after {:.1} s",
+                last.len(),
+                start.elapsed().as_secs_f64()
+            );
+            return last;
+        }
+    }
+}
+
+/// A generated Secret: its uid, owners and data (base64 as stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct GeneratedSecret {
+    uid: String,
+    owners: Vec<String>,
+    keys: Vec<String>,
+    data: BTreeMap<String, String>,
+}
+
+fn generated_secrets(cluster: &Cluster) -> BTreeMap<String, GeneratedSecret> {
+    let list = cluster.get_json(&["-n", NS, "secrets"]);
+    let mut out = BTreeMap::new();
+    for s in list["items"].as_array().into_iter().flatten() {
+        let Some(keys) = s
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(GENERATED_KEYS))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let data = s["data"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let owners = s
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .map(|os| os.iter().map(|o| text(o, "/uid").to_string()).collect())
+            .unwrap_or_default();
+        out.insert(
+            text(s, "/metadata/name").to_string(),
+            GeneratedSecret {
+                uid: text(s, "/metadata/uid").into(),
+                owners,
+                keys: keys.split(',').map(|k| k.trim().to_string()).collect(),
+                data,
+            },
+        );
+    }
+    out
+}
+
+/// sha256 of a Secret's data (`key=base64value` lines, sorted), by sha256sum(1).
+fn sha256(data: &BTreeMap<String, String>) -> String {
+    let input: String = data.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let out = run(
+        Command::new("sha256sum"),
+        Some(input.as_bytes()),
+        Duration::from_secs(10),
+    );
+    assert!(out.success(), "sha256sum: {}", out.describe_status());
+    out.stdout
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn hashes(secrets: &BTreeMap<String, GeneratedSecret>) -> String {
+    secrets
+        .iter()
+        .map(|(n, s)| format!("{n} sha256:{}", &sha256(&s.data)[..16]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Events about the WeightsAndBiases resource: (type, reason, note, count).
+fn resource_events(cluster: &Cluster) -> Vec<(String, String, String, i64)> {
+    let list = cluster.get_json(&["-n", NS, "events.events.k8s.io"]);
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| text(e, "/regarding/kind") == "WeightsAndBiases")
+        .map(|e| {
+            (
+                text(e, "/type").to_string(),
+                text(e, "/reason").to_string(),
+                text(e, "/note").to_string(),
+                e.pointer("/series/count")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1),
+            )
+        })
+        .collect()
+}
+
+/// The uid of an object, `None` if it does not exist (or is being deleted).
+fn uid_of(cluster: &Cluster, kind: &str, name: &str) -> Option<String> {
+    let out = cluster.kubectl(
+        &[
+            "-n",
+            NS,
+            "get",
+            kind,
+            name,
+            "-o",
+            "json",
+            "--ignore-not-found",
+        ],
+        None,
+        Duration::from_secs(10),
+    );
+    let v: Value = serde_json::from_str(&out.stdout).ok()?;
+    if v.pointer("/metadata/deletionTimestamp").is_some() {
+        return None;
+    }
+    Some(text(&v, "/metadata/uid").to_string()).filter(|u| !u.is_empty())
+}
+
+/// Deletes an object by hand and waits until the operator has recreated it
+/// (a new uid). Returns the new uid and the time since the deletion was sent.
+fn delete_and_wait_repair(cluster: &Cluster, kind: &str, name: &str) -> (String, Duration) {
+    let old = uid_of(cluster, kind, name).unwrap_or_else(|| panic!("{kind}/{name} does not exist"));
+    let start = Instant::now();
+    cluster.kubectl_ok(&["-n", NS, "delete", kind, name], None);
+    let (new, _) = wait_for(
+        &format!("{kind}/{name} recreated after being deleted"),
+        REPAIR_BOUND,
+        POLL,
+        || match uid_of(cluster, kind, name) {
+            Some(uid) if uid != old => Ok(uid),
+            Some(_) => Err("the old object is still there".into()),
+            None => Err("absent".into()),
+        },
+    );
+    let took = start.elapsed();
+    report(format!(
+        "repair: {kind}/{name} deleted -> recreated in {}",
+        secs(took)
+    ));
+    (new, took)
+}
+
+/// The (kind, name) of every object of a render, as `Kind/name`, test pods left out.
+fn render_keys(extra: &[&str]) -> BTreeSet<String> {
+    let bin = operator_binary();
+    let host = format!("global.host={HOST}");
+    let license = format!("global.license={LICENSE}");
+    let mut args = vec![
+        "--set",
+        &host,
+        "--set",
+        &license,
+        "--skip-tests",
+        "--namespace",
+        NS,
+    ];
+    args.extend_from_slice(extra);
+    render(&bin, &args)
+        .documents()
+        .into_iter()
+        .map(|d| d.id())
+        .collect()
+}
+
+/// An operator's counters: (reconciles, API requests by verb).
+fn counters(op: &Operator) -> (f64, BTreeMap<String, f64>) {
+    let m = op
+        .metrics()
+        .unwrap_or_else(|e| panic!("metrics of '{}': {e}", op.identity));
+    let reconciles = m.sum("wandb_operator_reconciles_total", &[]);
+    let requests = m
+        .samples("wandb_operator_api_requests_total")
+        .into_iter()
+        .map(|(l, v)| (l.get("verb").cloned().unwrap_or_default(), v))
+        .collect();
+    (reconciles, requests)
+}
+
+/// The API server's own count of requests, by (verb, resource, subresource).
+fn apiserver_requests(cluster: &Cluster) -> BTreeMap<(String, String, String), f64> {
+    let text = cluster.kubectl_ok(&["get", "--raw", "/metrics"], None);
+    let m = wandb_e2e::Metrics { text };
+    let mut out = BTreeMap::new();
+    for (l, v) in m.samples("apiserver_request_total") {
+        let key = (
+            l.get("verb").cloned().unwrap_or_default(),
+            l.get("resource").cloned().unwrap_or_default(),
+            l.get("subresource").cloned().unwrap_or_default(),
+        );
+        *out.entry(key).or_insert(0.0) += v;
+    }
+    out
+}
+
+// ---------------------------------------------------------------- 1. ready
+
+/// The default install (host and license only) reaches Ready, with one
+/// `<Component>Ready` condition per component of the install, each True,
+/// on kwok nodes; `kubectl wait --for=condition=Ready` returns 0.
+#[test]
+fn default_install_reaches_ready() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let cluster = cluster("ready");
+    let _op = operator(&cluster, "ready", "e2e-operator");
+
+    let took = install(&cluster);
+    report(format!(
+        "ready: default install Ready in {} (kubectl wait returned 0)",
+        secs(took)
+    ));
+
+    let res = resource(&cluster);
+    assert!(
+        observed(&res),
+        "status is not for the current spec: {}",
+        summary(&res)
+    );
+    assert_eq!(
+        condition_status(&res, "ValuesValid"),
+        "True",
+        "{}",
+        summary(&res)
+    );
+
+    // One condition per component that has a workload, each True.
+    let workloads = cluster.get_json(&["-n", NS, WORKLOADS, "-l", INSTANCE_LABEL]);
+    let workloads = workloads["items"].as_array().cloned().unwrap_or_default();
+    let expected: BTreeSet<String> = workloads
+        .iter()
+        .map(|w| {
+            condition_type(text(
+                w,
+                &format!("/metadata/labels/{}", COMPONENT_LABEL.replace('/', "~1")),
+            ))
+        })
+        .collect();
+    let actual: BTreeSet<String> = conditions(&res)
+        .iter()
+        .map(|c| text(c, "/type").to_string())
+        .filter(|t| t.ends_with("Ready") && t != "Ready")
+        .collect();
+    assert!(expected.len() >= 10, "too few components: {expected:?}");
+    assert_eq!(
+        actual, expected,
+        "one <Component>Ready condition per component with a workload"
+    );
+    for t in &actual {
+        let c = condition(&res, t).unwrap();
+        assert_eq!(c["status"], "True", "{t}: {}", text(&c, "/message"));
+        assert_eq!(
+            int(&c, "/observedGeneration"),
+            int(&res, "/metadata/generation"),
+            "{t}"
+        );
+    }
+    eprintln!(
+        "[e2e] {} component conditions True: {}",
+        actual.len(),
+        actual.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+
+    // The workloads really are ready, their pods on kwok's nodes.
+    for w in &workloads {
+        let id = format!("{}/{}", text(w, "/kind"), text(w, "/metadata/name"));
+        let ok = match text(w, "/kind") {
+            "Deployment" => int(w, "/status/availableReplicas") >= int(w, "/spec/replicas").max(1),
+            "StatefulSet" => int(w, "/status/readyReplicas") >= int(w, "/spec/replicas").max(1),
+            "DaemonSet" => {
+                int(w, "/status/numberReady") == int(w, "/status/desiredNumberScheduled")
+                    && int(w, "/status/desiredNumberScheduled") > 0
+            }
+            "Job" => w["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Complete" && c["status"] == "True")
+            }),
+            _ => true,
+        };
+        assert!(ok, "{id} is not ready: {}", w["status"]);
+    }
+    let pods = cluster.get_json(&["-n", NS, "pods"]);
+    let pods = pods["items"].as_array().cloned().unwrap_or_default();
+    assert!(!pods.is_empty(), "no pods");
+    let mut nodes = BTreeSet::new();
+    for p in &pods {
+        let name = text(p, "/metadata/name");
+        let node = text(p, "/spec/nodeName");
+        assert!(
+            node.starts_with("kwok-node-"),
+            "pod {name} is on node {node:?}"
+        );
+        nodes.insert(node.to_string());
+        match text(p, "/status/phase") {
+            "Succeeded" => {}
+            "Running" => assert!(
+                p["status"]["conditions"].as_array().is_some_and(|cs| cs
+                    .iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")),
+                "pod {name} is Running but not Ready"
+            ),
+            phase => panic!("pod {name} is {phase}"),
+        }
+    }
+    // Everything in the inventory exists.
+    let live = managed(&cluster);
+    let inventory: Vec<String> = res["status"]["inventory"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    let missing: Vec<&String> = inventory
+        .iter()
+        .filter(|k| !live.contains_key(*k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "in the inventory but not in the cluster: {missing:?}"
+    );
+    eprintln!(
+        "[e2e] {} workloads ready, {} pods on {} kwok nodes, {} objects in the inventory, {} managed objects live",
+        workloads.len(),
+        pods.len(),
+        nodes.len(),
+        inventory.len(),
+        live.len()
+    );
+    report(format!(
+        "test default_install_reaches_ready: {}",
+        secs(t0.elapsed())
+    ));
+}
+
+// ---------------------------------------------------------------- 2. off and on
+
+/// `weave.install=false` removes weave's objects, `true` brings them back,
+/// and the generated Secrets keep their data byte for byte.
+#[test]
+fn a_component_turned_off_and_on_again() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let cluster = cluster("toggle");
+    let _op = operator(&cluster, "toggle", "e2e-operator");
+    install(&cluster);
+
+    // What the renderer says turning weave off removes.
+    let on = render_keys(&[]);
+    let off = render_keys(&["--set", "weave.install=false"]);
+    let removed: BTreeSet<String> = on.difference(&off).cloned().collect();
+    assert!(
+        off.difference(&on).next().is_none(),
+        "turning weave off adds objects? {:?}",
+        off.difference(&on).collect::<Vec<_>>()
+    );
+    for k in ["Deployment/wandb-weave-bc", "Service/wandb-weave"] {
+        assert!(
+            removed.contains(k),
+            "{k} is not among the objects weave.install=false removes: {removed:?}"
+        );
+    }
+    eprintln!(
+        "[e2e] weave.install=false removes {} objects: {}",
+        removed.len(),
+        removed.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+
+    let secrets_before = generated_secrets(&cluster);
+    assert!(
+        secrets_before.len() >= 4,
+        "generated secrets: {:?}",
+        secrets_before.keys()
+    );
+    for k in &removed {
+        assert!(
+            !k.starts_with("PersistentVolumeClaim/"),
+            "weave holds a volume: {k}"
+        );
+        let name = k.strip_prefix("Secret/").unwrap_or("");
+        assert!(
+            !secrets_before.contains_key(name),
+            "weave holds a generated secret: {k}"
+        );
+    }
+    let before = managed(&cluster);
+    for k in &removed {
+        assert!(
+            before.contains_key(k),
+            "{k} is not in the cluster before weave is turned off"
+        );
+    }
+
+    // Off.
+    cluster.kubectl_ok(
+        &[
+            "-n",
+            NS,
+            "patch",
+            "wandb",
+            NAME,
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"values":{"weave":{"install":false}}}}"#,
+        ],
+        None,
+    );
+    let (_, took_off) = wait_for(
+        "weave's objects removed",
+        CHANGE_TIMEOUT,
+        Duration::from_millis(250),
+        || {
+            let res = resource(&cluster);
+            let live = managed(&cluster);
+            let left: Vec<&String> = removed.iter().filter(|k| live.contains_key(*k)).collect();
+            let missing: Vec<&String> = off.iter().filter(|k| !live.contains_key(*k)).collect();
+            if observed(&res)
+                && condition_status(&res, "Ready") == "True"
+                && left.is_empty()
+                && missing.is_empty()
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "still there: {left:?}; missing: {missing:?}; {}",
+                    summary(&res)
+                ))
+            }
+        },
+    );
+    let res = resource(&cluster);
+    assert_eq!(
+        condition_status(&res, "WeaveReady"),
+        "(absent)",
+        "{}",
+        summary(&res)
+    );
+    let inventory = res["status"]["inventory"].to_string();
+    for k in &removed {
+        assert!(
+            !inventory.contains(&format!("\"{k}\"")),
+            "{k} is still in the inventory"
+        );
+    }
+    report(format!(
+        "toggle: weave.install=false -> {} objects removed, Ready again in {}",
+        removed.len(),
+        secs(took_off)
+    ));
+
+    // On again.
+    cluster.kubectl_ok(
+        &[
+            "-n",
+            NS,
+            "patch",
+            "wandb",
+            NAME,
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"values":{"weave":{"install":true}}}}"#,
+        ],
+        None,
+    );
+    let (_, took_on) = wait_for(
+        "weave's objects restored",
+        CHANGE_TIMEOUT,
+        Duration::from_millis(250),
+        || {
+            let res = resource(&cluster);
+            let live = managed(&cluster);
+            let missing: Vec<&String> = on.iter().filter(|k| !live.contains_key(*k)).collect();
+            if observed(&res)
+                && condition_status(&res, "Ready") == "True"
+                && condition_status(&res, "WeaveReady") == "True"
+                && missing.is_empty()
+            {
+                Ok(())
+            } else {
+                Err(format!("missing: {missing:?}; {}", summary(&res)))
+            }
+        },
+    );
+    let after = managed(&cluster);
+    for k in &removed {
+        assert_ne!(before[k].uid, after[k].uid, "{k} was not recreated");
+    }
+    report(format!(
+        "toggle: weave.install=true -> {} objects restored, Ready in {}",
+        removed.len(),
+        secs(took_on)
+    ));
+
+    // The generated secrets did not change: same objects, same bytes.
+    let secrets_after = generated_secrets(&cluster);
+    assert_eq!(
+        secrets_before.keys().collect::<Vec<_>>(),
+        secrets_after.keys().collect::<Vec<_>>()
+    );
+    for (name, b) in &secrets_before {
+        let a = &secrets_after[name];
+        assert_eq!(b.uid, a.uid, "Secret/{name} was recreated");
+        assert_eq!(sha256(&b.data), sha256(&a.data), "Secret/{name} changed");
+        assert_eq!(b.data, a.data, "Secret/{name} changed");
+    }
+    eprintln!(
+        "[e2e] generated secrets unchanged: {}",
+        hashes(&secrets_after)
+    );
+    report(format!(
+        "test a_component_turned_off_and_on_again: {}",
+        secs(t0.elapsed())
+    ));
+}
+
+// ---------------------------------------------------------------- 3. repairs
+
+/// Objects deleted or edited by hand are set back within 10 s.
+#[test]
+fn hand_made_changes_are_repaired() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let cluster = cluster("repair");
+    let _op = operator(&cluster, "repair", "e2e-operator");
+    install(&cluster);
+    let mut latencies = Vec::new();
+
+    // Deleted: a Deployment, a Service, a plain Secret.
+    for (kind, name) in [
+        ("Deployment", "wandb-app-bc"),
+        ("Service", "wandb-app"),
+        ("Secret", "wandb-license"),
+    ] {
+        let before = cluster.get_json(&["-n", NS, kind, name]);
+        let (_, took) = delete_and_wait_repair(&cluster, kind, name);
+        latencies.push((format!("delete {kind}/{name}"), took));
+        let after = cluster.get_json(&["-n", NS, kind, name]);
+        if kind == "Secret" {
+            assert_eq!(
+                before["data"], after["data"],
+                "{kind}/{name}: different data"
+            );
+        }
+        assert_eq!(
+            after
+                .pointer("/metadata/ownerReferences/0/kind")
+                .and_then(Value::as_str),
+            Some("WeightsAndBiases"),
+            "{kind}/{name}: not owned"
+        );
+    }
+
+    // Deleted: a generated Secret. Its values cannot come back; the
+    // operator generates new ones and says so with a Warning event.
+    let name = "wandb-gorilla-session-key";
+    let before = generated_secrets(&cluster)
+        .remove(name)
+        .unwrap_or_else(|| panic!("Secret/{name} is not a generated secret"));
+    let (_, took) = delete_and_wait_repair(&cluster, "Secret", name);
+    latencies.push((format!("delete Secret/{name} (generated)"), took));
+    let after = generated_secrets(&cluster)
+        .remove(name)
+        .expect("recreated as a generated secret");
+    for (key, value) in &before.data {
+        let new = after
+            .data
+            .get(key)
+            .unwrap_or_else(|| panic!("{name}: {key} is gone"));
+        if before.keys.contains(key) {
+            assert_ne!(
+                new, value,
+                "{name}: generated key {key} has its old value back?"
+            );
+            assert!(!new.is_empty(), "{name}: generated key {key} is empty");
+            assert_eq!(
+                new.len(),
+                value.len(),
+                "{name}: generated key {key} has another length"
+            );
+        } else {
+            assert_eq!(new, value, "{name}: rendered key {key} changed");
+        }
+    }
+    eprintln!(
+        "[e2e] Secret/{name}: generated keys {:?} got new values; other keys kept",
+        before.keys
+    );
+    let (event, _) = wait_for(
+        "a Warning event about the regenerated secret",
+        REPAIR_BOUND,
+        Duration::from_millis(250),
+        || {
+            let events = resource_events(&cluster);
+            events
+                .iter()
+                .find(|(t, _, note, _)| t == "Warning" && note.contains(name))
+                .cloned()
+                .ok_or_else(|| format!("events: {events:?}"))
+        },
+    );
+    eprintln!("[e2e] event: {} {}: {}", event.0, event.1, event.2);
+
+    // Edited: replicas of a Deployment no autoscaler drives.
+    let hpas = cluster.get_json(&["-n", NS, "horizontalpodautoscalers"]);
+    let scaled: Vec<&str> = hpas["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| text(h, "/spec/scaleTargetRef/name"))
+        .collect();
+    let deploy = "wandb-app-bc";
+    assert!(
+        !scaled.contains(&deploy),
+        "{deploy} is autoscaled: {scaled:?}"
+    );
+    let live = cluster.get_json(&["-n", NS, "deployment", deploy]);
+    let replicas = int(&live, "/spec/replicas");
+    let generation = int(&live, "/metadata/generation");
+    let start = Instant::now();
+    cluster.kubectl_ok(
+        &[
+            "-n",
+            NS,
+            "scale",
+            "deployment",
+            deploy,
+            &format!("--replicas={}", replicas + 2),
+        ],
+        None,
+    );
+    wait_for(
+        &format!("{deploy} scaled back to {replicas}"),
+        REPAIR_BOUND,
+        POLL,
+        || {
+            let d = cluster.get_json(&["-n", NS, "deployment", deploy]);
+            match int(&d, "/spec/replicas") {
+                r if r == replicas => Ok(()),
+                r => Err(format!("replicas {r}")),
+            }
+        },
+    );
+    let took = start.elapsed();
+    let now = cluster.get_json(&["-n", NS, "deployment", deploy]);
+    assert_eq!(
+        int(&now, "/metadata/generation"),
+        generation + 2,
+        "{deploy}: one change by hand, one back"
+    );
+    report(format!(
+        "repair: scale Deployment/{deploy} {replicas} -> {} -> set back in {}",
+        replicas + 2,
+        secs(took)
+    ));
+    latencies.push((format!("scale Deployment/{deploy}"), took));
+
+    // Edited: the value of an environment variable the render sets.
+    let container = &live["spec"]["template"]["spec"]["containers"][0];
+    let cname = text(container, "/name").to_string();
+    let (var, value) = container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|e| {
+            Some((
+                e["name"].as_str()?.to_string(),
+                e["value"].as_str()?.to_string(),
+            ))
+        })
+        .expect("an env var with a literal value");
+    let generation = int(&now, "/metadata/generation");
+    let start = Instant::now();
+    cluster.kubectl_ok(
+        &[
+            "-n",
+            NS,
+            "set",
+            "env",
+            &format!("deployment/{deploy}"),
+            "-c",
+            &cname,
+            &format!("{var}=e2e-tampered"),
+        ],
+        None,
+    );
+    wait_for(
+        &format!("{deploy}: env {var} set back"),
+        REPAIR_BOUND,
+        POLL,
+        || {
+            let d = cluster.get_json(&["-n", NS, "deployment", deploy]);
+            let now = d["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| c["name"] == cname.as_str())
+                .and_then(|c| c["env"].as_array().cloned())
+                .unwrap_or_default()
+                .into_iter()
+                .find(|e| e["name"] == var.as_str())
+                .map(|e| text(&e, "/value").to_string());
+            match now {
+                Some(v) if v == value => Ok(()),
+                other => Err(format!("{var}={other:?}")),
+            }
+        },
+    );
+    let took = start.elapsed();
+    let now = cluster.get_json(&["-n", NS, "deployment", deploy]);
+    assert_eq!(
+        int(&now, "/metadata/generation"),
+        generation + 2,
+        "{deploy}: one change by hand, one back"
+    );
+    report(format!(
+        "repair: env {var} of Deployment/{deploy} edited -> set back in {}",
+        secs(took)
+    ));
+    latencies.push((format!("env edit Deployment/{deploy}"), took));
+
+    // And the install is Ready again.
+    wait_reconciled_ready(&cluster, "Ready after the repairs", CHANGE_TIMEOUT);
+    let worst = latencies.iter().map(|(_, d)| *d).max().unwrap_or_default();
+    report(format!(
+        "repair latencies: {} (worst {})",
+        latencies
+            .iter()
+            .map(|(w, d)| format!("{w} {}", secs(*d)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        secs(worst)
+    ));
+    report(format!(
+        "test hand_made_changes_are_repaired: {}",
+        secs(t0.elapsed())
+    ));
+}
+
+// ---------------------------------------------------------------- 4. idle
+
+/// With nothing changed, nothing managed changes: same resourceVersions
+/// before and after, no watch event in between, while no-op reconciles are
+/// forced by touching an annotation of the resource; and reports the API
+/// requests each no-op reconcile makes.
+#[test]
+fn nothing_changes_while_idle() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let idle = Duration::from_secs(
+        std::env::var("WANDB_E2E_IDLE_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(120),
+    );
+    let cluster = cluster("idle");
+    let op = operator(&cluster, "idle", "e2e-operator");
+    install(&cluster);
+    settle(&cluster, Duration::from_secs(20), Duration::from_secs(180));
+
+    let (before, versions) = managed_with_versions(&cluster);
+    let (reconciles_0, requests_0) = counters(&op);
+    let server_0 = apiserver_requests(&cluster);
+    let touches = (idle.as_secs() / 10).max(3);
+    eprintln!(
+        "[e2e] idle for {} s: watching {} managed objects of {} kinds; {touches} no-op reconciles forced by annotating the resource",
+        idle.as_secs(),
+        before.len(),
+        KINDS.len()
+    );
+    let idle_start = Instant::now();
+    let events = thread::scope(|s| {
+        // One watch per kind from the resourceVersion of its list: any
+        // change to a managed object after the snapshot is an event.
+        let watches: Vec<_> = versions
+            .iter()
+            .map(|(kind, rv)| {
+                let url = collection_url(
+                    kind,
+                    &format!(
+                        "&watch=true&resourceVersion={rv}&timeoutSeconds={}",
+                        idle.as_secs()
+                    ),
+                );
+                let cluster = &cluster;
+                s.spawn(move || {
+                    let out = cluster.kubectl(
+                        &["get", "--raw", &url],
+                        None,
+                        idle + Duration::from_secs(60),
+                    );
+                    (kind.2, out)
+                })
+            })
+            .collect();
+        for i in 0..touches {
+            let at = idle * (i as u32 + 1) / (touches as u32 + 1);
+            if let Some(wait) = at.checked_sub(idle_start.elapsed()) {
+                thread::sleep(wait);
+            }
+            cluster.kubectl_ok(
+                &[
+                    "-n",
+                    NS,
+                    "annotate",
+                    "wandb",
+                    NAME,
+                    "--overwrite",
+                    &format!("e2e.wandb.com/touch={i}"),
+                ],
+                None,
+            );
+        }
+        let mut events = Vec::new();
+        for w in watches {
+            let (kind, out) = w.join().expect("watch thread");
+            assert!(
+                out.success(),
+                "watching {kind}s failed ({}): {}",
+                out.describe_status(),
+                out.stderr
+            );
+            for line in out.stdout.lines().filter(|l| !l.trim().is_empty()) {
+                let e: Value = serde_json::from_str(line).unwrap_or(Value::Null);
+                events.push(format!(
+                    "{} {kind}/{} resourceVersion {}",
+                    text(&e, "/type"),
+                    text(&e, "/object/metadata/name"),
+                    text(&e, "/object/metadata/resourceVersion")
+                ));
+            }
+        }
+        events
+    });
+    let idle_took = idle_start.elapsed();
+    // The last touch's reconcile has had time to finish (watches ran on).
+    let (reconciles_1, requests_1) = counters(&op);
+    let server_1 = apiserver_requests(&cluster);
+    let after = managed(&cluster);
+
+    let reconciles = (reconciles_1 - reconciles_0) as u64;
+    let by_verb: BTreeMap<&String, f64> = requests_1
+        .iter()
+        .map(|(verb, v)| (verb, v - requests_0.get(verb).copied().unwrap_or(0.0)))
+        .filter(|(_, d)| *d > 0.0)
+        .collect();
+    let requests = by_verb.values().sum::<f64>() as u64;
+    // The API server's side: writes to the managed kinds and to the resource.
+    let resources: BTreeSet<&str> = KINDS
+        .iter()
+        .map(|k| k.1)
+        .chain(["weightsandbiases"])
+        .collect();
+    let server_writes: BTreeMap<String, f64> = server_1
+        .iter()
+        .filter(|((verb, resource, _), _)| {
+            resources.contains(resource.as_str())
+                && matches!(verb.as_str(), "APPLY" | "PATCH" | "PUT" | "POST" | "DELETE")
+        })
+        .map(|(k, v)| (k, v - server_0.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, d)| *d > 0.0)
+        .map(|((verb, resource, sub), d)| {
+            let sub = if sub.is_empty() {
+                String::new()
+            } else {
+                format!("/{sub}")
+            };
+            (format!("{verb} {resource}{sub}"), d)
+        })
+        .collect();
+    eprintln!("[e2e] API server writes during the idle period: {server_writes:?}");
+
+    let changed = changes(&before, &after);
+    assert!(
+        events.is_empty() && changed.is_empty(),
+        "managed objects changed while idle:\nwatch events:\n{}changes:\n{}",
+        indent(&events.join("\n"), "  "),
+        indent(&changed.join("\n"), "  ")
+    );
+    assert!(
+        reconciles >= touches,
+        "{touches} touches of the resource made only {reconciles} reconciles"
+    );
+    report(format!(
+        "idle: {} s, {} managed objects, 0 watch events, 0 resourceVersion changes; {reconciles} no-op reconciles \
+         ({touches} forced), {requests} API requests by the reconciler {by_verb:?} => {:.2} requests per no-op reconcile",
+        idle_took.as_secs(),
+        before.len(),
+        requests as f64 / reconciles.max(1) as f64
+    ));
+    let expected_patches = touches as f64;
+    assert_eq!(
+        server_writes,
+        BTreeMap::from([("PATCH weightsandbiases".to_string(), expected_patches)]),
+        "the only writes while idle should be the test's own {touches} annotations"
+    );
+    assert_eq!(
+        requests, 0,
+        "no-op reconciles made API requests: {by_verb:?}"
+    );
+    report(format!(
+        "test nothing_changes_while_idle: {}",
+        secs(t0.elapsed())
+    ));
+}
+
+// ---------------------------------------------------------------- 5. delete, create again
+
+/// Deleting the resource removes the workloads and keeps the volumes and
+/// generated Secrets; creating it again takes them up again.
+#[test]
+fn deleting_keeps_the_data_and_creating_again_reuses_it() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let cluster = cluster("recreate");
+    let crd_applied = Instant::now();
+    let _op = operator(&cluster, "recreate", "e2e-operator");
+    install(&cluster);
+    let first_uid = text(&resource(&cluster), "/metadata/uid").to_string();
+
+    let pvcs = |cluster: &Cluster| -> BTreeMap<String, (String, String)> {
+        let list = cluster.get_json(&["-n", NS, "persistentvolumeclaims"]);
+        list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                (
+                    text(p, "/metadata/name").to_string(),
+                    (
+                        text(p, "/metadata/uid").to_string(),
+                        text(p, "/spec/volumeName").to_string(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let pvcs_before = pvcs(&cluster);
+    let secrets_before = generated_secrets(&cluster);
+    assert!(pvcs_before.len() >= 5, "volumes: {:?}", pvcs_before.keys());
+    assert!(
+        secrets_before.len() >= 4,
+        "generated secrets: {:?}",
+        secrets_before.keys()
+    );
+    for (name, s) in &secrets_before {
+        assert_eq!(
+            s.owners,
+            vec![first_uid.clone()],
+            "Secret/{name} is not owned by the resource"
+        );
+    }
+    let workloads_before = cluster.get_json(&["-n", NS, WORKLOADS, "-l", INSTANCE_LABEL]);
+    let workloads_before = workloads_before["items"].as_array().map_or(0, Vec::len);
+    eprintln!(
+        "[e2e] before deletion: {workloads_before} workloads, {} volumes, generated secrets {}",
+        pvcs_before.len(),
+        hashes(&secrets_before)
+    );
+
+    // The garbage collector watches a new resource type only from its next
+    // discovery resync (every 30 s): until then it does not see the
+    // resource go, and the dependents stay until a retry with backoff
+    // finds it gone (minutes). The CRD of a real install is older than that.
+    let gc_sync = Duration::from_secs(40);
+    if let Some(wait) = gc_sync.checked_sub(crd_applied.elapsed()) {
+        eprintln!(
+            "[e2e] waiting {:.0} s: the CRD must be {} s old for the garbage collector to watch its resources",
+            wait.as_secs_f64(),
+            gc_sync.as_secs()
+        );
+        thread::sleep(wait);
+    }
+
+    // Delete: the finalizer releases the data, the garbage collector takes the rest.
+    let start = Instant::now();
+    let out = cluster.kubectl(
+        &["-n", NS, "delete", "wandb", NAME, "--timeout=60s"],
+        None,
+        Duration::from_secs(90),
+    );
+    assert!(
+        out.success(),
+        "deleting the resource: {}\n{}",
+        out.describe_status(),
+        out.stderr
+    );
+    let deleted_in = start.elapsed();
+    let keep: BTreeSet<String> = pvcs_before
+        .keys()
+        .map(|n| format!("PersistentVolumeClaim/{n}"))
+        .chain(secrets_before.keys().map(|n| format!("Secret/{n}")))
+        .collect();
+    let (_, gc_took) = wait_for(
+        "the install's objects garbage collected",
+        Duration::from_secs(90),
+        Duration::from_millis(500),
+        || {
+            let workloads = cluster.get_json(&["-n", NS, WORKLOADS]);
+            let workloads: Vec<String> = workloads["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|w| format!("{}/{}", text(w, "/kind"), text(w, "/metadata/name")))
+                .collect();
+            let left: Vec<String> = managed(&cluster)
+                .into_keys()
+                .filter(|k| !keep.contains(k))
+                .collect();
+            if workloads.is_empty() && left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "workloads left: {workloads:?}; other objects left: {left:?}"
+                ))
+            }
+        },
+    );
+    report(format!(
+        "recreate: resource deleted in {} (finalizer), workloads and other objects garbage collected {} later",
+        secs(deleted_in),
+        secs(gc_took)
+    ));
+    // Cluster-scoped objects cannot have the resource as owner: the
+    // garbage collector would complain about each, and keep it.
+    let invalid = cluster.kubectl_ok(
+        &[
+            "get",
+            "events",
+            "-A",
+            "--field-selector=reason=OwnerRefInvalidNamespace",
+            "-o",
+            "name",
+        ],
+        None,
+    );
+    assert!(
+        invalid.trim().is_empty(),
+        "the garbage collector found invalid owner references:\n{invalid}"
+    );
+    let pvcs_deleted = pvcs(&cluster);
+    assert_eq!(
+        pvcs_deleted, pvcs_before,
+        "the volumes changed with the deletion"
+    );
+    let secrets_deleted = generated_secrets(&cluster);
+    assert_eq!(
+        secrets_deleted.keys().collect::<Vec<_>>(),
+        secrets_before.keys().collect::<Vec<_>>(),
+        "generated secrets kept"
+    );
+    for (name, b) in &secrets_before {
+        let a = &secrets_deleted[name];
+        assert_eq!(a.uid, b.uid, "Secret/{name} was recreated");
+        assert_eq!(a.data, b.data, "Secret/{name} changed");
+        assert!(
+            a.owners.is_empty(),
+            "Secret/{name} is still owned: {:?}",
+            a.owners
+        );
+    }
+    // The kept secrets are the only kept Secrets.
+    let license = uid_of(&cluster, "secret", "wandb-license");
+    assert!(
+        license.is_none(),
+        "Secret/wandb-license (not data) was kept"
+    );
+
+    // Create again.
+    let took = install(&cluster);
+    let second_uid = text(&resource(&cluster), "/metadata/uid").to_string();
+    assert_ne!(first_uid, second_uid);
+    let pvcs_after = pvcs(&cluster);
+    assert_eq!(
+        pvcs_after, pvcs_before,
+        "the volumes are not the same (uid, volume) as before"
+    );
+    let secrets_after = generated_secrets(&cluster);
+    assert_eq!(
+        secrets_after.keys().collect::<Vec<_>>(),
+        secrets_before.keys().collect::<Vec<_>>()
+    );
+    for (name, b) in &secrets_before {
+        let a = &secrets_after[name];
+        assert_eq!(a.uid, b.uid, "Secret/{name} was recreated");
+        assert_eq!(
+            sha256(&a.data),
+            sha256(&b.data),
+            "Secret/{name} has other data"
+        );
+        assert_eq!(
+            a.owners,
+            vec![second_uid.clone()],
+            "Secret/{name} is not owned by the new resource"
+        );
+    }
+    eprintln!(
+        "[e2e] after creating again: same volumes, generated secrets {}",
+        hashes(&secrets_after)
+    );
+    report(format!(
+        "recreate: created again, Ready in {} with the same {} volumes and {} generated secrets",
+        secs(took),
+        pvcs_after.len(),
+        secrets_after.len()
+    ));
+    report(format!(
+        "test deleting_keeps_the_data_and_creating_again_reuses_it: {}",
+        secs(t0.elapsed())
+    ));
+}
+
+// ---------------------------------------------------------------- 6. bad values
+
+/// A wrong type is refused at admission, naming the path; values the
+/// schema accepts but the operator does not set ValuesValid=False naming
+/// the key, and change nothing that runs.
+#[test]
+fn invalid_values_are_refused_and_change_nothing() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let cluster = cluster("invalid");
+    let _op = operator(&cluster, "invalid", "e2e-operator");
+    install(&cluster);
+    // Quiet for longer than the HPA controller's period (15 s), which
+    // scales the autoscaled Deployments to their minimum after a while.
+    let before = settle(&cluster, Duration::from_secs(20), Duration::from_secs(180));
+    let generation = int(&resource(&cluster), "/metadata/generation");
+
+    // A wrong type: refused by the API server (the CRD's schema), both ways.
+    let mut values = base_values();
+    values["app"] = json!({"replicaCount": "two"});
+    for args in [
+        &["apply", "-f", "-"][..],
+        &["apply", "--server-side", "--field-manager=e2e", "-f", "-"][..],
+    ] {
+        let out = cluster.kubectl(args, Some(&manifest(&values)), Duration::from_secs(30));
+        assert!(
+            !out.success(),
+            "`kubectl {}` accepted replicaCount \"two\"",
+            args.join(" ")
+        );
+        assert!(
+            out.stderr.contains("spec.values.app.replicaCount"),
+            "`kubectl {}` error does not name spec.values.app.replicaCount:\n{}",
+            args.join(" "),
+            out.stderr
+        );
+        eprintln!(
+            "[e2e] kubectl {} refused: {}",
+            args.join(" "),
+            out.stderr.trim()
+        );
+    }
+    assert_eq!(
+        int(&resource(&cluster), "/metadata/generation"),
+        generation,
+        "the spec changed"
+    );
+
+    // Values the schema takes and the operator refuses.
+    let mut negative = base_values();
+    negative["app"] = json!({"replicaCount": -1});
+    let mut two_licenses = base_values();
+    two_licenses["global"]["licenseSecret"] =
+        json!({"name": "e2e-license-secret", "key": "license"});
+    let cases = [
+        (
+            "app.replicaCount: -1",
+            negative,
+            vec!["spec.values.app.replicaCount"],
+        ),
+        (
+            "license inline and from a Secret",
+            two_licenses,
+            vec!["global.license", "global.licenseSecret.name"],
+        ),
+    ];
+    for (what, values, keys) in cases {
+        apply(&cluster, &values);
+        let (message, took) = wait_for(
+            &format!("{what}: ValuesValid=False"),
+            CHANGE_TIMEOUT,
+            Duration::from_millis(250),
+            || {
+                let res = resource(&cluster);
+                match condition(&res, "ValuesValid") {
+                    Some(c) if observed(&res) && c["status"] == "False" => {
+                        Ok(text(&c, "/message").to_string())
+                    }
+                    _ => Err(summary(&res)),
+                }
+            },
+        );
+        for key in &keys {
+            assert!(
+                message.contains(key),
+                "{what}: the message does not name {key}: {message}"
+            );
+        }
+        let res = resource(&cluster);
+        assert_eq!(
+            condition_status(&res, "Ready"),
+            "True",
+            "{what}: the running install is still Ready"
+        );
+        // Give a wrong reconcile time to do harm.
+        thread::sleep(Duration::from_secs(5));
+        let now = managed(&cluster);
+        let changed = changes(&before, &now);
+        assert!(
+            changed.is_empty(),
+            "{what}: managed objects changed:\n{}",
+            indent(&changed.join("\n"), "  ")
+        );
+        report(format!(
+            "invalid: {what} -> ValuesValid=False in {}: {message:?}; nothing managed changed",
+            secs(took)
+        ));
+    }
+    let events = resource_events(&cluster);
+    let warning = events
+        .iter()
+        .find(|(t, reason, _, _)| t == "Warning" && reason == "InvalidValues")
+        .unwrap_or_else(|| panic!("no InvalidValues warning event: {events:?}"));
+    assert!(warning.2.contains("app.replicaCount"), "event: {warning:?}");
+    eprintln!("[e2e] event: {warning:?}");
+
+    // Back to good values: valid again, and still nothing to change.
+    apply(&cluster, &base_values());
+    wait_for(
+        "ValuesValid=True again",
+        CHANGE_TIMEOUT,
+        Duration::from_millis(250),
+        || {
+            let res = resource(&cluster);
+            if observed(&res)
+                && condition_status(&res, "ValuesValid") == "True"
+                && condition_status(&res, "Ready") == "True"
+            {
+                Ok(())
+            } else {
+                Err(summary(&res))
+            }
+        },
+    );
+    thread::sleep(Duration::from_secs(3));
+    let changed = changes(&before, &managed(&cluster));
+    assert!(
+        changed.is_empty(),
+        "good values again: managed objects changed:\n{}",
+        indent(&changed.join("\n"), "  ")
+    );
+    report(format!(
+        "test invalid_values_are_refused_and_change_nothing: {}",
+        secs(t0.elapsed())
+    ));
+}
+
+// ---------------------------------------------------------------- 7. leader election
+
+fn lease(cluster: &Cluster) -> (String, i64) {
+    let l = cluster.get_json(&["-n", NS, "lease", "wandb-operator-leader"]);
+    (
+        text(&l, "/spec/holderIdentity").to_string(),
+        int(&l, "/spec/leaseTransitions"),
+    )
+}
+
+/// Of two operators, one leads; when it stops, the other takes over and
+/// repairs. Then the same after a crash (SIGKILL: the lease must expire).
+#[test]
+fn a_standby_operator_takes_over() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let cluster = cluster("leader");
+    let mut a = operator(&cluster, "leader", "e2e-operator-a");
+    let mut b = Operator::start(&cluster, NS, "e2e-operator-b", &log_dir("leader"));
+    wait_for(
+        "operator b ready (standing by)",
+        Duration::from_secs(60),
+        POLL,
+        || {
+            if b.ready() {
+                Ok(())
+            } else {
+                Err("/readyz is not 200".into())
+            }
+        },
+    );
+    install(&cluster);
+
+    // One leader at a time, and only the leader reconciles.
+    for _ in 0..10 {
+        let (la, lb) = (a.leading(), b.leading());
+        assert!(la && !lb, "leader metrics: a {la}, b {lb}");
+        thread::sleep(Duration::from_millis(500));
+    }
+    let (holder, transitions) = lease(&cluster);
+    assert_eq!(holder, "e2e-operator-a");
+    let bm = b.metrics().expect("metrics of b");
+    assert_eq!(bm.value("wandb_operator_leader", &[]).unwrap_or(0.0), 0.0);
+    assert_eq!(
+        bm.sum("wandb_operator_reconciles_total", &[]),
+        0.0,
+        "the standby reconciled"
+    );
+    assert!(counters(&a).0 > 0.0, "the leader did not reconcile");
+    eprintln!(
+        "[e2e] a leads (lease held by {holder}, {transitions} transitions); b stands by with 0 reconciles"
+    );
+
+    // The leader stops; the standby takes over and repairs a deletion made meanwhile.
+    let deploy = "wandb-console-bc";
+    let old = uid_of(&cluster, "deployment", deploy).expect("deployment");
+    let stopped = Instant::now();
+    let (status, exit_took) = a.stop(Duration::from_secs(15));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "a did not exit cleanly on SIGTERM: {status:?}"
+    );
+    cluster.kubectl_ok(&["-n", NS, "delete", "deployment", deploy], None);
+    wait_for("b leads", TAKEOVER_BOUND, POLL, || {
+        if b.leading() {
+            Ok(())
+        } else {
+            Err(format!("b not leading; lease {:?}", lease(&cluster)))
+        }
+    });
+    let takeover_since_stop = stopped.elapsed();
+    wait_for(
+        &format!("b repairs Deployment/{deploy}"),
+        TAKEOVER_BOUND,
+        POLL,
+        || match uid_of(&cluster, "deployment", deploy) {
+            Some(uid) if uid != old => Ok(()),
+            other => Err(format!("uid {other:?}")),
+        },
+    );
+    let repaired_since_stop = stopped.elapsed();
+    assert!(
+        repaired_since_stop <= TAKEOVER_BOUND,
+        "repair took {}",
+        secs(repaired_since_stop)
+    );
+    let (holder, transitions_b) = lease(&cluster);
+    assert_eq!(holder, "e2e-operator-b");
+    assert!(
+        transitions_b > transitions,
+        "leaseTransitions {transitions} -> {transitions_b}"
+    );
+    report(format!(
+        "leader: SIGTERM to a -> a exited in {}, b leading {} after SIGTERM, Deployment/{deploy} repaired {} after SIGTERM",
+        secs(exit_took),
+        secs(takeover_since_stop),
+        secs(repaired_since_stop)
+    ));
+    wait_reconciled_ready(&cluster, "Ready under b", CHANGE_TIMEOUT);
+
+    // A crash: the lease is not released, a new standby waits for it to expire.
+    let c = Operator::start(&cluster, NS, "e2e-operator-c", &log_dir("leader"));
+    wait_for(
+        "operator c ready (standing by)",
+        Duration::from_secs(60),
+        POLL,
+        || {
+            if c.ready() {
+                Ok(())
+            } else {
+                Err("/readyz is not 200".into())
+            }
+        },
+    );
+    assert!(!c.leading(), "c leads while b holds the lease");
+    let old = uid_of(&cluster, "deployment", deploy).expect("deployment");
+    let killed = Instant::now();
+    b.kill();
+    cluster.kubectl_ok(&["-n", NS, "delete", "deployment", deploy], None);
+    let bound = TAKEOVER_BOUND + Duration::from_secs(5);
+    wait_for("c leads after b crashed", bound, POLL, || {
+        if c.leading() {
+            Ok(())
+        } else {
+            Err(format!("c not leading; lease {:?}", lease(&cluster)))
+        }
+    });
+    let crash_takeover = killed.elapsed();
+    wait_for(
+        &format!("c repairs Deployment/{deploy}"),
+        bound,
+        POLL,
+        || match uid_of(&cluster, "deployment", deploy) {
+            Some(uid) if uid != old => Ok(()),
+            other => Err(format!("uid {other:?}")),
+        },
+    );
+    let crash_repaired = killed.elapsed();
+    assert_eq!(lease(&cluster).0, "e2e-operator-c");
+    assert!(
+        crash_takeover <= TAKEOVER_BOUND,
+        "takeover after a crash took {}",
+        secs(crash_takeover)
+    );
+    report(format!(
+        "leader: SIGKILL to b -> c leading {} after the kill (lease of 15 s expired), Deployment/{deploy} repaired {} after the kill",
+        secs(crash_takeover),
+        secs(crash_repaired)
+    ));
+    drop(a);
+    report(format!(
+        "test a_standby_operator_takes_over: {}",
+        secs(t0.elapsed())
+    ));
+}
