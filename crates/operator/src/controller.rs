@@ -197,7 +197,12 @@ pub async fn run(
         .for_each(|result| async move {
             if let Err(e) = result {
                 match e {
+                    // Reported by the error policy already.
                     kube::runtime::controller::Error::ReconcilerFailed(..) => {}
+                    // A resource deleted while its reconcile was queued.
+                    kube::runtime::controller::Error::ObjectNotFound(obj) => {
+                        tracing::debug!(object = %obj, "gone before its reconcile")
+                    }
                     other => error!(error = %other, "controller"),
                 }
             }

@@ -508,17 +508,21 @@ pub async fn cleanup(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action, 
             .await?;
         }
     }
-    // Cluster-scoped objects (ClusterRoles, ClusterRoleBindings) have no
-    // owner reference, which a namespaced owner cannot be: delete those the
-    // inventory lists here, or they would outlive the resource.
+    // Everything else the inventory lists goes now, rather than when the
+    // garbage collector gets to it: cluster-scoped objects (ClusterRoles)
+    // cannot have a namespaced owner at all, and the collector only learns
+    // of a new kind of owner at its next discovery, up to 30 s later. Data
+    // is never in the inventory.
     for key in wandb.status.iter().flat_map(|s| s.inventory.iter()) {
         let Some((kind, object)) = key.split_once('/') else {
             continue;
         };
-        if kinds::info(kind).is_some_and(|i| !i.namespaced) {
-            ctx.delete(kind, object, None, PropagationPolicy::Background)
-                .await?;
-        }
+        let Some(info) = kinds::info(kind) else {
+            continue;
+        };
+        let ns = info.namespaced.then_some(namespace.as_str());
+        ctx.delete(kind, object, ns, PropagationPolicy::Background)
+            .await?;
     }
     let note = if retention.delete_volumes || retention.delete_generated_secrets {
         "deleted with its data, as its retention policy asks"
