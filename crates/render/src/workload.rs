@@ -72,9 +72,8 @@ pub fn kebab(key: &str) -> String {
 }
 
 /// Whether a catalog service runs, given the values.
-pub fn is_on(ctx: &Ctx, key: &str, spec: &Spec, component: &Component) -> bool {
+pub fn is_on(ctx: &Ctx, spec: &Spec, component: &Component) -> bool {
     let g = &ctx.values.global;
-    let _ = key;
     match spec.switch {
         Switch::Install => component.install.unwrap_or(false),
         Switch::GlobalApi => g.api.enabled,
@@ -106,7 +105,7 @@ struct Build<'c, 'a> {
 
 /// Builds every object of a catalog service. Nothing when it is off.
 pub fn build(ctx: &Ctx, key: &str, spec: &Spec, values: &Component) -> Vec<Manifest> {
-    if !is_on(ctx, key, spec, values) {
+    if !is_on(ctx, spec, values) {
         return vec![];
     }
     let name = kebab(key);
