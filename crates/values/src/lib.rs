@@ -31,8 +31,12 @@ pub enum Severity {
 }
 
 /// One problem with the values, at a key path (or a file, or a flag).
+///
+/// Shown as one line of bounded length, whatever the input: control and
+/// bidirectional-formatting characters of keys and values are escaped, and a
+/// path or message too long to read is cut with `…`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
+#[error("{}: {}", one_line(.path, MAX_PATH_CHARS), one_line(.message, MAX_MESSAGE_CHARS))]
 pub struct Problem {
     pub severity: Severity,
     /// `app.replicaCount`, `values.yaml`, `--set a=b`.
@@ -54,5 +58,52 @@ impl Problem {
             path: path.to_string(),
             message,
         }
+    }
+}
+
+/// A problem's path is cut after this many characters when shown.
+pub const MAX_PATH_CHARS: usize = 160;
+/// A problem's message is cut after this many characters when shown.
+pub const MAX_MESSAGE_CHARS: usize = 400;
+
+/// `text` on one line: control characters, line and paragraph separators and
+/// bidirectional overrides escaped (`\n`, `\u{202e}`), cut after `max`
+/// characters with `…`.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    for c in text.chars() {
+        let invisible = matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        let shown: Vec<char> = if c.is_control() || invisible {
+            c.escape_default().collect()
+        } else {
+            vec![c]
+        };
+        if count + shown.len() > max {
+            out.push('…');
+            break;
+        }
+        count += shown.len();
+        out.extend(shown);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_is_one_bounded_line() {
+        let p = Problem::error("a\nb\u{202e}", format!("found {}", "x".repeat(1 << 20)));
+        let shown = p.to_string();
+        assert_eq!(shown.lines().count(), 1, "{shown}");
+        assert!(shown.starts_with("a\\nb\\u{202e}: found xxx"), "{shown}");
+        assert!(shown.ends_with("x…"), "{shown}");
+        assert!(shown.chars().count() < MAX_PATH_CHARS + MAX_MESSAGE_CHARS + 4);
+        assert_eq!(one_line("tab\there 🚀 ok", 100), "tab\\there 🚀 ok");
+        // Escapes count towards the bound (found by fuzzing).
+        let shown = one_line(&"\u{1b}".repeat(1000), 400);
+        assert_eq!(shown.chars().count(), 397, "{shown}");
     }
 }
