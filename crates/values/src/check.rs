@@ -141,10 +141,12 @@ fn walk_object(
         return;
     }
     for (key, value) in map {
+        // An empty key is shown quoted, so that the message names something.
+        let shown = if key.is_empty() { "\"\"" } else { key };
         let child_path = if path.is_empty() {
-            key.clone()
+            shown.to_string()
         } else {
-            format!("{path}.{key}")
+            format!("{path}.{shown}")
         };
         if let Some(child_schema) = properties.get(key) {
             walk(value, child_schema, root, &child_path, out);
@@ -278,8 +280,13 @@ fn unknown_key_warning(path: &str, key: &str, known: &Map<String, Value>) -> Pro
             "is part of the upstream chart's templates and has no effect here (the service catalog is built in)".into(),
         );
     }
+    // The distance is at least the difference in length: a key much longer
+    // or shorter than a known one is not compared (the comparison costs the
+    // product of the lengths, and a key may be a megabyte long).
+    let key_chars = key.chars().count();
     let suggestion = known
         .keys()
+        .filter(|k| key_chars.abs_diff(k.chars().count()) <= 2.max(k.len() / 4))
         .map(|k| {
             (
                 strsim::damerau_levenshtein(&k.to_lowercase(), &key.to_lowercase()),
@@ -388,6 +395,31 @@ mod tests {
                 .any(|m| m.starts_with("app2: unknown key, ignored (did you mean app?)")),
             "{got:?}"
         );
+    }
+
+    #[test]
+    fn an_empty_key_is_named() {
+        // Found by fuzzing: `"": true` gave the warning ": unknown key, ignored".
+        let got = warnings(json!({"": true, "app": {"": 1}}));
+        assert_eq!(
+            got,
+            [
+                "\"\": unknown key, ignored".to_string(),
+                "app.\"\": unknown key, ignored".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_unknown_key_is_warned_about_quickly() {
+        // Regression: the suggestion compared every known key with the whole
+        // unknown key, quadratic work that took half a minute for 1 MB.
+        let long = "k".repeat(1 << 20);
+        let started = std::time::Instant::now();
+        let got = warnings(json!({ long.clone(): 1, "app": { long: 1 } }));
+        assert_eq!(got.len(), 2, "{}", got.len());
+        assert!(got.iter().all(|m| m.ends_with(": unknown key, ignored")));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
