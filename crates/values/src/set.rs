@@ -11,6 +11,14 @@ use serde_json::{Map, Number, Value};
 /// Helm refuses list indexes above this, so a typo cannot allocate gigabytes.
 pub const MAX_LIST_INDEX: usize = 65_536;
 
+/// One flag may grow lists by at most this many entries in all (`a[65536]=1`
+/// adds 65,537), so that many large indexes cannot allocate gigabytes either.
+pub const MAX_LIST_GROWTH: usize = 4 * (MAX_LIST_INDEX + 1);
+
+/// A key path has at most this many segments (`a.b[0]` has three): the
+/// values nest no deeper than a values file may.
+pub const MAX_KEY_SEGMENTS: usize = crate::load::MAX_DEPTH;
+
 /// How the value part of an assignment is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetKind {
@@ -66,14 +74,24 @@ pub fn apply(
         message,
     };
     let mut parser = Parser {
+        text: arg,
         chars: arg.chars().collect(),
+        offsets: arg.char_indices().map(|(offset, _)| offset).collect(),
         pos: 0,
     };
+    let mut growth_left = MAX_LIST_GROWTH;
     if parser.chars.is_empty() {
         return Err(err("expected key=value, found nothing".into()));
     }
     loop {
         let path = parser.key_path().map_err(err)?;
+        if path.len() > MAX_KEY_SEGMENTS {
+            return Err(err(format!(
+                "key {:?} nests {} levels deep, more than the {MAX_KEY_SEGMENTS} allowed",
+                crate::one_line(&display_path(&path, ""), 60),
+                path.len()
+            )));
+        }
         let value = match kind {
             SetKind::Literal => Value::String(parser.rest()),
             SetKind::Json => parser.json_value().map_err(err)?,
@@ -83,7 +101,7 @@ pub fn apply(
                 Value::String(read_file(&file).map_err(err)?)
             }
         };
-        set_path(dest, &path, value).map_err(err)?;
+        set_path(dest, &path, value, &mut growth_left).map_err(err)?;
         if parser.at_end() {
             return Ok(());
         }
@@ -95,12 +113,15 @@ pub fn apply(
     }
 }
 
-struct Parser {
+struct Parser<'a> {
+    text: &'a str,
     chars: Vec<char>,
+    /// Byte offset in `text` of each of `chars`.
+    offsets: Vec<usize>,
     pos: usize,
 }
 
-impl Parser {
+impl Parser<'_> {
     fn at_end(&self) -> bool {
         self.pos >= self.chars.len()
     }
@@ -269,8 +290,14 @@ impl Parser {
     }
 
     fn json_value(&mut self) -> Result<Value, String> {
-        let rest: String = self.chars[self.pos..].iter().collect();
-        let mut stream = serde_json::Deserializer::from_str(&rest).into_iter::<Value>();
+        // The rest of the flag, borrowed: copying it for each of many
+        // assignments made a long flag take quadratic time.
+        let rest = &self.text[self
+            .offsets
+            .get(self.pos)
+            .copied()
+            .unwrap_or(self.text.len())..];
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
         let value = match stream.next() {
             Some(Ok(value)) => value,
             Some(Err(e)) => return Err(format!("the value is not valid JSON: {e}")),
@@ -339,7 +366,12 @@ fn display_path(path: &[Segment], tail: &str) -> String {
     out
 }
 
-fn set_path(dest: &mut Value, path: &[Segment], value: Value) -> Result<(), String> {
+fn set_path(
+    dest: &mut Value,
+    path: &[Segment],
+    value: Value,
+    growth_left: &mut usize,
+) -> Result<(), String> {
     let Some((first, rest)) = path.split_first() else {
         *dest = value;
         return Ok(());
@@ -357,7 +389,7 @@ fn set_path(dest: &mut Value, path: &[Segment], value: Value) -> Result<(), Stri
                 return Ok(());
             }
             let child = map.entry(key.clone()).or_insert(Value::Null);
-            set_path(child, rest, value)
+            set_path(child, rest, value, growth_left)
         }
         Segment::Index(index) => {
             if !dest.is_array() {
@@ -367,9 +399,16 @@ fn set_path(dest: &mut Value, path: &[Segment], value: Value) -> Result<(), Stri
                 unreachable!("made an array above")
             };
             if items.len() <= *index {
+                let growth = index + 1 - items.len();
+                if growth > *growth_left {
+                    return Err(format!(
+                        "the list indexes of this flag add more than {MAX_LIST_GROWTH} list entries in all"
+                    ));
+                }
+                *growth_left -= growth;
                 items.resize(index + 1, Value::Null);
             }
-            set_path(&mut items[*index], rest, value)
+            set_path(&mut items[*index], rest, value, growth_left)
         }
     }
 }
@@ -447,6 +486,38 @@ mod tests {
             let err = run(SetKind::Typed, arg).unwrap_err();
             assert!(err.to_string().contains(needle), "{arg}: {err}");
         }
+        // Regression: each JSON value copied the rest of the flag, so 10,000
+        // assignments took half a minute.
+        let many: Vec<String> = (0..10_000)
+            .map(|i| format!("k{i}={{\"v\":[{i}]}}"))
+            .collect();
+        let started = std::time::Instant::now();
+        let v = run(SetKind::Json, &many.join(",")).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(v["k9999"], json!({"v": [9999]}));
+        assert_eq!(
+            run(SetKind::Json, r#"é="ü",b=[1]"#).unwrap(),
+            json!({"é": "ü", "b": [1]})
+        );
+        // Regressions: a deep key overflowed the stack later on, and many
+        // large indexes in one flag allocated gigabytes.
+        let deep = format!("{}=1", vec!["a"; 10_000].join("."));
+        let err = run(SetKind::Typed, &deep).unwrap_err();
+        assert!(
+            err.message
+                .contains("nests 10000 levels deep, more than the 64 allowed"),
+            "{err}"
+        );
+        let deep = format!("a{}=1", "[0]".repeat(65));
+        assert!(run(SetKind::Typed, &deep).is_err());
+        assert!(run(SetKind::Typed, &format!("{}=1", vec!["a"; 64].join("."))).is_ok());
+        let many: Vec<String> = (0..5).map(|i| format!("k{i}[65536]=1")).collect();
+        let err = run(SetKind::Typed, &many.join(",")).unwrap_err();
+        assert!(
+            err.message.contains("more than 262148 list entries"),
+            "{err}"
+        );
+        assert!(run(SetKind::Typed, &many[..4].join(",")).is_ok());
         let err = run(SetKind::Json, "a={").unwrap_err();
         assert!(err.to_string().contains("not valid JSON"), "{err}");
     }
