@@ -21,6 +21,9 @@ pub const MAX_DEPTH: usize = 64;
 /// Values files larger than this are refused before they are parsed.
 pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
 
+/// At most this many errors are listed; the last line counts the rest.
+pub const MAX_ERRORS: usize = 100;
+
 /// Where a piece of values comes from, in the order given on the command line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -69,6 +72,18 @@ impl FileReader for Disk {
     }
 }
 
+/// The parser's limits: a values file is small, so anything past these is a
+/// mistake or an attack (an alias bomb), refused in well under a second.
+fn budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    // The embedded defaults are about 1,100 nodes.
+    budget.max_nodes = 100_000;
+    // Text beyond twice the largest file can only come from aliases.
+    budget.max_total_scalar_bytes = 2 * MAX_FILE_BYTES;
+    budget
+}
+
 /// Parses one YAML document of values. An empty document is no values.
 pub fn parse_yaml(name: &str, text: &str) -> Result<Value, Problem> {
     if text.len() > MAX_FILE_BYTES {
@@ -77,10 +92,8 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Value, Problem> {
             format!("is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024),
         ));
     }
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = MAX_DEPTH;
     let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
+    options.budget = Some(budget());
     let value: Value = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| Problem::error(name, format!("invalid YAML: {}", yaml_message(&e))))?;
     match value {
@@ -102,11 +115,77 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
     let first = text.lines().next().unwrap_or_default().trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
     // The library's advice is for programmers, not for users.
-    first
+    let first = first
         .split(", set DuplicateKeyPolicy")
         .next()
         .unwrap_or(first)
-        .to_string()
+        .replace(
+            "multiple YAML documents detected; use from_str_multiple or from_str_multiple_with_options",
+            "a values file is one YAML document, found more than one ('---')",
+        )
+        .replace("recursion limit exceeded", "too large: nested too deeply");
+    // `budget breached: Nodes { nodes: 250001 }` in the user's terms.
+    let Some((before, breach)) = first.split_once("budget breached: ") else {
+        return first;
+    };
+    let (breach, after) = breach.split_once(" }").unwrap_or((breach, ""));
+    let budget = budget();
+    let what = match breach
+        .split_once(' ')
+        .map_or(breach, |(variant, _)| variant)
+    {
+        "Depth" => format!("nested deeper than {MAX_DEPTH} levels"),
+        "Nodes" => format!(
+            "more than {} values, lists and maps (aliases expanded)",
+            budget.max_nodes
+        ),
+        "ScalarBytes" => format!(
+            "more than {} MiB of text (aliases expanded)",
+            budget.max_total_scalar_bytes / 1024 / 1024
+        ),
+        "Aliases" => format!("more than {} aliases", budget.max_aliases),
+        "Anchors" => format!("more than {} anchors", budget.max_anchors),
+        "Events" => format!("more than {} YAML events", budget.max_events),
+        _ => format!("over the parser's limits ({breach} }})"),
+    };
+    format!("{before}too large: {what}{after}")
+}
+
+/// An error at the first place where `value` nests deeper than
+/// [`MAX_DEPTH`] containers (the top-level map being the first); the walk
+/// itself goes no deeper than that.
+fn depth_problem(value: &Value, depth: usize, path: &mut String) -> Option<Problem> {
+    if !(value.is_object() || value.is_array()) {
+        return None;
+    }
+    if depth >= MAX_DEPTH {
+        let at = if path.is_empty() { "(top level)" } else { path };
+        return Some(Problem::error(
+            at,
+            format!("nested deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    let mut visit = |segment: std::fmt::Arguments, child: &Value| {
+        if !(child.is_object() || child.is_array()) {
+            return None;
+        }
+        let len = path.len();
+        std::fmt::Write::write_fmt(path, segment).ok()?;
+        let found = depth_problem(child, depth + 1, path);
+        path.truncate(len);
+        found
+    };
+    match value {
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let sep = if depth == 0 { "" } else { "." };
+            visit(format_args!("{sep}{k}"), v)
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| visit(format_args!("[{i}]"), v)),
+        _ => None,
+    }
 }
 
 /// Merges the sources as Helm does (files in order, then `--set-json`,
@@ -197,9 +276,22 @@ fn merge_user_sources(
 
 /// Types and validates the user's merged values over the defaults.
 pub fn from_user_tree(user: Value) -> Result<Loaded, Vec<Problem>> {
+    if let Some(problem) = depth_problem(&user, 0, &mut String::new()) {
+        return Err(vec![problem]);
+    }
     let findings = check(&user);
     if !findings.errors.is_empty() {
-        return Err(findings.errors);
+        let mut errors = findings.errors;
+        if errors.len() > MAX_ERRORS {
+            let more = errors.len() - MAX_ERRORS;
+            errors.truncate(MAX_ERRORS);
+            let last = errors.pop().expect("MAX_ERRORS > 0");
+            errors.push(Problem::error(
+                &last.path,
+                format!("{} (and {more} more errors, not shown)", last.message),
+            ));
+        }
+        return Err(errors);
     }
     let mut warnings = findings.warnings;
     let mut merged = defaults();
@@ -228,9 +320,13 @@ pub fn from_user_tree(user: Value) -> Result<Loaded, Vec<Problem>> {
 
 /// The embedded defaults as a tree.
 pub fn defaults() -> Value {
-    // The defaults are part of the binary and checked by a test; failing to
-    // parse them is a build defect, not a user error.
-    parse_yaml("defaults.yaml", DEFAULTS_YAML).expect("embedded defaults.yaml is valid")
+    // Parsed once: parsing took most of the time of loading small values.
+    static DEFAULTS: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        // The defaults are part of the binary and checked by a test; failing
+        // to parse them is a build defect, not a user error.
+        parse_yaml("defaults.yaml", DEFAULTS_YAML).expect("embedded defaults.yaml is valid")
+    });
+    DEFAULTS.clone()
 }
 
 /// Rewords serde's messages in the users' terms.
@@ -364,6 +460,85 @@ mod tests {
         assert!(
             errors[0].to_string().contains("expected a map of values"),
             "{errors:?}"
+        );
+    }
+
+    fn nested(levels: usize) -> String {
+        // `levels` nested maps, the top-level one included.
+        format!("{}1{}", "{a: ".repeat(levels), "}".repeat(levels))
+    }
+
+    #[test]
+    fn nesting_is_bounded_the_same_for_files_and_trees() {
+        let ok = format!("global:\n  banners: {}\n", nested(MAX_DEPTH - 2));
+        assert!(load_one(&ok).is_ok());
+        let Err(errors) = load_one(&format!("global:\n  banners: {}\n", nested(MAX_DEPTH - 1)))
+        else {
+            panic!("65 levels of nesting loaded");
+        };
+        assert!(
+            errors[0].to_string().starts_with(
+                "v.yaml: invalid YAML: too large: nested deeper than 64 levels at line 2"
+            ),
+            "{errors:?}"
+        );
+        // Regression: a deep spec.values tree reached the recursive schema
+        // walk, merge and typing unchecked.
+        let tree: Value = parse_yaml("t", &ok).unwrap();
+        assert!(from_user_tree(tree.clone()).is_ok());
+        let json = |levels: usize| {
+            let inner = format!("{}1{}", "{\"a\": ".repeat(levels), "}".repeat(levels));
+            serde_json::from_str::<Value>(&format!("{{\"global\": {{\"banners\": {inner}}}}}"))
+                .unwrap()
+        };
+        assert!(from_user_tree(json(MAX_DEPTH - 2)).is_ok());
+        let deep = json(MAX_DEPTH - 1);
+        let Err(errors) = from_user_tree(deep) else {
+            panic!("65 levels of nesting loaded");
+        };
+        let shown = errors[0].to_string();
+        assert!(shown.starts_with("global.banners.a.a."), "{shown}");
+        assert!(
+            shown.ends_with(".a.a: nested deeper than 64 levels"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn parser_limits_read_as_words() {
+        let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n".to_string()
+            + &(b'b'..=b'h')
+                .map(|c| {
+                    let prev = (c - 1) as char;
+                    let c = c as char;
+                    format!("{c}: &{c} [{}]\n", vec![format!("*{prev}"); 10].join(", "))
+                })
+                .collect::<String>();
+        let errors = load_one(&bomb).unwrap_err();
+        let shown = errors[0].to_string();
+        assert!(
+            shown.starts_with(
+                "v.yaml: invalid YAML: too large: more than 100000 values, lists and maps (aliases expanded) at line"
+            ),
+            "{shown}"
+        );
+        let errors = load_one("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("v.yaml: invalid YAML: a values file is one YAML document, found more than one ('---') at line 3"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn many_errors_are_counted_not_listed() {
+        let items = vec!["1"; 1000].join(", ");
+        let errors = load_one(&format!("global:\n  tolerations: [{items}]\n")).unwrap_err();
+        assert_eq!(errors.len(), MAX_ERRORS);
+        assert_eq!(
+            errors[MAX_ERRORS - 1].to_string(),
+            "global.tolerations[99]: expected a map, found an integer 1 (and 900 more errors, not shown)"
         );
     }
 
