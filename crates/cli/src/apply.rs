@@ -15,7 +15,7 @@ use wandb_operator_core::crd::WeightsAndBiases;
 use wandb_operator_core::desired::FIELD_MANAGER;
 use wandb_operator_core::engine::Context;
 use wandb_operator_core::metrics::Metrics;
-use wandb_values::{Disk, Severity};
+use wandb_values::Disk;
 
 use crate::render::ValuesArgs;
 
@@ -55,31 +55,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 pub fn run(args: ApplyArgs) -> ExitCode {
     // The values are checked here first, so that a typo never reaches the cluster.
-    let sources = args.values.sources();
-    let loaded = match wandb_values::load(&sources, &mut Disk) {
-        Ok(l) => l,
-        Err(problems) => {
-            for p in problems {
-                eprintln!("error: {p}");
-            }
-            return ExitCode::FAILURE;
-        }
-    };
-    for w in loaded
-        .warnings
-        .iter()
-        .filter(|w| w.severity == Severity::Warning)
-    {
-        eprintln!("warning: {w}");
+    if let Err(code) = args.values.load() {
+        return code;
     }
-    let user_tree = match wandb_values::load::user_tree(&sources, &mut Disk) {
+    let user_tree = match wandb_values::load::user_tree(&args.values.sources(), &mut Disk) {
         Ok(t) => t,
-        Err(problems) => {
-            for p in problems {
-                eprintln!("error: {p}");
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(problems) => return crate::render::print_errors(problems),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use clap::Args;
 use wandb_render::{Ctx, Release};
-use wandb_values::{Disk, Severity, ValueOrRef};
+use wandb_values::{Severity, ValueOrRef};
 
 use crate::render::ValuesArgs;
 
@@ -232,23 +232,15 @@ impl Source {
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let loaded = match wandb_values::load(&args.values.sources(), &mut Disk) {
+    let loaded = match args.values.load() {
         Ok(loaded) => loaded,
-        Err(problems) => {
-            for p in problems {
-                eprintln!("error: {p}");
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let warnings: Vec<_> = loaded
         .warnings
         .iter()
         .filter(|w| w.severity == Severity::Warning)
         .collect();
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -39,6 +39,11 @@ enum Command {
     /// Write the chart's generated files (values.yaml, values.schema.json, CRD).
     #[command(hide = true)]
     ChartFiles(chart::ChartFilesArgs),
+    /// Print shell completions: `source <(wandb-operator completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Print the WeightsAndBiases CustomResourceDefinition.
     #[command(after_help = "Example:\n  wandb-operator crd | kubectl apply --server-side -f -")]
     Crd,
@@ -53,6 +58,16 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(args),
         Command::Check(args) => check::run(args),
         Command::ChartFiles(args) => chart::run(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "wandb-operator",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
         Command::Crd => {
             let crd = wandb_operator_core::crd::crd();
             match serde_saphyr::to_string(&crd) {

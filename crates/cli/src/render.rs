@@ -32,6 +32,20 @@ pub struct ValuesArgs {
 }
 
 impl ValuesArgs {
+    /// Loads and validates the values; prints every problem (one line
+    /// each) and every warning on stderr. `Err` means exit 1.
+    pub fn load(&self) -> Result<wandb_values::Loaded, ExitCode> {
+        let loaded = wandb_values::load(&self.sources(), &mut Disk).map_err(print_errors)?;
+        for w in loaded
+            .warnings
+            .iter()
+            .filter(|w| w.severity == Severity::Warning)
+        {
+            eprintln!("warning: {w}");
+        }
+        Ok(loaded)
+    }
+
     pub fn sources(&self) -> Vec<Source> {
         let mut out: Vec<Source> = self.files.iter().cloned().map(Source::File).collect();
         for (kind, list) in [
@@ -69,23 +83,19 @@ pub struct RenderArgs {
     pub skip_tests: bool,
 }
 
-pub fn run(args: RenderArgs) -> ExitCode {
-    let loaded = match wandb_values::load(&args.values.sources(), &mut Disk) {
-        Ok(loaded) => loaded,
-        Err(problems) => {
-            for p in problems {
-                eprintln!("error: {p}");
-            }
-            return ExitCode::FAILURE;
-        }
-    };
-    for w in loaded
-        .warnings
-        .iter()
-        .filter(|w| w.severity == Severity::Warning)
-    {
-        eprintln!("warning: {w}");
+/// Prints problems, one line each; the exit code for them.
+pub fn print_errors(problems: Vec<wandb_values::Problem>) -> ExitCode {
+    for p in problems {
+        eprintln!("error: {p}");
     }
+    ExitCode::FAILURE
+}
+
+pub fn run(args: RenderArgs) -> ExitCode {
+    let loaded = match args.values.load() {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
     let release = Release::new(&args.name, &args.namespace);
     let mut manifests = wandb_render::render(&loaded.values, &release);
     if args.skip_tests {

@@ -155,3 +155,29 @@ fn output_dir_writes_one_file_per_object() {
     assert!(files.len() > 50, "{} files", files.len());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn every_command_has_help_with_examples_and_completions_exist() {
+    for command in ["render", "apply", "status", "check", "run"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_wandb-operator"))
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{command} --help");
+        assert!(
+            help.contains("Example"),
+            "{command} --help has no examples:\n{help}"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_wandb-operator"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && o.stdout.len() > 1000,
+            "{shell} completions"
+        );
+    }
+}
