@@ -73,7 +73,7 @@ fn walk(node: &Value, schema: &Value, root: &Value, path: &str, out: &mut Findin
     if let Some(expected) = type_mismatch(node, schema) {
         out.errors.push(Problem::error(
             display(path),
-            format!("expected {expected}, found {}", describe(node)),
+            format!("expected {expected}, found {}", describe(node, path)),
         ));
         return;
     }
@@ -122,7 +122,7 @@ fn walk_branches(node: &Value, branches: &[Value], root: &Value, path: &str, out
         format!(
             "expected {}, found {}",
             expected.join(" or "),
-            describe(node)
+            describe(node, path)
         ),
     ));
 }
@@ -260,13 +260,38 @@ fn describe_schema(schema: &Value, root: &Value) -> Option<String> {
 }
 
 /// A found value, for messages: its type and, when short, the value itself.
-fn describe(node: &Value) -> String {
+/// What was found, for a message. The value itself is shown only when it
+/// is short and its key does not say it holds a secret (messages reach
+/// logs, Events and status).
+fn describe(node: &Value, path: &str) -> String {
+    let scalar = matches!(node, Value::String(_) | Value::Number(_));
+    if scalar && holds_secret(path) {
+        return format!("{} (value not shown)", type_name(node));
+    }
     match node {
         Value::String(s) if s.chars().count() <= 40 => format!("a string {s:?}"),
         Value::Number(n) => format!("{} {n}", type_name(node)),
         Value::Bool(b) => format!("{b}"),
         other => type_name(other).to_string(),
     }
+}
+
+/// Whether the last key of a path names a secret: a password, a token, a
+/// license, a key or a certificate.
+fn holds_secret(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let last = last.split('[').next().unwrap_or(last).to_lowercase();
+    [
+        "password",
+        "secret",
+        "token",
+        "license",
+        "key",
+        "cert",
+        "credential",
+    ]
+    .iter()
+    .any(|word| last.contains(word))
 }
 
 fn display(path: &str) -> &str {
@@ -348,6 +373,24 @@ mod tests {
 
     fn errors(user: Value) -> Vec<String> {
         check(&user).errors.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn values_of_secret_keys_are_not_shown() {
+        let got = errors(json!({
+            "global": {"licenseSecret": "lic-1234567890", "mysql": {"password": ["hunter2-password"]}},
+            "app": {"replicaCount": "two"},
+        }));
+        let all = got.join("\n");
+        assert!(!all.contains("lic-1234567890"), "{all}");
+        assert!(!all.contains("hunter2"), "{all}");
+        assert!(
+            got.iter().any(|m| m.starts_with("global.licenseSecret: ")
+                && m.ends_with("found a string (value not shown)")),
+            "{got:?}"
+        );
+        // Other keys still show what was found.
+        assert!(all.contains("found a string \"two\""), "{all}");
     }
 
     #[test]
