@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, future};
+use futures::{FutureExt, StreamExt, future};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -104,11 +104,53 @@ pub fn controller(
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let mut controller = Controller::new(wandb_api, watcher::Config::default().any_semantic());
+    let writer = Writer::<WeightsAndBiases>::default();
+    let reader = writer.as_reader();
+    let main = kube::runtime::reflector(
+        writer,
+        watcher(wandb_api, watcher::Config::default().any_semantic()).default_backoff(),
+    )
+    .applied_objects()
+    .boxed();
+    assemble(main, reader, streams)
+}
+
+/// A watch stream of the resources themselves.
+type ResourceStream = futures::stream::BoxStream<'static, Result<WeightsAndBiases, watcher::Error>>;
+
+/// The controller from its watch streams, each of which backs off on its
+/// own errors.
+///
+/// The controller's own backoff is off: it pauses the merged stream of all
+/// watches, so every cache, for any one watch's error. After an API server
+/// restart each of the 19 watches fails once (its resourceVersion is older
+/// than the new server's watch cache), and with kube's default backoff
+/// (growing to 30 s per error) the caches stayed stale, the installs
+/// frozen, for minutes.
+fn assemble(
+    main: ResourceStream,
+    reader: kube::runtime::reflector::Store<WeightsAndBiases>,
+    streams: Vec<(WatchStream, kube::api::ApiResource)>,
+) -> Controller<WeightsAndBiases> {
+    let mut controller = Controller::for_stream(main, reader).trigger_backoff(NoPause);
     for (stream, ar) in streams {
         controller = controller.watches_stream_with(stream, owner_of, ar);
     }
     controller
+}
+
+/// No pause after an error (see [`assemble`]).
+struct NoPause;
+
+impl Iterator for NoPause {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        Some(Duration::ZERO)
+    }
+}
+
+impl kube::runtime::utils::Backoff for NoPause {
+    fn reset(&mut self) {}
 }
 
 /// The resource that owns a managed object, from its owner references.
@@ -120,12 +162,27 @@ fn owner_of(obj: DynamicObject) -> Option<ObjectRef<WeightsAndBiases>> {
         .map(|o| ObjectRef::new(&o.name).within(&namespace))
 }
 
+/// Waits until every cache has been filled by its first list.
+///
+/// Not by awaiting `Store::wait_until_ready` from each reconcile: that
+/// future keeps the waker of only the last of its concurrent waiters (one
+/// oneshot channel), so when an operator starts with several resources,
+/// all their reconciles wait at once and all but one never wake again,
+/// which leaves those resources unreconciled for the life of the process.
+/// Asking without waiting and sleeping in between has no such trap.
+pub async fn wait_for_caches(caches: &Caches) {
+    while !caches
+        .values()
+        .all(|c| c.wait_until_ready().now_or_never().is_some())
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// One reconcile of a resource, through the finalizer.
 pub async fn reconcile(wandb: Arc<WeightsAndBiases>, ctx: Arc<Context>) -> Result<Action, Error> {
     // Decide on full caches, so a restart does not re-apply everything.
-    for cache in ctx.caches.values() {
-        let _ = cache.wait_until_ready().await;
-    }
+    wait_for_caches(&ctx.caches).await;
     let started = std::time::Instant::now();
     let api: Api<WeightsAndBiases> =
         Api::namespaced(ctx.client.clone(), &wandb.namespace().unwrap_or_default());
@@ -209,4 +266,109 @@ pub async fn run(
         })
         .await;
     info!("controller stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::stream::FuturesUnordered;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A watch that keeps failing does not hold up the others: a resource
+    /// that appears meanwhile is reconciled at once (with kube's default
+    /// backoff on the merged watches, only after seconds, then minutes).
+    #[tokio::test]
+    async fn one_failing_watch_does_not_hold_up_the_others() {
+        let (reader, mut writer) = kube::runtime::reflector::store::<WeightsAndBiases>();
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        let mut wandb = WeightsAndBiases::new("wandb", Default::default());
+        wandb.metadata.namespace = Some("ns".into());
+        // The resource shows up a second in ...
+        let shown = wandb.clone();
+        let appears = tokio::time::Instant::now() + Duration::from_secs(1);
+        let main = futures::stream::once(async move {
+            tokio::time::sleep_until(appears).await;
+            writer.apply_watcher_event(&watcher::Event::Apply(shown.clone()));
+            Ok(shown)
+        })
+        .chain(futures::stream::pending())
+        .boxed();
+        // ... while another watch fails every 10 ms.
+        let failing: WatchStream = futures::stream::unfold((), |()| async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Some((Err(watcher::Error::NoResourceVersion), ()))
+        })
+        .boxed();
+        let ar = kinds::info("Secret").unwrap().api_resource();
+        let reconciled = Arc::new(AtomicUsize::new(0));
+        let controller = assemble(main, reader, vec![(failing, ar)]);
+        let count = reconciled.clone();
+        let when = Arc::new(std::sync::Mutex::new(None));
+        let at = when.clone();
+        let run = controller.run(
+            move |_, _: Arc<()>| {
+                count.fetch_add(1, Ordering::SeqCst);
+                at.lock()
+                    .unwrap()
+                    .get_or_insert(tokio::time::Instant::now());
+                async { Ok::<_, Error>(Action::await_change()) }
+            },
+            |_, _, _| Action::await_change(),
+            Arc::new(()),
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(3), async {
+            let mut run = std::pin::pin!(run);
+            while run.next().await.is_some() {
+                if reconciled.load(Ordering::SeqCst) > 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+        assert_eq!(
+            reconciled.load(Ordering::SeqCst),
+            1,
+            "the resource was not reconciled"
+        );
+        let after = when.lock().unwrap().expect("reconciled") - appears;
+        assert!(
+            after < Duration::from_millis(500),
+            "reconciled {after:?} after it appeared"
+        );
+    }
+
+    /// Several reconciles waiting for the caches at once, polled from one
+    /// task as the controller's runner polls them, all go on once the
+    /// caches are filled (they used to wait for good, all but one).
+    #[tokio::test]
+    async fn concurrent_reconciles_all_go_on_once_the_caches_are_filled() {
+        let mut writers = Vec::new();
+        let mut caches = Caches::new();
+        for info in kinds::watched().take(3) {
+            let writer = Writer::<DynamicObject>::new(info.api_resource());
+            caches.insert(info.kind, writer.as_reader());
+            writers.push(writer);
+        }
+        let mut waiting: FuturesUnordered<_> = (0..5).map(|_| wait_for_caches(&caches)).collect();
+        // They wait while the caches are empty.
+        let early = tokio::time::timeout(Duration::from_millis(100), waiting.next()).await;
+        assert!(
+            early.is_err(),
+            "a reconcile went on before the caches were filled"
+        );
+        for w in &mut writers {
+            w.apply_watcher_event(&watcher::Event::Init);
+            w.apply_watcher_event(&watcher::Event::InitDone);
+        }
+        let mut done = 0;
+        while tokio::time::timeout(Duration::from_secs(5), waiting.next())
+            .await
+            .expect("a reconcile still waits for the filled caches")
+            .is_some()
+        {
+            done += 1;
+        }
+        assert_eq!(done, 5);
+    }
 }
