@@ -945,7 +945,7 @@ impl Build<'_, '_> {
                         .unwrap_or_else(|| "ClusterIP".into()),
                 ),
                 cluster_ip: headless.then(|| "None".into()),
-                ports: Some(ports.to_vec()),
+                ports: Some(ports.iter().map(with_target_port).collect()),
                 selector: Some(self.selector()),
                 ..Default::default()
             }),
@@ -1505,4 +1505,15 @@ fn group_mounts(ctx: &Ctx, group: VolumeGroup) -> Vec<VolumeMount> {
         }],
         _ => vec![],
     }
+}
+
+/// A Service port with its target port spelled out. Kubernetes defaults it
+/// to the port; written here, it is a field the operator owns, so a hand
+/// edit of it is drift that gets repaired.
+fn with_target_port(port: &ServicePort) -> ServicePort {
+    let mut port = port.clone();
+    if port.target_port.is_none() {
+        port.target_port = Some(IntOrString::Int(port.port));
+    }
+    port
 }
