@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt, future};
+use futures::{StreamExt, TryStreamExt, future};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -18,6 +18,7 @@ use kube::{Client, ResourceExt};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+use crate::cache::Cache;
 use crate::crd::{self, WeightsAndBiases};
 use crate::desired::{FIELD_MANAGER, INSTANCE_LABEL};
 use crate::engine::{self, Caches, Context, Error};
@@ -82,15 +83,28 @@ pub fn caches(
             (Some(ns), true) => Api::namespaced_with(client.clone(), ns, &ar),
             _ => Api::all_with(client.clone(), &ar),
         };
-        let writer = Writer::<DynamicObject>::new(ar.clone());
-        caches.insert(info.kind, writer.as_reader());
-        let stream =
-            kube::runtime::reflector(writer, watcher(api, selector.clone()).default_backoff())
-                .touched_objects()
-                .boxed();
+        let cache = Cache::default();
+        caches.insert(info.kind, cache.clone());
+        let stream = watcher(api, selector.clone())
+            .default_backoff()
+            .modify(forget_bookkeeping)
+            .inspect_ok(move |event| cache.apply(event))
+            .touched_objects()
+            .boxed();
         streams.push((stream, ar));
     }
     (caches, streams)
+}
+
+/// Drops what the operator never reads from a cached object: its managed
+/// fields (often the larger part of a small object) and kubectl's
+/// last-applied annotation. The caches hold every managed object of every
+/// install, so this is most of the operator's memory.
+fn forget_bookkeeping(obj: &mut DynamicObject) {
+    obj.metadata.managed_fields = None;
+    if let Some(annotations) = obj.metadata.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
 }
 
 /// The controller over `WeightsAndBiases`, woken by changes to the
@@ -115,6 +129,12 @@ pub fn controller(
     assemble(main, reader, streams)
 }
 
+/// How many resources are reconciled at once. Each reconcile holds its
+/// whole render (a few MB for a default install) until it ends, so this
+/// bounds the operator's memory with many resources; a reconcile mostly
+/// waits on the API server, so a few at once keep the CPU busy.
+const RECONCILES_AT_ONCE: u16 = 4;
+
 /// A watch stream of the resources themselves.
 type ResourceStream = futures::stream::BoxStream<'static, Result<WeightsAndBiases, watcher::Error>>;
 
@@ -132,7 +152,9 @@ fn assemble(
     reader: kube::runtime::reflector::Store<WeightsAndBiases>,
     streams: Vec<(WatchStream, kube::api::ApiResource)>,
 ) -> Controller<WeightsAndBiases> {
-    let mut controller = Controller::for_stream(main, reader).trigger_backoff(NoPause);
+    let mut controller = Controller::for_stream(main, reader)
+        .trigger_backoff(NoPause)
+        .with_config(kube::runtime::controller::Config::default().concurrency(RECONCILES_AT_ONCE));
     for (stream, ar) in streams {
         controller = controller.watches_stream_with(stream, owner_of, ar);
     }
@@ -164,17 +186,12 @@ fn owner_of(obj: DynamicObject) -> Option<ObjectRef<WeightsAndBiases>> {
 
 /// Waits until every cache has been filled by its first list.
 ///
-/// Not by awaiting `Store::wait_until_ready` from each reconcile: that
-/// future keeps the waker of only the last of its concurrent waiters (one
-/// oneshot channel), so when an operator starts with several resources,
-/// all their reconciles wait at once and all but one never wake again,
-/// which leaves those resources unreconciled for the life of the process.
-/// Asking without waiting and sleeping in between has no such trap.
+/// By asking and sleeping in between, so that any number of reconciles can
+/// wait at once. (kube's `Store::wait_until_ready` keeps the waker of only
+/// the last of its concurrent waiters: with several resources at start, all
+/// but one reconcile waited for good.)
 pub async fn wait_for_caches(caches: &Caches) {
-    while !caches
-        .values()
-        .all(|c| c.wait_until_ready().now_or_never().is_some())
-    {
+    while !caches.values().all(Cache::is_ready) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -343,12 +360,9 @@ mod tests {
     /// caches are filled (they used to wait for good, all but one).
     #[tokio::test]
     async fn concurrent_reconciles_all_go_on_once_the_caches_are_filled() {
-        let mut writers = Vec::new();
         let mut caches = Caches::new();
         for info in kinds::watched().take(3) {
-            let writer = Writer::<DynamicObject>::new(info.api_resource());
-            caches.insert(info.kind, writer.as_reader());
-            writers.push(writer);
+            caches.insert(info.kind, Cache::default());
         }
         let mut waiting: FuturesUnordered<_> = (0..5).map(|_| wait_for_caches(&caches)).collect();
         // They wait while the caches are empty.
@@ -357,9 +371,9 @@ mod tests {
             early.is_err(),
             "a reconcile went on before the caches were filled"
         );
-        for w in &mut writers {
-            w.apply_watcher_event(&watcher::Event::Init);
-            w.apply_watcher_event(&watcher::Event::InitDone);
+        for cache in caches.values() {
+            cache.apply(&watcher::Event::Init);
+            cache.apply(&watcher::Event::InitDone);
         }
         let mut done = 0;
         while tokio::time::timeout(Duration::from_secs(5), waiting.next())

@@ -13,6 +13,11 @@ use crate::crd::WeightsAndBiases;
 pub const INSTANCE_LABEL: &str = "apps.wandb.com/instance";
 /// Label on every object the operator manages: the component it belongs to.
 pub const COMPONENT_LABEL: &str = "apps.wandb.com/component";
+/// Annotation on every cluster-scoped object the operator manages: the
+/// resource it belongs to, `<namespace>/<name>`. Cluster-scoped names come
+/// from the resource's name alone (as upstream's come from the release
+/// name), so two resources of one name in two namespaces would share them.
+pub const OWNER_ANNOTATION: &str = "apps.wandb.com/owner";
 /// The operator's field manager for server-side apply.
 pub const FIELD_MANAGER: &str = "wandb-operator";
 
@@ -138,6 +143,9 @@ pub fn desired(wandb: &WeightsAndBiases, values: &Values) -> Vec<DesiredObject> 
             {
                 body["metadata"]["ownerReferences"] = json!([owner]);
             }
+            if !m.object.is_namespaced() {
+                annotate(&mut body, OWNER_ANNOTATION, &format!("{namespace}/{name}"));
+            }
             DesiredObject {
                 api_version: m.object.api_version().to_string(),
                 name: m.object.name().to_string(),
@@ -161,6 +169,26 @@ fn label(body: &mut Value, instance: &str, component: &str) {
     }
     labels[INSTANCE_LABEL] = instance.into();
     labels[COMPONENT_LABEL] = component.into();
+}
+
+fn annotate(body: &mut Value, key: &str, value: &str) {
+    let annotations = &mut body["metadata"]["annotations"];
+    if !annotations.is_object() {
+        *annotations = json!({});
+    }
+    annotations[key] = value.into();
+}
+
+/// The resource that a live cluster-scoped object belongs to, when that is
+/// not the resource `mine` (`<namespace>/<name>`). An object without the
+/// annotation (from an older operator, or left by Helm) belongs to no one
+/// and is adopted.
+pub fn owned_by_another<'a>(live: Option<&'a Value>, mine: &str) -> Option<&'a str> {
+    let owner = live?
+        .pointer("/metadata/annotations")?
+        .get(OWNER_ANNOTATION)?
+        .as_str()?;
+    (owner != mine).then_some(owner)
 }
 
 fn owner_reference(wandb: &WeightsAndBiases) -> Option<Value> {
@@ -249,6 +277,36 @@ mod tests {
                 .any(|o| o.kind == "ClusterRole" && o.namespace.is_none()),
             "the default install has cluster-scoped objects (not owned)"
         );
+    }
+
+    #[test]
+    fn cluster_scoped_objects_name_their_resource() {
+        let objects = desired(&wandb("wandb"), &default_values());
+        let cluster_scoped: Vec<&DesiredObject> =
+            objects.iter().filter(|o| o.namespace.is_none()).collect();
+        assert!(!cluster_scoped.is_empty());
+        for o in cluster_scoped {
+            assert_eq!(
+                o.body["metadata"]["annotations"][OWNER_ANNOTATION],
+                "ns/wandb",
+                "{}",
+                o.key()
+            );
+        }
+        let live = |owner: Option<&str>| match owner {
+            Some(o) => json!({"metadata": {"annotations": {OWNER_ANNOTATION: o}}}),
+            None => json!({"metadata": {}}),
+        };
+        assert_eq!(
+            owned_by_another(Some(&live(Some("other/wandb"))), "ns/wandb"),
+            Some("other/wandb")
+        );
+        assert_eq!(
+            owned_by_another(Some(&live(Some("ns/wandb"))), "ns/wandb"),
+            None
+        );
+        assert_eq!(owned_by_another(Some(&live(None)), "ns/wandb"), None);
+        assert_eq!(owned_by_another(None, "ns/wandb"), None);
     }
 
     #[test]

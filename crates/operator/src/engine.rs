@@ -9,13 +9,13 @@ use std::time::Duration;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
-use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource, ResourceExt};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
+use crate::cache::Cache;
 use crate::crd::{WeightsAndBiases, WeightsAndBiasesStatus};
-use crate::desired::{DesiredObject, FIELD_MANAGER, Stage, desired, is_workload};
+use crate::desired::{DesiredObject, FIELD_MANAGER, Stage, desired, is_workload, owned_by_another};
 use crate::kinds::{self, KindInfo};
 use crate::metrics::Metrics;
 use crate::readiness::{self, Readiness};
@@ -49,7 +49,7 @@ impl Error {
 }
 
 /// Caches of the live objects the operator manages, one per kind.
-pub type Caches = BTreeMap<&'static str, Store<DynamicObject>>;
+pub type Caches = BTreeMap<&'static str, Cache>;
 
 /// What a reconcile works with.
 pub struct Context {
@@ -72,16 +72,21 @@ impl Context {
 
     /// The live object, from the cache (or the API for kinds not watched).
     async fn live(&self, o: &DesiredObject) -> Result<Option<Value>, Error> {
-        let Some(info) = kinds::info(&o.kind) else {
+        self.live_at(&o.kind, &o.name, o.namespace.as_deref()).await
+    }
+
+    async fn live_at(
+        &self,
+        kind: &str,
+        name: &str,
+        namespace: Option<&str>,
+    ) -> Result<Option<Value>, Error> {
+        let Some(info) = kinds::info(kind) else {
             return Ok(None);
         };
-        if let Some(store) = self.caches.get(info.kind) {
-            let mut r = ObjectRef::<DynamicObject>::new_with(&o.name, info.api_resource());
-            if let Some(ns) = &o.namespace {
-                r = r.within(ns);
-            }
-            return Ok(store.get(&r).map(|obj| {
-                let mut v = serde_json::to_value(&*obj).unwrap_or(Value::Null);
+        if let Some(cache) = self.caches.get(info.kind) {
+            let namespace = namespace.filter(|_| info.namespaced);
+            return Ok(cache.get(namespace, name).map(|mut v| {
                 // Objects from a watch's list carry no type; ours always do.
                 v["apiVersion"] = info.api_version.into();
                 v["kind"] = info.kind.into();
@@ -89,20 +94,31 @@ impl Context {
             }));
         }
         self.metrics.request("get");
-        match self
-            .api(info, o.namespace.as_deref())
-            .get_opt(&o.name)
-            .await
-        {
+        match self.api(info, namespace).get_opt(name).await {
             Ok(found) => Ok(found.map(|obj| serde_json::to_value(obj).unwrap_or(Value::Null))),
             // A kind whose CRD is missing reads as absent; applying it will say why.
             Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
             Err(source) => Err(Error::Kube {
                 action: "get",
-                object: o.key(),
+                object: format!("{kind}/{name}"),
                 source,
             }),
         }
+    }
+
+    /// The resource (`<namespace>/<name>`) that owns a cluster-scoped object,
+    /// when that is another than `mine`; `None` for namespaced objects.
+    async fn owned_by_another(
+        &self,
+        kind: &str,
+        name: &str,
+        mine: &str,
+    ) -> Result<Option<String>, Error> {
+        if kinds::info(kind).is_none_or(|i| i.namespaced) {
+            return Ok(None);
+        }
+        let live = self.live_at(kind, name, None).await?;
+        Ok(owned_by_another(live.as_ref(), mine).map(String::from))
     }
 
     async fn apply(&self, o: &DesiredObject) -> Result<Value, Error> {
@@ -253,10 +269,26 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
         Stage::Services,
         Stage::PostInstall,
     ];
+    let mine = format!(
+        "{}/{}",
+        wandb.namespace().unwrap_or_default(),
+        wandb.name_any()
+    );
     for stage in stages {
         let held = observed.waiting_on.is_some();
         for o in objects.iter_mut().filter(|o| o.stage == stage) {
             let mut live = ctx.live(o).await?;
+            if o.namespace.is_none()
+                && let Some(owner) = owned_by_another(live.as_ref(), &mine)
+            {
+                // Never take over another install's object: say so instead.
+                observed.conflicts.push(format!(
+                    "{} belongs to weightsandbiases {owner}: cluster-wide names come from the \
+                     resource's name, so give this resource another name",
+                    o.key()
+                ));
+                continue;
+            }
             if !held {
                 if !o.generated.is_empty() {
                     let fresh = secrets::fill(o, live.as_ref(), &mut secrets::random_alphanumeric)?;
@@ -354,6 +386,9 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
             let Some((kind, name)) = key.split_once('/') else {
                 continue;
             };
+            if ctx.owned_by_another(kind, name, &mine).await?.is_some() {
+                continue;
+            }
             let namespaced = kinds::info(kind).is_some_and(|i| i.namespaced);
             ctx.delete(
                 kind,
@@ -369,7 +404,30 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
         .iter()
         .filter(|o| !o.holds_data())
         .map(DesiredObject::key)
+        .filter(|k| {
+            !observed
+                .conflicts
+                .iter()
+                .any(|c| c.starts_with(&format!("{k} ")))
+        })
         .collect();
+    let was_conflict = previous
+        .as_ref()
+        .is_some_and(|p| p.conditions.iter().any(|c| c.reason == "Conflict"));
+    if !observed.conflicts.is_empty() && !was_conflict {
+        warn!(
+            conflicts = observed.conflicts.len(),
+            "objects of another install"
+        );
+        ctx.event(
+            wandb,
+            EventType::Warning,
+            "Conflict",
+            "Apply",
+            observed.conflicts.join("; "),
+        )
+        .await;
+    }
     observed.components = readiness
         .iter()
         .map(|(c, rs)| (c.clone(), status::component_state(rs)))
@@ -520,6 +578,13 @@ pub async fn cleanup(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action, 
         let Some(info) = kinds::info(kind) else {
             continue;
         };
+        if ctx
+            .owned_by_another(kind, object, &format!("{namespace}/{name}"))
+            .await?
+            .is_some()
+        {
+            continue;
+        }
         let ns = info.namespaced.then_some(namespace.as_str());
         ctx.delete(kind, object, ns, PropagationPolicy::Background)
             .await?;

@@ -6,6 +6,7 @@
 //! `secrets` and `status`; the kube client is used in `engine`,
 //! `controller` and `leader`.
 
+pub mod cache;
 pub mod controller;
 pub mod crd;
 pub mod desired;

@@ -69,6 +69,8 @@ pub struct Observed {
     pub version: Option<String>,
     pub host: Option<String>,
     pub inventory: Vec<String>,
+    /// Cluster-scoped objects left alone because another resource owns them.
+    pub conflicts: Vec<String>,
 }
 
 fn condition(
@@ -139,8 +141,9 @@ pub fn next(
                 generation,
                 &now,
             ));
-            let all_ready =
-                observed.components.values().all(|c| c.ready) && observed.waiting_on.is_none();
+            let all_ready = observed.components.values().all(|c| c.ready)
+                && observed.waiting_on.is_none()
+                && observed.conflicts.is_empty();
             let not_ready: Vec<&str> = observed
                 .components
                 .iter()
@@ -149,6 +152,8 @@ pub fn next(
                 .collect();
             let message = if all_ready {
                 "every component is ready".to_string()
+            } else if !observed.conflicts.is_empty() {
+                observed.conflicts.join("\n")
             } else if let Some(stage) = &observed.waiting_on {
                 format!(
                     "waiting for the {stage} to be ready: {}",
@@ -160,7 +165,13 @@ pub fn next(
             conditions.push(condition(
                 "Ready",
                 all_ready,
-                if all_ready { "Ready" } else { "Progressing" },
+                if all_ready {
+                    "Ready"
+                } else if observed.conflicts.is_empty() {
+                    "Progressing"
+                } else {
+                    "Conflict"
+                },
                 &message,
                 generation,
                 &now,
@@ -270,6 +281,23 @@ mod tests {
         assert_eq!(s.observed_generation, Some(2));
         let s = next(None, &observed(false), now(1));
         assert_eq!(get(&s, "Ready").status, "False");
+    }
+
+    #[test]
+    fn a_conflict_keeps_the_install_from_ready_and_says_why() {
+        let mut o = observed(true);
+        o.conflicts = vec!["ClusterRole/wandb-console belongs to weightsandbiases a/wandb".into()];
+        let s = next(None, &o, now(1));
+        let ready = get(&s, "Ready");
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "Conflict")
+        );
+        assert!(
+            ready.message.contains("ClusterRole/wandb-console"),
+            "{}",
+            ready.message
+        );
     }
 
     #[test]
