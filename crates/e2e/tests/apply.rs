@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use wandb_e2e::{Cluster, indent, operator_binary, render, tally};
+use wandb_e2e::{Cluster, indent, int, operator_binary, render, tally, text};
 
 const NAMESPACE: &str = "wandb";
 /// How long to wait for readiness; `WANDB_E2E_READY_TIMEOUT` (seconds)
@@ -57,14 +57,6 @@ impl Check {
     fn id(&self) -> String {
         format!("{}/{}", self.kind, self.name)
     }
-}
-
-fn int(v: &Value, path: &str) -> i64 {
-    v.pointer(path).and_then(Value::as_i64).unwrap_or(0)
-}
-
-fn text<'a>(v: &'a Value, path: &str) -> &'a str {
-    v.pointer(path).and_then(Value::as_str).unwrap_or("")
 }
 
 /// `Available=True; Progressing=True (NewReplicaSetAvailable: ...)`.

@@ -18,20 +18,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wandb_e2e::{Cluster, Operator, indent, operator_binary, render, run, wait_for};
+use wandb_e2e::{
+    Cluster, HOST, LICENSE, Operator, base_values, indent, int, operator_binary, render, report,
+    run, secs, serial, text, wait_for,
+};
 
 const NS: &str = "wandb";
 const NAME: &str = "wandb";
 const INSTANCE_LABEL: &str = "apps.wandb.com/instance";
 const COMPONENT_LABEL: &str = "apps.wandb.com/component";
 const GENERATED_KEYS: &str = "apps.wandb.com/generated-keys";
-const HOST: &str = "https://wandb.example.com";
-const LICENSE: &str = "e2e-license";
 /// How long a default install may take to become Ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a spec change may take to be reconciled.
@@ -43,13 +43,6 @@ const TAKEOVER_BOUND: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(100);
 
 // ---------------------------------------------------------------- harness
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// One test at a time; a failed test does not poison the others.
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn log_dir(test: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -89,19 +82,7 @@ fn operator(cluster: &Cluster, test: &str, identity: &str) -> Operator {
     op
 }
 
-fn report(line: String) {
-    eprintln!("[e2e] REPORT {line}");
-}
-
-fn secs(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
-}
-
 // ---------------------------------------------------------------- the resource
-
-fn base_values() -> Value {
-    json!({"global": {"host": HOST, "license": LICENSE}})
-}
 
 fn manifest(values: &Value) -> String {
     json!({
@@ -120,14 +101,6 @@ fn apply(cluster: &Cluster, values: &Value) {
 
 fn resource(cluster: &Cluster) -> Value {
     cluster.get_json(&["-n", NS, "weightsandbiases", NAME])
-}
-
-fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
-}
-
-fn int(v: &Value, pointer: &str) -> i64 {
-    v.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
 }
 
 fn conditions(res: &Value) -> Vec<Value> {
@@ -613,7 +586,7 @@ fn default_install_reaches_ready() {
     let _serial = serial();
     let t0 = Instant::now();
     let cluster = cluster("ready");
-    let _op = operator(&cluster, "ready", "e2e-operator");
+    let op = operator(&cluster, "ready", "e2e-operator");
 
     let took = install(&cluster);
     report(format!(
@@ -736,10 +709,55 @@ fn default_install_reaches_ready() {
         inventory.len(),
         live.len()
     );
+    let (values, places) = secrets_not_revealed(&cluster, &op);
+    eprintln!("[e2e] {values} secret values, none in {places}");
     report(format!(
         "test default_install_reaches_ready: {}",
         secs(t0.elapsed())
     ));
+}
+
+/// No value of a Secret of the install (generated passwords and keys, the
+/// license) appears in the operator's log (debug level), the namespace's
+/// Events or the resource's status. Returns how many values were looked for
+/// and where.
+fn secrets_not_revealed(cluster: &Cluster, op: &Operator) -> (usize, String) {
+    use base64::Engine as _;
+    let list = cluster.get_json(&["-n", NS, "secrets"]);
+    let mut values = BTreeSet::from([LICENSE.to_string()]);
+    for s in list["items"].as_array().into_iter().flatten() {
+        for v in s["data"].as_object().into_iter().flat_map(|m| m.values()) {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().unwrap_or(""))
+                .unwrap_or_default();
+            let decoded = String::from_utf8_lossy(&decoded).to_string();
+            // Short values ("3306", "true") are not secrets and match anywhere.
+            if decoded.len() >= 12 {
+                values.insert(decoded);
+            }
+        }
+    }
+    assert!(values.len() >= 5, "too few secret values: {}", values.len());
+    let log = std::fs::read_to_string(&op.log).unwrap_or_default();
+    assert!(log.len() > 1000, "the operator's log is nearly empty");
+    let events = cluster.kubectl_ok(&["-n", NS, "get", "events", "-o", "json"], None);
+    let status = resource(cluster)["status"].to_string();
+    for (place, text) in [
+        ("the operator's log", &log),
+        ("Events", &events),
+        ("status", &status),
+    ] {
+        for v in &values {
+            assert!(
+                !text.contains(v.as_str()),
+                "a secret value appears in {place}"
+            );
+        }
+    }
+    (
+        values.len(),
+        format!("the operator's log ({} bytes), Events, status", log.len()),
+    )
 }
 
 // ---------------------------------------------------------------- 2. off and on
@@ -1817,6 +1835,108 @@ fn a_standby_operator_takes_over() {
     drop(a);
     report(format!(
         "test a_standby_operator_takes_over: {}",
+        secs(t0.elapsed())
+    ));
+}
+
+// ---------------------------------------------------------------- same name twice
+
+/// A second resource named `wandb` in another namespace would share the
+/// first one's cluster-wide objects (named after the resource, as
+/// upstream's are after the release): it reports a Conflict naming them,
+/// and the first install keeps them, unchanged, even when the second goes.
+#[test]
+fn a_second_install_of_the_same_name_reports_a_conflict() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let cluster = cluster("conflict");
+    let other = "wandb-2";
+    cluster.restricted_namespace(other);
+    let log = log_dir("conflict").join("e2e-operator.log");
+    let _ = std::fs::remove_file(&log);
+    let mut op = Operator::start_with(
+        &cluster,
+        &["--all-namespaces", "--lease-namespace", NS],
+        "e2e-operator",
+        &log,
+    );
+    op.wait_leading(Duration::from_secs(60));
+    install(&cluster);
+    let binding = |c: &Cluster| c.get_json(&["clusterrolebinding", "wandb-console"]);
+    let before = binding(&cluster);
+    assert_eq!(
+        text(&before, "/metadata/annotations/apps.wandb.com~1owner"),
+        "wandb/wandb"
+    );
+
+    let second = manifest(&base_values()).replace(
+        &format!("\"namespace\":\"{NS}\""),
+        &format!("\"namespace\":\"{other}\""),
+    );
+    assert!(second.contains(other), "{second}");
+    cluster.kubectl_ok(&["apply", "-f", "-"], Some(&second));
+    let (message, took) = wait_for(
+        "the second install reports a conflict",
+        Duration::from_secs(60),
+        POLL,
+        || {
+            let res = cluster.get_json(&["-n", other, "weightsandbiases", NAME]);
+            match condition(&res, "Ready") {
+                Some(c) if c["reason"] == "Conflict" => Ok(text(&c, "/message").to_string()),
+                _ => Err(summary(&res)),
+            }
+        },
+    );
+    assert!(
+        message
+            .contains("ClusterRoleBinding/wandb-console belongs to weightsandbiases wandb/wandb"),
+        "{message}"
+    );
+    let events = cluster.kubectl_ok(
+        &[
+            "-n",
+            other,
+            "get",
+            "events",
+            "--field-selector",
+            "reason=Conflict",
+            "-o",
+            "name",
+        ],
+        None,
+    );
+    assert!(!events.trim().is_empty(), "no Conflict event");
+    // The first install is untouched, now and after the second is deleted.
+    thread::sleep(Duration::from_secs(3));
+    let res = resource(&cluster);
+    assert_eq!(condition_status(&res, "Ready"), "True", "{}", summary(&res));
+    let during = binding(&cluster);
+    assert_eq!(
+        text(&during, "/metadata/resourceVersion"),
+        text(&before, "/metadata/resourceVersion"),
+        "the first install's ClusterRoleBinding was written"
+    );
+    cluster.kubectl_ok(
+        &[
+            "-n",
+            other,
+            "delete",
+            "weightsandbiases",
+            NAME,
+            "--wait=true",
+        ],
+        None,
+    );
+    let after = binding(&cluster);
+    assert_eq!(
+        text(&after, "/metadata/uid"),
+        text(&before, "/metadata/uid"),
+        "deleting the second install deleted the first one's ClusterRoleBinding"
+    );
+    report(format!(
+        "conflict: a second `wandb` in namespace {other} reported Conflict {} after creation; \
+         the first's cluster-wide objects unchanged and kept when it was deleted; test {}",
+        secs(took),
         secs(t0.elapsed())
     ));
 }
