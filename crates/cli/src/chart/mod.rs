@@ -34,7 +34,7 @@ struct OperatorValues {
     tolerations: Vec<k8s_openapi::api::core::v1::Toleration>,
     affinity: serde_json::Value,
     priority_class_name: String,
-    /// Image of the `helm test` pod.
+    /// Image with kubectl: the `helm test` pod and the pre-delete hook.
     test_image: String,
 }
 
