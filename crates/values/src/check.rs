@@ -17,8 +17,18 @@ use crate::types::Values;
 
 /// The JSON schema of [`Values`], generated once.
 pub static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::to_value(schemars::schema_for!(Values)).unwrap_or(Value::Bool(true))
+    // Part of the binary and checked by a test: a parse failure is a build defect.
+    serde_json::from_str(SCHEMA_JSON).expect("the embedded schema.json is valid JSON")
 });
+
+/// [`generated_schema`], kept in `schema.json` (a test keeps it current):
+/// generating it at every start took a quarter of a `render`'s time.
+const SCHEMA_JSON: &str = include_str!("../schema.json");
+
+/// The values' JSON schema, from the types.
+pub fn generated_schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(Values)).unwrap_or(Value::Bool(true))
+}
 
 /// Keys of the upstream chart's component blocks that describe its template
 /// plumbing; here the service catalog is built in, so they do nothing.
@@ -373,6 +383,21 @@ mod tests {
 
     fn errors(user: Value) -> Vec<String> {
         check(&user).errors.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn the_embedded_schema_is_current() {
+        let generated = serde_json::to_string_pretty(&generated_schema()).unwrap() + "\n";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.json");
+        if std::env::var_os("WANDB_UPDATE_SCHEMA").is_some() {
+            std::fs::write(path, &generated).unwrap();
+            return;
+        }
+        assert!(
+            SCHEMA_JSON == generated,
+            "crates/values/schema.json is stale; update it with \
+             `WANDB_UPDATE_SCHEMA=1 cargo test -p wandb-values --lib the_embedded_schema_is_current`"
+        );
     }
 
     #[test]

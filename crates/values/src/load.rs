@@ -13,6 +13,8 @@ use crate::{Problem, Severity};
 
 /// The embedded defaults: the upstream chart's defaults for every key we know.
 pub const DEFAULTS_YAML: &str = include_str!("../defaults.yaml");
+/// The same, as JSON (build.rs): faster to parse at every start.
+const DEFAULTS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/defaults.json"));
 
 /// Nesting deeper than this is refused: no real values file comes close, and
 /// it keeps a hostile file from exhausting the stack.
@@ -322,9 +324,9 @@ pub fn from_user_tree(user: Value) -> Result<Loaded, Vec<Problem>> {
 pub fn defaults() -> Value {
     // Parsed once: parsing took most of the time of loading small values.
     static DEFAULTS: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
-        // The defaults are part of the binary and checked by a test; failing
-        // to parse them is a build defect, not a user error.
-        parse_yaml("defaults.yaml", DEFAULTS_YAML).expect("embedded defaults.yaml is valid")
+        // The defaults are part of the binary (as JSON, see build.rs) and
+        // checked by a test; failing to parse them is a build defect.
+        serde_json::from_str(DEFAULTS_JSON).expect("embedded defaults are valid")
     });
     DEFAULTS.clone()
 }
