@@ -1,8 +1,9 @@
 //! `wandb-operator check` against real servers on loopback: MariaDB, Redis
-//! (plain and TLS) and an S3-compatible server (moto), started by
-//! `hack/test-servers start`. ClickHouse and Kafka are answered by small
-//! protocol fakes in this file, and so is the Kubernetes API for Secret
-//! references.
+//! (plain and TLS), an S3-compatible server (moto) and a Kafka broker
+//! (kfake, franz-go's in-memory implementation of the Kafka protocol),
+//! started by `hack/test-servers start`. ClickHouse, and Kafka's failure
+//! modes, are answered by small protocol fakes in this file, and so is the
+//! Kubernetes API for Secret references.
 //!
 //! A test that needs the servers fails, with the command to start them, when
 //! they are not running: nothing is skipped silently.
@@ -27,6 +28,7 @@ struct Servers {
     s3_port: String,
     s3_access: String,
     s3_secret: String,
+    kafka_port: String,
 }
 
 fn env_file() -> PathBuf {
@@ -63,12 +65,14 @@ fn servers() -> Servers {
         s3_port: get("S3_PORT"),
         s3_access: get("S3_ACCESS_KEY"),
         s3_secret: get("S3_SECRET_KEY"),
+        kafka_port: get("KAFKA_PORT"),
     };
     for (name, port) in [
         ("MariaDB", &s.mysql_port),
         ("Redis", &s.redis_port),
         ("Redis TLS", &s.redis_tls_port),
         ("moto (S3)", &s.s3_port),
+        ("kfake (Kafka)", &s.kafka_port),
     ] {
         let addr = format!("127.0.0.1:{port}");
         if TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2)).is_err() {
@@ -678,6 +682,19 @@ fn fake_kafka() -> u16 {
         }
     });
     port
+}
+
+#[test]
+fn kafka_broker_passes() {
+    let s = servers();
+    let o = check(&sets(&[
+        "global.kafka.brokerHost=127.0.0.1",
+        &format!("global.kafka.brokerPort={}", s.kafka_port),
+    ]));
+    line(&o, "PASS", "kafka", "connect");
+    let versions = line(&o, "PASS", "kafka", "api versions");
+    assert!(versions.contains("Produce and Fetch"), "{versions}");
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
 
 #[test]
