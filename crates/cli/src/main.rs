@@ -40,6 +40,10 @@ enum Command {
     #[command(hide = true)]
     ChartFiles(chart::ChartFilesArgs),
     /// Print shell completions: `source <(wandb-operator completions bash)`.
+    #[command(after_help = "Examples:\n  \
+        source <(wandb-operator completions bash)\n  \
+        wandb-operator completions zsh > \"${fpath[1]}/_wandb-operator\"\n  \
+        wandb-operator completions fish > ~/.config/fish/completions/wandb-operator.fish")]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,

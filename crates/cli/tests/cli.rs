@@ -158,7 +158,15 @@ fn output_dir_writes_one_file_per_object() {
 
 #[test]
 fn every_command_has_help_with_examples_and_completions_exist() {
-    for command in ["render", "apply", "status", "check", "run"] {
+    for command in [
+        "render",
+        "apply",
+        "status",
+        "check",
+        "run",
+        "crd",
+        "completions",
+    ] {
         let o = Command::new(env!("CARGO_BIN_EXE_wandb-operator"))
             .args([command, "--help"])
             .output()
