@@ -60,9 +60,21 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// The `wandb-operator` binary: `$WANDB_OPERATOR_BIN` if set, else
-/// target/release/wandb-operator, built first if it is missing. An existing
-/// binary is used as it is (not rebuilt): build it yourself after changes.
+/// target/release/wandb-operator, which `cargo build` brings up to date
+/// first (once per test process; a no-op when nothing changed).
 pub fn operator_binary() -> PathBuf {
+    let bin = operator_binary_quiet();
+    let age = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .map(|d| format!(", built {} min ago", d.as_secs() / 60))
+        .unwrap_or_default();
+    eprintln!("[e2e] using {}{age}", bin.display());
+    bin
+}
+
+fn locate_or_build_operator() -> PathBuf {
     if let Some(bin) = std::env::var_os("WANDB_OPERATOR_BIN") {
         let bin = PathBuf::from(bin);
         assert!(
@@ -74,30 +86,17 @@ pub fn operator_binary() -> PathBuf {
     }
     let root = repo_root();
     let bin = root.join("target/release/wandb-operator");
-    if !bin.is_file() {
-        eprintln!(
-            "[e2e] {} is missing; running `cargo build --release -p wandb-operator`",
-            bin.display()
-        );
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--release", "-p", "wandb-operator"])
-            .current_dir(&root);
-        let out = run(cmd, None, Duration::from_secs(1800));
-        assert!(
-            out.success() && bin.is_file(),
-            "building wandb-operator failed ({}):\n{}",
-            out.describe_status(),
-            out.stderr
-        );
-    }
-    let age = std::fs::metadata(&bin)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .map(|d| format!(", built {} min ago", d.as_secs() / 60))
-        .unwrap_or_default();
-    eprintln!("[e2e] using {}{age}", bin.display());
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--release", "-p", "wandb-operator"])
+        .current_dir(&root);
+    let out = run(cmd, None, Duration::from_secs(1800));
+    assert!(
+        out.success() && bin.is_file(),
+        "building wandb-operator failed ({}):\n{}",
+        out.describe_status(),
+        out.stderr
+    );
     bin
 }
 
@@ -774,68 +773,12 @@ impl Operator {
     /// NAMESPACE` with identity `identity`, logging (text, debug for the
     /// operator's own modules) to `<log_dir>/<identity>.log`.
     pub fn start(cluster: &Cluster, namespace: &str, identity: &str, log_dir: &Path) -> Operator {
-        let bin = operator_binary();
-        std::fs::create_dir_all(log_dir)
-            .unwrap_or_else(|e| panic!("creating {}: {e}", log_dir.display()));
+        // Says which binary it runs (the first time it builds it).
+        operator_binary();
         let log = log_dir.join(format!("{identity}.log"));
-        let file = std::fs::File::create(&log)
-            .unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
-        let port = free_port();
-        let mut cmd = Command::new(&bin);
-        cmd.args([
-            "run",
-            "--namespace",
-            namespace,
-            "--lease-namespace",
-            namespace,
-        ])
-        .arg("--metrics-addr")
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["--log-format", "text"])
-        .env("KUBECONFIG", &cluster.kubeconfig)
-        .env("POD_NAME", identity)
-        .env("NO_COLOR", "1")
-        .env(
-            "RUST_LOG",
-            std::env::var("WANDB_E2E_OPERATOR_LOG")
-                .unwrap_or_else(|_| "info,kube=warn,wandb_operator_core=debug".into()),
-        )
-        .env_remove("WATCH_NAMESPACE")
-        .env_remove("POD_NAMESPACE")
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().expect("log file"))
-        .stderr(file);
-        // Its own process group: Ctrl-C in the terminal goes to the test,
-        // whose unwinding stops the operator in order.
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-        let pid = child.id();
-        let watchdog = {
-            let script = r#"while kill -0 "$1" 2>/dev/null; do kill -0 "$2" 2>/dev/null || exit 0; sleep 1; done; kill -9 "$2" 2>/dev/null"#;
-            let mut w = Command::new("sh");
-            w.args(["-c", script, "e2e-operator-watchdog"])
-                .arg(std::process::id().to_string())
-                .arg(pid.to_string())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            std::os::unix::process::CommandExt::process_group(&mut w, 0);
-            w.spawn().ok()
-        };
-        eprintln!(
-            "[e2e] started operator '{identity}' (pid {pid}, metrics 127.0.0.1:{port}, log {})",
-            log.display()
-        );
-        Operator {
-            identity: identity.into(),
-            port,
-            log,
-            child: Some(child),
-            watchdog,
-            exit: None,
-        }
+        let _ = std::fs::remove_file(&log);
+        let scope = ["--namespace", namespace, "--lease-namespace", namespace];
+        Operator::start_with(cluster, &scope, identity, &log)
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -1163,9 +1106,9 @@ impl Operator {
 }
 
 /// [`operator_binary`] without its line, for operators started over and over.
-fn operator_binary_quiet() -> PathBuf {
+pub fn operator_binary_quiet() -> PathBuf {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(operator_binary).clone()
+    BIN.get_or_init(locate_or_build_operator).clone()
 }
 
 impl Cluster {

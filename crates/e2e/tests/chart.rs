@@ -179,69 +179,6 @@ fn kubectl_bin() -> PathBuf {
     cache_dir().join("bin/kubectl")
 }
 
-/// The `wandb-operator` binary: `$WANDB_OPERATOR_BIN`, else
-/// target/release/wandb-operator, (re)built when it is missing or older
-/// than the sources it is built from.
-fn operator_bin() -> PathBuf {
-    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(find_operator_bin).clone()
-}
-
-fn find_operator_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("WANDB_OPERATOR_BIN") {
-        return PathBuf::from(bin);
-    }
-    let root = repo_root();
-    let bin = root.join("target/release/wandb-operator");
-    let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
-    let newest = [
-        "crates/cli",
-        "crates/operator",
-        "crates/render",
-        "crates/values",
-    ]
-    .iter()
-    .filter_map(|d| newest_file(&root.join(d)))
-    .max();
-    let stale = match (built, newest) {
-        (None, _) => true,
-        (Some(b), Some(n)) => n > b,
-        (Some(_), None) => false,
-    };
-    if stale {
-        eprintln!(
-            "[chart] {} is missing or older than its sources: building it",
-            bin.display()
-        );
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--release", "-p", "wandb-operator"])
-            .current_dir(&root);
-        let out = run(cmd, None, Duration::from_secs(3600));
-        assert!(
-            out.success(),
-            "building wandb-operator failed ({}):\n{}",
-            out.describe_status(),
-            out.stderr
-        );
-    }
-    bin
-}
-
-fn newest_file(dir: &Path) -> Option<SystemTime> {
-    let mut newest = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        let t = if path.is_dir() {
-            newest_file(&path)
-        } else {
-            entry.metadata().and_then(|m| m.modified()).ok()
-        };
-        newest = newest.max(t);
-    }
-    newest
-}
-
 /// Text without ANSI colour sequences.
 fn plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -390,7 +327,7 @@ impl OperatorRun {
             .port();
         let log = work.join(format!("operator-{ns}.log"));
         let file = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(operator_bin());
+        let mut cmd = Command::new(wandb_e2e::operator_binary_quiet());
         cmd.args(["run", "--namespace", ns, "--lease-namespace", ns])
             .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
             .args(["--log-format", "text"])
@@ -1081,7 +1018,7 @@ fn sha256_hex(data: &[u8]) -> String {
 fn rendered(args: &[&str], ns: &str) -> BTreeMap<String, wandb_e2e::Document> {
     let mut all = args.to_vec();
     all.extend(["--namespace", ns, "--skip-tests"]);
-    wandb_e2e::render(&operator_bin(), &all)
+    wandb_e2e::render(&wandb_e2e::operator_binary_quiet(), &all)
         .documents()
         .into_iter()
         .map(|d| (d.id(), d))
@@ -1142,7 +1079,7 @@ fn summary(line: String) {
 #[test]
 fn s1_lint_is_clean_and_every_reference_case_templates() {
     let work = WorkDir::new("chart-lint");
-    let bin = operator_bin();
+    let bin = wandb_e2e::operator_binary_quiet();
     let cases = reference_cases();
     let upstream = repo_root().join("../shared/peers/operator-wandb-0.43.8.tgz");
     for h in HELMS {

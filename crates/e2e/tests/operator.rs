@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use wandb_e2e::{
-    Cluster, HOST, LICENSE, Operator, base_values, indent, int, operator_binary, render, report,
-    run, secs, serial, text, wait_for,
+    Cluster, HOST, LICENSE, Operator, base_values, condition_type_of, indent, int, operator_binary,
+    render, report, run, secs, serial, text, wait_for,
 };
 
 const NS: &str = "wandb";
@@ -188,23 +188,6 @@ fn install(cluster: &Cluster) -> Duration {
         took.as_secs_f64()
     );
     took
-}
-
-/// `flat-run-fields-updater` -> `FlatRunFieldsUpdaterReady`, as the operator names conditions.
-fn condition_type(component: &str) -> String {
-    let mut out = String::new();
-    let mut upper = true;
-    for c in component.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out + "Ready"
 }
 
 // ---------------------------------------------------------------- managed objects
@@ -613,7 +596,7 @@ fn default_install_reaches_ready() {
     let expected: BTreeSet<String> = workloads
         .iter()
         .map(|w| {
-            condition_type(text(
+            condition_type_of(text(
                 w,
                 &format!("/metadata/labels/{}", COMPONENT_LABEL.replace('/', "~1")),
             ))
