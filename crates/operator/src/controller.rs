@@ -203,6 +203,7 @@ pub async fn reconcile(wandb: Arc<WeightsAndBiases>, ctx: Arc<Context>) -> Resul
     let started = std::time::Instant::now();
     let api: Api<WeightsAndBiases> =
         Api::namespaced(ctx.client.clone(), &wandb.namespace().unwrap_or_default());
+    let key = key_of(&wandb);
     let result = finalizer(&api, FINALIZER, wandb, |event| async {
         match event {
             FinalizerEvent::Apply(w) => engine::reconcile(&w, &ctx).await,
@@ -218,6 +219,9 @@ pub async fn reconcile(wandb: Arc<WeightsAndBiases>, ctx: Arc<Context>) -> Resul
     ctx.metrics
         .reconcile_duration
         .observe(started.elapsed().as_secs_f64());
+    if result.is_ok() {
+        failures(&ctx).remove(&key);
+    }
     let label = if result.is_ok() { "ok" } else { "error" };
     ctx.metrics
         .reconciles
@@ -228,17 +232,43 @@ pub async fn reconcile(wandb: Arc<WeightsAndBiases>, ctx: Arc<Context>) -> Resul
     result
 }
 
-/// Backs off on errors: 5 s, doubling per consecutive failure would need
-/// state; kube's controller already spaces retries of a failing object.
+/// Retries a failing resource with exponential backoff: 5 s after its
+/// first failure, doubling with each one after, at most 5 minutes apart.
 pub fn error_policy(wandb: Arc<WeightsAndBiases>, error: &Error, ctx: Arc<Context>) -> Action {
-    warn!(resource = %wandb.name_any(), error = %error, "reconcile failed");
+    let failed = {
+        let mut failures = failures(&ctx);
+        let n = failures.entry(key_of(&wandb)).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    };
+    let delay = retry_delay(failed);
+    warn!(resource = %wandb.name_any(), error = %error, failed, retry_in = ?delay, "reconcile failed");
     ctx.metrics
         .errors
         .get_or_create(&ErrorLabel {
             error: error.metric_label().into(),
         })
         .inc();
-    Action::requeue(Duration::from_secs(5))
+    Action::requeue(delay)
+}
+
+/// The wait before retrying after `failed` consecutive failures.
+fn retry_delay(failed: u32) -> Duration {
+    let doublings = failed.saturating_sub(1).min(6);
+    (Duration::from_secs(5) * 2u32.pow(doublings)).min(Duration::from_secs(300))
+}
+
+fn key_of(wandb: &WeightsAndBiases) -> String {
+    format!(
+        "{}/{}",
+        wandb.namespace().unwrap_or_default(),
+        wandb.name_any()
+    )
+}
+
+fn failures(ctx: &Context) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, u32>> {
+    // A counter map cannot be left inconsistent by a panic.
+    ctx.failures.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Runs the controller until `shutdown` fires.
@@ -262,6 +292,7 @@ pub async fn run(
         metrics,
         recorder: Some(recorder),
         resync: Duration::from_secs(300),
+        failures: Default::default(),
     });
     let _ = ready.send(true);
     info!(namespace = ?scope.namespace, "reconciling");
@@ -290,6 +321,13 @@ mod tests {
     use super::*;
     use futures::stream::FuturesUnordered;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_five_minutes() {
+        let delays: Vec<u64> = (1..=9).map(|n| retry_delay(n).as_secs()).collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300, 300]);
+        assert_eq!(retry_delay(u32::MAX), Duration::from_secs(300));
+    }
 
     /// A watch that keeps failing does not hold up the others: a resource
     /// that appears meanwhile is reconciled at once (with kube's default

@@ -59,6 +59,8 @@ pub struct Context {
     pub recorder: Option<Recorder>,
     /// How often a ready install is checked again with nothing changed.
     pub resync: Duration,
+    /// Consecutive failed reconciles, by `<namespace>/<name>`, for backoff.
+    pub failures: std::sync::Mutex<BTreeMap<String, u32>>,
 }
 
 impl Context {
