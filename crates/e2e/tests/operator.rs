@@ -17,14 +17,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use wandb_e2e::{
     Cluster, HOST, LICENSE, Operator, base_values, condition_type_of, indent, int, operator_binary,
-    render, report, run, secs, serial, text, wait_for,
+    render, report, secs, serial, sha256_of_data, text, wait_for,
 };
 
 const NS: &str = "wandb";
@@ -97,6 +96,24 @@ fn manifest(values: &Value) -> String {
 /// `kubectl apply` of the resource with these values.
 fn apply(cluster: &Cluster, values: &Value) {
     cluster.kubectl_ok(&["apply", "-f", "-"], Some(&manifest(values)));
+}
+
+/// `weave.install` of the resource set to `install` by a merge patch.
+fn set_weave(cluster: &Cluster, install: bool) {
+    let patch = json!({"spec": {"values": {"weave": {"install": install}}}}).to_string();
+    cluster.kubectl_ok(
+        &[
+            "-n",
+            NS,
+            "patch",
+            "wandb",
+            NAME,
+            "--type=merge",
+            "-p",
+            &patch,
+        ],
+        None,
+    );
 }
 
 fn resource(cluster: &Cluster) -> Value {
@@ -415,26 +432,10 @@ fn generated_secrets(cluster: &Cluster) -> BTreeMap<String, GeneratedSecret> {
     out
 }
 
-/// sha256 of a Secret's data (`key=base64value` lines, sorted), by sha256sum(1).
-fn sha256(data: &BTreeMap<String, String>) -> String {
-    let input: String = data.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    let out = run(
-        Command::new("sha256sum"),
-        Some(input.as_bytes()),
-        Duration::from_secs(10),
-    );
-    assert!(out.success(), "sha256sum: {}", out.describe_status());
-    out.stdout
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_string()
-}
-
 fn hashes(secrets: &BTreeMap<String, GeneratedSecret>) -> String {
     secrets
         .iter()
-        .map(|(n, s)| format!("{n} sha256:{}", &sha256(&s.data)[..16]))
+        .map(|(n, s)| format!("{n} sha256:{}", &sha256_of_data(&s.data)[..16]))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -802,19 +803,7 @@ fn a_component_turned_off_and_on_again() {
     }
 
     // Off.
-    cluster.kubectl_ok(
-        &[
-            "-n",
-            NS,
-            "patch",
-            "wandb",
-            NAME,
-            "--type=merge",
-            "-p",
-            r#"{"spec":{"values":{"weave":{"install":false}}}}"#,
-        ],
-        None,
-    );
+    set_weave(&cluster, false);
     let (_, took_off) = wait_for(
         "weave's objects removed",
         CHANGE_TIMEOUT,
@@ -859,19 +848,7 @@ fn a_component_turned_off_and_on_again() {
     ));
 
     // On again.
-    cluster.kubectl_ok(
-        &[
-            "-n",
-            NS,
-            "patch",
-            "wandb",
-            NAME,
-            "--type=merge",
-            "-p",
-            r#"{"spec":{"values":{"weave":{"install":true}}}}"#,
-        ],
-        None,
-    );
+    set_weave(&cluster, true);
     let (_, took_on) = wait_for(
         "weave's objects restored",
         CHANGE_TIMEOUT,
@@ -910,7 +887,11 @@ fn a_component_turned_off_and_on_again() {
     for (name, b) in &secrets_before {
         let a = &secrets_after[name];
         assert_eq!(b.uid, a.uid, "Secret/{name} was recreated");
-        assert_eq!(sha256(&b.data), sha256(&a.data), "Secret/{name} changed");
+        assert_eq!(
+            sha256_of_data(&b.data),
+            sha256_of_data(&a.data),
+            "Secret/{name} changed"
+        );
         assert_eq!(b.data, a.data, "Secret/{name} changed");
     }
     eprintln!(
@@ -1493,8 +1474,8 @@ fn deleting_keeps_the_data_and_creating_again_reuses_it() {
         let a = &secrets_after[name];
         assert_eq!(a.uid, b.uid, "Secret/{name} was recreated");
         assert_eq!(
-            sha256(&a.data),
-            sha256(&b.data),
+            sha256_of_data(&a.data),
+            sha256_of_data(&b.data),
             "Secret/{name} has other data"
         );
         assert_eq!(
