@@ -276,6 +276,8 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
         wandb.namespace().unwrap_or_default(),
         wandb.name_any()
     );
+    // Objects left alone because another resource owns them.
+    let mut conflicted: BTreeSet<String> = BTreeSet::new();
     for stage in stages {
         let held = observed.waiting_on.is_some();
         for o in objects.iter_mut().filter(|o| o.stage == stage) {
@@ -289,6 +291,7 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
                      resource's name, so give this resource another name",
                     o.key()
                 ));
+                conflicted.insert(o.key());
                 continue;
             }
             if !held {
@@ -406,12 +409,7 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
         .iter()
         .filter(|o| !o.holds_data())
         .map(DesiredObject::key)
-        .filter(|k| {
-            !observed
-                .conflicts
-                .iter()
-                .any(|c| c.starts_with(&format!("{k} ")))
-        })
+        .filter(|k| !conflicted.contains(k))
         .collect();
     let was_conflict = previous
         .as_ref()
