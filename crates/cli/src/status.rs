@@ -139,21 +139,38 @@ async fn snapshot(
     let selector = format!("{INSTANCE_LABEL}={name}");
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
     let mut owner_of: BTreeMap<String, String> = BTreeMap::new();
+    let list = |kind: &'static kinds::KindInfo| {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), namespace, &kind.api_resource());
+        let params = ListParams::default().labels(&selector);
+        async move {
+            api.list(&params)
+                .await
+                .map(|l| l.items)
+                .map_err(|e| format!("listing {}: {e}", kind.plural))
+        }
+    };
+    // The desired replicas count an autoscaler's minimum, as the operator's do.
+    let autoscalers: Vec<serde_json::Value> = match kinds::info("HorizontalPodAutoscaler") {
+        Some(hpa) => list(hpa)
+            .await?
+            .iter()
+            .map(|o| serde_json::to_value(o).unwrap_or_default())
+            .collect(),
+        None => Vec::new(),
+    };
+    let floors =
+        readiness::autoscaler_floors(autoscalers.iter().map(|v| ("HorizontalPodAutoscaler", v)));
     for info in kinds::KINDS.iter().filter(|k| is_workload(k.kind)) {
-        let list_api: Api<DynamicObject> =
-            Api::namespaced_with(client.clone(), namespace, &info.api_resource());
-        let list = list_api
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(|e| format!("listing {}: {e}", info.plural))?;
-        for obj in list.items {
+        for obj in list(info).await? {
             let component = obj
                 .labels()
                 .get(COMPONENT_LABEL)
                 .cloned()
                 .unwrap_or_default();
             let value = serde_json::to_value(&obj).unwrap_or_default();
-            let r = readiness::of(info.kind, Some(&value));
+            let floor = floors.get(&format!("{}/{}", info.kind, obj.name_any()));
+            let r = readiness::of(info.kind, Some(&value), floor.copied());
             let row = rows.entry(component.clone()).or_insert_with(|| Row {
                 component: component.clone(),
                 ..Default::default()

@@ -378,9 +378,9 @@ fn many_installs_in_many_namespaces() {
     );
 
     // Quiet once Ready: the operator's CPU over a while with nothing to do.
-    // First the autoscalers raise some Deployments to their minimum after
-    // Ready (each a real status change); idle starts when the resources
-    // have not changed for 5 s.
+    // Ready already waits for the autoscalers' minimum replicas, so nothing
+    // should change after it; idle starts once the resources have not
+    // changed for 5 s.
     let versions = || {
         cluster.kubectl_ok(
             &[

@@ -11,7 +11,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Client, Resource, ResourceExt};
 use serde_json::{Value, json};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::cache::Cache;
 use crate::crd::{WeightsAndBiases, WeightsAndBiasesStatus};
@@ -254,6 +254,7 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
     // 2. What the values ask for.
     let mut objects = desired(wandb, &loaded.values);
     let mut readiness: BTreeMap<String, Vec<(String, Readiness)>> = BTreeMap::new();
+    let floors = readiness::autoscaler_floors(objects.iter().map(|o| (o.kind.as_str(), &o.body)));
     let mut changed: Vec<String> = Vec::new();
 
     // A generated Secret of a component applied before that is absent now
@@ -363,10 +364,10 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
                 }
             }
             if is_workload(&o.kind) {
-                readiness
-                    .entry(o.component.clone())
-                    .or_default()
-                    .push((o.key(), readiness::of(&o.kind, live.as_ref())));
+                readiness.entry(o.component.clone()).or_default().push((
+                    o.key(),
+                    readiness::of(&o.kind, live.as_ref(), floors.get(&o.key()).copied()),
+                ));
             }
         }
         let stage_ready = objects
@@ -476,6 +477,7 @@ async fn write_status(
     }
     let api: Api<WeightsAndBiases> =
         Api::namespaced(ctx.client.clone(), &wandb.namespace().unwrap_or_default());
+    debug!(changed = ?status::differences(previous, &next), "patching status");
     ctx.metrics.request("patch-status");
     let patch = json!({
         "apiVersion": "apps.wandb.com/v1",

@@ -1,5 +1,7 @@
 //! Whether a workload is ready, from its live status. Pure.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 /// A workload's state, for status and progress output.
@@ -16,8 +18,42 @@ fn int(v: &Value, path: &str) -> i64 {
     v.pointer(path).and_then(Value::as_i64).unwrap_or(0)
 }
 
+/// The fewest replicas an autoscaler keeps each workload at, by `Kind/name`
+/// of its target, from the objects the values ask for: a HorizontalPodAutoscaler's
+/// `minReplicas` (1 if unset) or a KEDA ScaledObject's `minReplicaCount` (0).
+pub fn autoscaler_floors<'a>(
+    objects: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> BTreeMap<String, i64> {
+    let mut floors = BTreeMap::new();
+    for (kind, body) in objects {
+        let (field, default) = match kind {
+            "HorizontalPodAutoscaler" => ("/spec/minReplicas", 1),
+            "ScaledObject" => ("/spec/minReplicaCount", 0),
+            _ => continue,
+        };
+        let target = |f: &str| {
+            body.pointer(&format!("/spec/scaleTargetRef/{f}"))
+                .and_then(Value::as_str)
+        };
+        let Some(name) = target("name") else {
+            continue;
+        };
+        // KEDA's scaleTargetRef.kind defaults to Deployment.
+        let target_kind = target("kind").unwrap_or("Deployment");
+        let min = body
+            .pointer(field)
+            .and_then(Value::as_i64)
+            .unwrap_or(default);
+        floors.insert(format!("{target_kind}/{name}"), min);
+    }
+    floors
+}
+
 /// Readiness of a live object of `kind`. `None` live means not there yet.
-pub fn of(kind: &str, live: Option<&Value>) -> Readiness {
+/// `floor` is the fewest replicas an autoscaler keeps it at: a Deployment
+/// created with fewer is not ready until the autoscaler has raised it, so
+/// that Ready does not turn False again moments after an install.
+pub fn of(kind: &str, live: Option<&Value>, floor: Option<i64>) -> Readiness {
     let Some(live) = live else {
         return Readiness {
             ready: false,
@@ -39,12 +75,16 @@ pub fn of(kind: &str, live: Option<&Value>) -> Readiness {
             message
         },
     };
+    let wanted = |default: i64| {
+        let replicas = live
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(default);
+        replicas.max(floor.unwrap_or(0))
+    };
     match kind {
         "Deployment" => {
-            let desired = live
-                .pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
+            let desired = wanted(1);
             let available = int(live, "/status/availableReplicas");
             let updated = int(live, "/status/updatedReplicas");
             let total = int(live, "/status/replicas");
@@ -58,10 +98,7 @@ pub fn of(kind: &str, live: Option<&Value>) -> Readiness {
             )
         }
         "StatefulSet" => {
-            let desired = live
-                .pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
+            let desired = wanted(1);
             let ready_replicas = int(live, "/status/readyReplicas");
             let current = live
                 .pointer("/status/currentRevision")
@@ -117,26 +154,66 @@ mod tests {
     fn a_deployment_is_ready_when_rolled_out() {
         let live = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2},
             "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2}});
-        assert!(of("Deployment", Some(&live)).ready);
+        assert!(of("Deployment", Some(&live), None).ready);
         let stale = json!({"metadata": {"generation": 3}, "spec": {"replicas": 2},
             "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2}});
-        assert!(!of("Deployment", Some(&stale)).ready);
+        assert!(!of("Deployment", Some(&stale), None).ready);
         let rolling = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2},
             "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 1, "availableReplicas": 2}});
-        assert!(!of("Deployment", Some(&rolling)).ready);
-        assert!(!of("Deployment", None).ready);
+        assert!(!of("Deployment", Some(&rolling), None).ready);
+        assert!(!of("Deployment", None, None).ready);
     }
 
     #[test]
     fn statefulsets_daemonsets_and_jobs() {
         let sts = json!({"metadata": {"generation": 1}, "spec": {"replicas": 1},
             "status": {"observedGeneration": 1, "readyReplicas": 1, "currentRevision": "a", "updateRevision": "a"}});
-        assert!(of("StatefulSet", Some(&sts)).ready);
+        assert!(of("StatefulSet", Some(&sts), None).ready);
         let ds = json!({"status": {"desiredNumberScheduled": 3, "numberReady": 2}});
-        assert_eq!(of("DaemonSet", Some(&ds)).message, "2/3 ready");
+        assert_eq!(of("DaemonSet", Some(&ds), None).message, "2/3 ready");
         let job = json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}});
-        assert!(of("Job", Some(&job)).ready);
+        assert!(of("Job", Some(&job), None).ready);
         let failed = json!({"status": {"conditions": [{"type": "Failed", "status": "True"}]}});
-        assert_eq!(of("Job", Some(&failed)).message, "failed");
+        assert_eq!(of("Job", Some(&failed), None).message, "failed");
+    }
+
+    #[test]
+    fn an_autoscaled_deployment_is_ready_at_the_autoscalers_minimum() {
+        let at = |replicas: i64| {
+            json!({"metadata": {"generation": 1}, "spec": {"replicas": replicas},
+                "status": {"observedGeneration": 1, "replicas": replicas,
+                    "updatedReplicas": replicas, "availableReplicas": replicas}})
+        };
+        let created = of("Deployment", Some(&at(1)), Some(2));
+        assert!(!created.ready);
+        assert_eq!(created.message, "1/2 available");
+        assert!(of("Deployment", Some(&at(2)), Some(2)).ready);
+        // Scaled above the minimum: the replicas asked for count.
+        assert!(of("Deployment", Some(&at(5)), Some(2)).ready);
+        assert!(of("Deployment", Some(&at(1)), Some(0)).ready);
+    }
+
+    #[test]
+    fn floors_come_from_autoscalers_by_their_target() {
+        let hpa = json!({"spec": {"minReplicas": 3, "scaleTargetRef":
+            {"apiVersion": "apps/v1", "kind": "Deployment", "name": "w-app"}}});
+        let hpa_default =
+            json!({"spec": {"scaleTargetRef": {"kind": "StatefulSet", "name": "w-db"}}});
+        let keda = json!({"spec": {"minReplicaCount": 2, "scaleTargetRef": {"name": "w-parquet"}}});
+        let other = json!({"spec": {"replicas": 9, "scaleTargetRef": {"name": "w-x"}}});
+        let floors = autoscaler_floors([
+            ("HorizontalPodAutoscaler", &hpa),
+            ("HorizontalPodAutoscaler", &hpa_default),
+            ("ScaledObject", &keda),
+            ("Deployment", &other),
+        ]);
+        assert_eq!(
+            floors,
+            BTreeMap::from([
+                ("Deployment/w-app".to_string(), 3),
+                ("Deployment/w-parquet".to_string(), 2),
+                ("StatefulSet/w-db".to_string(), 1),
+            ])
+        );
     }
 }

@@ -235,6 +235,51 @@ pub fn next(
     }
 }
 
+/// What differs between two statuses (transition times aside), by field
+/// and condition type: what the debug log says a status patch is for.
+pub fn differences(
+    before: Option<&WeightsAndBiasesStatus>,
+    after: &WeightsAndBiasesStatus,
+) -> Vec<String> {
+    let Some(before) = before else {
+        return vec!["(new)".into()];
+    };
+    let mut out = Vec::new();
+    if before.observed_generation != after.observed_generation {
+        out.push("observedGeneration".into());
+    }
+    if before.version != after.version {
+        out.push("version".into());
+    }
+    if before.host != after.host {
+        out.push("host".into());
+    }
+    if before.inventory != after.inventory {
+        out.push("inventory".into());
+    }
+    let key = |c: &Condition| {
+        (
+            c.status.clone(),
+            c.reason.clone(),
+            c.message.clone(),
+            c.observed_generation,
+        )
+    };
+    for c in &after.conditions {
+        match before.conditions.iter().find(|b| b.type_ == c.type_) {
+            None => out.push(format!("+{}", c.type_)),
+            Some(b) if key(b) != key(c) => out.push(c.type_.clone()),
+            Some(_) => {}
+        }
+    }
+    for b in &before.conditions {
+        if !after.conditions.iter().any(|c| c.type_ == b.type_) {
+            out.push(format!("-{}", b.type_));
+        }
+    }
+    out
+}
+
 /// Whether two statuses say the same thing (transition times aside).
 pub fn same(a: &WeightsAndBiasesStatus, b: &WeightsAndBiasesStatus) -> bool {
     let strip = |s: &WeightsAndBiasesStatus| {
@@ -271,6 +316,17 @@ mod tests {
 
     fn get<'a>(s: &'a WeightsAndBiasesStatus, t: &str) -> &'a Condition {
         s.conditions.iter().find(|c| c.type_ == t).unwrap()
+    }
+
+    #[test]
+    fn differences_name_what_a_status_patch_changes() {
+        let before = next(None, &observed(true), now(1));
+        assert_eq!(differences(None, &before), ["(new)"]);
+        assert!(
+            differences(Some(&before), &next(Some(&before), &observed(true), now(5))).is_empty()
+        );
+        let after = next(Some(&before), &observed(false), now(9));
+        assert_eq!(differences(Some(&before), &after), ["Ready", "AppReady"]);
     }
 
     #[test]
