@@ -646,6 +646,36 @@ fn default_install_reaches_ready() {
         };
         assert!(ok, "{id} is not ready: {}", w["status"]);
     }
+    // Autoscaled Deployments start at their autoscaler's minimum (the HPA
+    // controller would first raise them after its 15 s sync period), and the
+    // operator's applies leave their replicas to the autoscaler.
+    let hpas = cluster.get_json(&["-n", NS, "horizontalpodautoscalers"]);
+    let hpas = hpas["items"].as_array().cloned().unwrap_or_default();
+    assert!(!hpas.is_empty(), "the default install has no autoscaler");
+    for hpa in &hpas {
+        let min = int(hpa, "/spec/minReplicas");
+        let target = text(hpa, "/spec/scaleTargetRef/name");
+        let d = cluster.get_json(&["-n", NS, "deployment", target]);
+        assert!(
+            int(&d, "/status/availableReplicas") >= min && int(&d, "/spec/replicas") >= min,
+            "Deployment/{target} is below its autoscaler's minimum {min} at Ready: {}",
+            d["status"]
+        );
+        let replicas_owners: Vec<(&str, &str)> = d["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["fieldsV1"]["f:spec"].get("f:replicas").is_some())
+            .map(|m| (text(m, "/manager"), text(m, "/operation")))
+            .collect();
+        // An update, not an apply: a later apply would otherwise undo the
+        // autoscaler's changes.
+        assert_eq!(
+            replicas_owners,
+            [("wandb-operator", "Update")],
+            "who owns Deployment/{target}'s replicas"
+        );
+    }
     let pods = cluster.get_json(&["-n", NS, "pods"]);
     let pods = pods["items"].as_array().cloned().unwrap_or_default();
     assert!(!pods.is_empty(), "no pods");

@@ -146,6 +146,32 @@ impl Context {
         Ok(serde_json::to_value(applied).unwrap_or(Value::Null))
     }
 
+    /// Sets a workload's replicas as an update, not an apply, so that the
+    /// operator's applies never own them and the autoscaler takes them over.
+    async fn scale(&self, o: &DesiredObject, replicas: i64) -> Result<Value, Error> {
+        let info = kinds::info(&o.kind)
+            .ok_or_else(|| Error::Finalizer(format!("unknown kind {}", o.kind)))?;
+        self.metrics.request("scale");
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        let scaled = self
+            .api(info, o.namespace.as_deref())
+            .patch(
+                &o.name,
+                &params,
+                &Patch::Merge(json!({"spec": {"replicas": replicas}})),
+            )
+            .await
+            .map_err(|source| Error::Kube {
+                action: "scale",
+                object: o.key(),
+                source,
+            })?;
+        Ok(serde_json::to_value(scaled).unwrap_or(Value::Null))
+    }
+
     async fn delete(
         &self,
         kind: &str,
@@ -329,7 +355,11 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
                 if let Some(path) = drifted {
                     tracing::debug!(object = %o.key(), field = %path, "applying");
                     match ctx.apply(o).await {
-                        Ok(applied) => {
+                        Ok(mut applied) => {
+                            let floor = floors.get(&o.key()).copied();
+                            if let Some(n) = readiness::raise_to_floor(&o.body, &applied, floor) {
+                                applied = ctx.scale(o, n).await?;
+                            }
                             changed.push(o.key());
                             live = Some(applied);
                         }

@@ -107,6 +107,7 @@ impl Metrics {
             "get",
             "delete",
             "patch-status",
+            "scale",
             "create-event",
             "list",
         ]

@@ -49,6 +49,23 @@ pub fn autoscaler_floors<'a>(
     floors
 }
 
+/// The replicas to raise a just-applied workload to, when an autoscaler's
+/// minimum is above what it runs and the applied object leaves its replicas
+/// to the autoscaler. A new Deployment starts at 1 and the
+/// HorizontalPodAutoscaler controller first looks at it after its sync
+/// period (15 s by default): starting at the minimum saves that wait.
+pub fn raise_to_floor(applied_body: &Value, live: &Value, floor: Option<i64>) -> Option<i64> {
+    let floor = floor?;
+    if applied_body.pointer("/spec/replicas").is_some() {
+        return None;
+    }
+    let replicas = live
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    (replicas < floor).then_some(floor)
+}
+
 /// Readiness of a live object of `kind`. `None` live means not there yet.
 /// `floor` is the fewest replicas an autoscaler keeps it at: a Deployment
 /// created with fewer is not ready until the autoscaler has raised it, so
@@ -215,5 +232,19 @@ mod tests {
                 ("StatefulSet/w-db".to_string(), 1),
             ])
         );
+    }
+
+    #[test]
+    fn a_workload_left_to_its_autoscaler_starts_at_the_minimum() {
+        let body = json!({"spec": {"template": {}}});
+        let live = |n: i64| json!({"spec": {"replicas": n}});
+        assert_eq!(raise_to_floor(&body, &live(1), Some(2)), Some(2));
+        assert_eq!(raise_to_floor(&body, &live(2), Some(2)), None);
+        // Scaled up by the autoscaler: left alone.
+        assert_eq!(raise_to_floor(&body, &live(4), Some(2)), None);
+        assert_eq!(raise_to_floor(&body, &live(1), None), None);
+        // The values set the replicas themselves: theirs count.
+        let fixed = json!({"spec": {"replicas": 1}});
+        assert_eq!(raise_to_floor(&fixed, &live(1), Some(2)), None);
     }
 }
