@@ -123,53 +123,52 @@ impl Context {
         Ok(owned_by_another(live.as_ref(), mine).map(String::from))
     }
 
-    async fn apply(&self, o: &DesiredObject) -> Result<Value, Error> {
+    /// Patches the object `o` names; `action` labels the request and any error.
+    async fn patch<P: serde::Serialize + std::fmt::Debug>(
+        &self,
+        o: &DesiredObject,
+        action: &'static str,
+        params: &PatchParams,
+        patch: &Patch<P>,
+    ) -> Result<Value, Error> {
         let info = kinds::info(&o.kind)
             .ok_or_else(|| Error::Finalizer(format!("unknown kind {}", o.kind)))?;
-        self.metrics.request("apply");
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let applied = self
+        self.metrics.request(action);
+        let patched = self
             .api(info, o.namespace.as_deref())
-            .patch(&o.name, &params, &Patch::Apply(&o.body))
+            .patch(&o.name, params, patch)
             .await
             .map_err(|source| Error::Kube {
-                action: "apply",
+                action,
                 object: o.key(),
                 source,
             })?;
+        Ok(serde_json::to_value(patched).unwrap_or(Value::Null))
+    }
+
+    async fn apply(&self, o: &DesiredObject) -> Result<Value, Error> {
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let applied = self
+            .patch(o, "apply", &params, &Patch::Apply(&o.body))
+            .await?;
         self.metrics
             .applied
             .get_or_create(&crate::metrics::KindLabel {
                 kind: o.kind.clone(),
             })
             .inc();
-        Ok(serde_json::to_value(applied).unwrap_or(Value::Null))
+        Ok(applied)
     }
 
     /// Sets a workload's replicas as an update, not an apply, so that the
     /// operator's applies never own them and the autoscaler takes them over.
     async fn scale(&self, o: &DesiredObject, replicas: i64) -> Result<Value, Error> {
-        let info = kinds::info(&o.kind)
-            .ok_or_else(|| Error::Finalizer(format!("unknown kind {}", o.kind)))?;
-        self.metrics.request("scale");
         let params = PatchParams {
             field_manager: Some(FIELD_MANAGER.into()),
             ..Default::default()
         };
-        let scaled = self
-            .api(info, o.namespace.as_deref())
-            .patch(
-                &o.name,
-                &params,
-                &Patch::Merge(json!({"spec": {"replicas": replicas}})),
-            )
-            .await
-            .map_err(|source| Error::Kube {
-                action: "scale",
-                object: o.key(),
-                source,
-            })?;
-        Ok(serde_json::to_value(scaled).unwrap_or(Value::Null))
+        let body = json!({"spec": {"replicas": replicas}});
+        self.patch(o, "scale", &params, &Patch::Merge(&body)).await
     }
 
     async fn delete(

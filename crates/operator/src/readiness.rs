@@ -18,6 +18,13 @@ fn int(v: &Value, path: &str) -> i64 {
     v.pointer(path).and_then(Value::as_i64).unwrap_or(0)
 }
 
+/// A workload's `spec.replicas`, 1 when unset as the API server defaults it.
+fn spec_replicas(v: &Value) -> i64 {
+    v.pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+}
+
 /// The fewest replicas an autoscaler keeps each workload at, by `Kind/name`
 /// of its target, from the objects the values ask for: a HorizontalPodAutoscaler's
 /// `minReplicas` (1 if unset) or a KEDA ScaledObject's `minReplicaCount` (0).
@@ -59,11 +66,7 @@ pub fn raise_to_floor(applied_body: &Value, live: &Value, floor: Option<i64>) ->
     if applied_body.pointer("/spec/replicas").is_some() {
         return None;
     }
-    let replicas = live
-        .pointer("/spec/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
-    (replicas < floor).then_some(floor)
+    (spec_replicas(live) < floor).then_some(floor)
 }
 
 /// Readiness of a live object of `kind`. `None` live means not there yet.
@@ -92,16 +95,11 @@ pub fn of(kind: &str, live: Option<&Value>, floor: Option<i64>) -> Readiness {
             message
         },
     };
-    let wanted = |default: i64| {
-        let replicas = live
-            .pointer("/spec/replicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(default);
-        replicas.max(floor.unwrap_or(0))
-    };
+    // Replicated workloads want their replicas, and at least the autoscaler's minimum.
+    let wanted = || spec_replicas(live).max(floor.unwrap_or(0));
     match kind {
         "Deployment" => {
-            let desired = wanted(1);
+            let desired = wanted();
             let available = int(live, "/status/availableReplicas");
             let updated = int(live, "/status/updatedReplicas");
             let total = int(live, "/status/replicas");
@@ -115,7 +113,7 @@ pub fn of(kind: &str, live: Option<&Value>, floor: Option<i64>) -> Readiness {
             )
         }
         "StatefulSet" => {
-            let desired = wanted(1);
+            let desired = wanted();
             let ready_replicas = int(live, "/status/readyReplicas");
             let current = live
                 .pointer("/status/currentRevision")
