@@ -9,7 +9,6 @@ use futures::{StreamExt, TryStreamExt, future};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::store::Writer;
@@ -22,6 +21,7 @@ use crate::cache::Cache;
 use crate::crd::{self, WeightsAndBiases};
 use crate::desired::{FIELD_MANAGER, INSTANCE_LABEL};
 use crate::engine::{self, Caches, Context, Error};
+use crate::events::Recorder;
 use crate::kinds;
 use crate::metrics::{ErrorLabel, Metrics, ResultLabel};
 
@@ -279,11 +279,11 @@ pub async fn run(
     ready: watch::Sender<bool>,
     shutdown: impl future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let reporter = Reporter {
-        controller: "wandb-operator".into(),
-        instance: std::env::var("POD_NAME").ok(),
-    };
-    let recorder = Recorder::new(client.clone(), reporter);
+    let recorder = Recorder::new(
+        client.clone(),
+        "wandb-operator",
+        std::env::var("POD_NAME").ok(),
+    );
     let (caches, streams) = caches(&client, &scope);
     let controller = controller(&client, &scope, streams);
     let ctx = Arc::new(Context {

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Client, Resource, ResourceExt};
 use serde_json::{Value, json};
 use tracing::{debug, info, warn};
@@ -16,6 +15,7 @@ use tracing::{debug, info, warn};
 use crate::cache::Cache;
 use crate::crd::{WeightsAndBiases, WeightsAndBiasesStatus};
 use crate::desired::{DesiredObject, FIELD_MANAGER, Stage, desired, is_workload, owned_by_another};
+use crate::events::{EventType, Recorder};
 use crate::kinds::{self, KindInfo};
 use crate::metrics::Metrics;
 use crate::readiness::{self, Readiness};
@@ -216,15 +216,12 @@ impl Context {
         let Some(recorder) = &self.recorder else {
             return;
         };
-        self.metrics.request("create-event");
-        let event = Event {
-            type_,
-            reason: reason.into(),
-            note: Some(note.chars().take(1000).collect()),
-            action: action.into(),
-            secondary: None,
-        };
-        if let Err(e) = recorder.publish(&event, &wandb.object_ref(&())).await {
+        self.metrics.request("publish-event");
+        let regarding = wandb.object_ref(&());
+        if let Err(e) = recorder
+            .publish(&regarding, type_, reason, action, &note)
+            .await
+        {
             warn!(error = %e, "publishing an event failed");
         }
     }

@@ -12,6 +12,7 @@ pub mod crd;
 pub mod desired;
 pub mod drift;
 pub mod engine;
+pub mod events;
 pub mod kinds;
 pub mod leader;
 pub mod metrics;

@@ -108,7 +108,7 @@ impl Metrics {
             "delete",
             "patch-status",
             "scale",
-            "create-event",
+            "publish-event",
             "list",
         ]
         .iter()
