@@ -36,6 +36,21 @@ fn hack_cluster(cache: &Path, args: &[&str]) -> Output {
     run(cmd, None, Duration::from_secs(60))
 }
 
+/// Exit status 1, and stderr says why.
+fn assert_fails_saying(out: &Output, why: &str) {
+    assert_eq!(
+        out.status.and_then(|s| s.code()),
+        Some(1),
+        "{}",
+        out.describe_status()
+    );
+    assert!(
+        out.stderr.contains(why),
+        "stderr should say {why:?}, got: {:?}",
+        out.stderr
+    );
+}
+
 /// The pid of a process that has exited and been reaped.
 fn dead_pid() -> String {
     let mut child = Command::new("true").spawn().expect("run true");
@@ -48,17 +63,7 @@ fn dead_pid() -> String {
 fn restarting_a_component_that_is_gone_says_so() {
     let cache = fake_cluster("gone", &[("kwok", &dead_pid())]);
     let out = hack_cluster(&cache, &["restart", NAME, "kwok", "--kill"]);
-    assert_eq!(
-        out.status.and_then(|s| s.code()),
-        Some(1),
-        "{}",
-        out.describe_status()
-    );
-    assert!(
-        out.stderr.contains("kwok of cluster 'fake' is not running"),
-        "stderr should say the component is not running, got: {:?}",
-        out.stderr
-    );
+    assert_fails_saying(&out, "kwok of cluster 'fake' is not running");
 }
 
 /// A real restart of a stand-in component, `sleep` in a session of its own,
@@ -106,18 +111,7 @@ fn restarting_a_component_kills_and_starts_it_again() {
 fn restarting_a_component_without_a_pid_file_says_so() {
     let cache = fake_cluster("no-pid-file", &[]);
     let out = hack_cluster(&cache, &["restart", NAME, "etcd"]);
-    assert_eq!(
-        out.status.and_then(|s| s.code()),
-        Some(1),
-        "{}",
-        out.describe_status()
-    );
-    assert!(
-        out.stderr
-            .contains("etcd of cluster 'fake' has no pid file"),
-        "stderr should say the pid file is missing, got: {:?}",
-        out.stderr
-    );
+    assert_fails_saying(&out, "etcd of cluster 'fake' has no pid file");
 }
 
 #[test]

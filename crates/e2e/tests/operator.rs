@@ -440,6 +440,25 @@ fn hashes(secrets: &BTreeMap<String, GeneratedSecret>) -> String {
         .join(", ")
 }
 
+/// Waits until the status describes the current spec with ValuesValid
+/// False; returns its message.
+fn wait_values_invalid(cluster: &Cluster, what: &str) -> (String, Duration) {
+    wait_for(
+        &format!("{what}: ValuesValid=False"),
+        CHANGE_TIMEOUT,
+        Duration::from_millis(250),
+        || {
+            let res = resource(cluster);
+            match condition(&res, "ValuesValid") {
+                Some(c) if observed(&res) && c["status"] == "False" => {
+                    Ok(text(&c, "/message").to_string())
+                }
+                _ => Err(summary(&res)),
+            }
+        },
+    )
+}
+
 /// Events about the WeightsAndBiases resource: (type, reason, note, count).
 fn resource_events(cluster: &Cluster) -> Vec<(String, String, String, i64)> {
     let list = cluster.get_json(&["-n", NS, "events.events.k8s.io"]);
@@ -1598,20 +1617,7 @@ fn invalid_values_are_refused_and_change_nothing() {
     ];
     for (what, values, keys) in &cases {
         apply(&cluster, values);
-        let (message, took) = wait_for(
-            &format!("{what}: ValuesValid=False"),
-            CHANGE_TIMEOUT,
-            Duration::from_millis(250),
-            || {
-                let res = resource(&cluster);
-                match condition(&res, "ValuesValid") {
-                    Some(c) if observed(&res) && c["status"] == "False" => {
-                        Ok(text(&c, "/message").to_string())
-                    }
-                    _ => Err(summary(&res)),
-                }
-            },
-        );
+        let (message, took) = wait_values_invalid(&cluster, what);
         for key in keys {
             assert!(
                 message.contains(key),
@@ -1659,18 +1665,7 @@ fn invalid_values_are_refused_and_change_nothing() {
     // first event's series rather than created again.
     let (what, values, keys) = &cases[0];
     apply(&cluster, values);
-    wait_for(
-        &format!("{what} again: ValuesValid=False"),
-        CHANGE_TIMEOUT,
-        Duration::from_millis(250),
-        || {
-            let res = resource(&cluster);
-            match condition(&res, "ValuesValid") {
-                Some(c) if observed(&res) && c["status"] == "False" => Ok(()),
-                _ => Err(summary(&res)),
-            }
-        },
-    );
+    wait_values_invalid(&cluster, &format!("{what} again"));
     let repeats: Vec<_> = wait_for(
         &format!("{what} again: its event counted twice"),
         Duration::from_secs(30),
