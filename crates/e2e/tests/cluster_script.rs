@@ -135,18 +135,25 @@ fn a_cluster_whose_processes_are_gone_is_listed_unhealthy() {
     );
 }
 
-/// No script under hack/ reads a file with `$(<file)` (see the module doc);
-/// comments may name it.
+/// No shell script under hack/ or .ci/ reads a file with `$(<file)` (see
+/// the module doc); comments may name it.
 #[test]
 fn no_hack_script_reads_a_file_with_dollar_paren_less_than() {
-    let hack = repo_root().join("hack");
     let mut offenders = Vec::new();
-    for entry in std::fs::read_dir(&hack).expect("read hack/") {
-        let path = entry.expect("hack/ entry").path();
+    let dirs = ["hack", ".ci"].map(|d| repo_root().join(d));
+    let files = dirs.iter().flat_map(|dir| {
+        std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+            .map(|entry| entry.expect("directory entry").path())
+    });
+    for path in files {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue; // a directory or a binary
         };
-        if !text.starts_with("#!") {
+        let shell = text.starts_with("#!/usr/bin/env bash")
+            || text.starts_with("#!/bin/bash")
+            || path.extension().is_some_and(|e| e == "sh");
+        if !shell {
             continue;
         }
         for (n, line) in text.lines().enumerate() {
