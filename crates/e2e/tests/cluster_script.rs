@@ -135,6 +135,23 @@ fn a_cluster_whose_processes_are_gone_is_listed_unhealthy() {
     );
 }
 
+/// `--help` prints the usage at the top of the script, and only that.
+#[test]
+fn help_is_the_usage_and_nothing_more() {
+    let out = hack_cluster(Path::new("/nonexistent-cache"), &["--help"]);
+    assert!(out.success(), "{}\n{}", out.describe_status(), out.stderr);
+    assert!(
+        out.stdout.contains("hack/cluster restart NAME COMPONENT"),
+        "the usage names every command: {}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("Fault tests:"),
+        "comments below the usage were printed too: {}",
+        out.stdout
+    );
+}
+
 /// No shell script under hack/ or .ci/ reads a file with `$(<file)` (see
 /// the module doc); comments may name it.
 #[test]
