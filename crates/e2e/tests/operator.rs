@@ -459,6 +459,14 @@ fn wait_values_invalid(cluster: &Cluster, what: &str) -> (String, Duration) {
     )
 }
 
+/// The InvalidValues warnings about the WeightsAndBiases resource.
+fn invalid_values_warnings(cluster: &Cluster) -> Vec<(String, String, String, i64)> {
+    resource_events(cluster)
+        .into_iter()
+        .filter(|(t, reason, _, _)| t == "Warning" && reason == "InvalidValues")
+        .collect()
+}
+
 /// Events about the WeightsAndBiases resource: (type, reason, note, count).
 fn resource_events(cluster: &Cluster) -> Vec<(String, String, String, i64)> {
     let list = cluster.get_json(&["-n", NS, "events.events.k8s.io"]);
@@ -1646,11 +1654,7 @@ fn invalid_values_are_refused_and_change_nothing() {
     }
     // One warning event per refused spec, each with its own message (not
     // the first message counted twice).
-    let events = resource_events(&cluster);
-    let warnings: Vec<_> = events
-        .iter()
-        .filter(|(t, reason, _, _)| t == "Warning" && reason == "InvalidValues")
-        .collect();
+    let warnings = invalid_values_warnings(&cluster);
     for (what, _, keys) in &cases {
         assert!(
             warnings
@@ -1671,12 +1675,9 @@ fn invalid_values_are_refused_and_change_nothing() {
         Duration::from_secs(30),
         Duration::from_millis(250),
         || {
-            let events = resource_events(&cluster);
-            let same: Vec<_> = events
+            let same: Vec<_> = invalid_values_warnings(&cluster)
                 .into_iter()
-                .filter(|(t, reason, note, _)| {
-                    t == "Warning" && reason == "InvalidValues" && note.contains(keys[0])
-                })
+                .filter(|(_, _, note, _)| note.contains(keys[0]))
                 .collect();
             if same.iter().any(|(_, _, _, count)| *count == 2) {
                 Ok(same)

@@ -305,6 +305,7 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
         let held = observed.waiting_on.is_some();
         for o in objects.iter_mut().filter(|o| o.stage == stage) {
             let mut live = ctx.live(o).await?;
+            let floor = floors.get(&o.key()).copied();
             if o.namespace.is_none()
                 && let Some(owner) = owned_by_another(live.as_ref(), &mine)
             {
@@ -352,7 +353,6 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
                     tracing::debug!(object = %o.key(), field = %path, "applying");
                     match ctx.apply(o).await {
                         Ok(mut applied) => {
-                            let floor = floors.get(&o.key()).copied();
                             if let Some(n) = readiness::raise_to_floor(&o.body, &applied, floor) {
                                 applied = ctx.scale(o, n).await?;
                             }
@@ -390,10 +390,10 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
                 }
             }
             if is_workload(&o.kind) {
-                readiness.entry(o.component.clone()).or_default().push((
-                    o.key(),
-                    readiness::of(&o.kind, live.as_ref(), floors.get(&o.key()).copied()),
-                ));
+                readiness
+                    .entry(o.component.clone())
+                    .or_default()
+                    .push((o.key(), readiness::of(&o.kind, live.as_ref(), floor)));
             }
         }
         let stage_ready = objects
