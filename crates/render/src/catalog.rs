@@ -117,6 +117,8 @@ pub struct Service {
     #[serde(default)]
     pub pod_annotation_groups: Vec<PodAnnotationGroup>,
     #[serde(default)]
+    pub pod_label_groups: Vec<PodLabelGroup>,
+    #[serde(default)]
     pub env_from: Vec<EnvFromSpec>,
     #[serde(default)]
     pub env_groups: Vec<EnvGroup>,
@@ -289,6 +291,14 @@ pub enum PodAnnotationGroup {
     /// Marks pods the lumen agent pulls from.
     Lumen,
     GcsFuse,
+    McpDatadog,
+}
+
+/// Pod labels computed from the values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PodLabelGroup {
+    /// Datadog's unified service tags: service, env and the image's version.
     McpDatadog,
 }
 

@@ -989,7 +989,8 @@ fn internal_jwt_map(ctx: &Ctx) -> String {
             )
         })
         .collect();
-    format!("'{{{}}}'", items.join(", "))
+    // A JSON object: the quotes around it in upstream's template are YAML's.
+    format!("{{{}}}", items.join(", "))
 }
 
 /// The nginx front proxy's configuration.
@@ -1023,9 +1024,9 @@ fn nginx_conf(ctx: &Ctx) -> String {
         ));
     }
     if v.mcp_server.base.install == Some(true) {
-        locations.push((
-            "/mcp".into(),
-            format!("http://{}:8080", ctx.name("mcp-server")),
+        // Streaming: the proxy_pass line comes first here, as upstream's.
+        let mut lines = vec![format!("proxy_pass http://{}:8080", ctx.name("mcp-server"))];
+        lines.extend(
             [
                 "proxy_buffering off",
                 "proxy_cache off",
@@ -1034,10 +1035,9 @@ fn nginx_conf(ctx: &Ctx) -> String {
                 "proxy_http_version 1.1",
                 "chunked_transfer_encoding off",
             ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        ));
+            .map(String::from),
+        );
+        locations.push(("/mcp".into(), String::new(), lines));
     }
     for (path, upstream) in &v.nginx.additional_services {
         let headers = upstream
@@ -1057,7 +1057,11 @@ fn nginx_conf(ctx: &Ctx) -> String {
         for line in extra {
             conf.push_str(&format!("      {line};\n"));
         }
-        conf.push_str(&format!("      proxy_pass {upstream};\n    }}\n"));
+        // An empty upstream: the lines carry their own proxy_pass.
+        if !upstream.is_empty() {
+            conf.push_str(&format!("      proxy_pass {upstream};\n"));
+        }
+        conf.push_str("    }\n");
     }
     conf.push_str("  }\n}\n");
     conf

@@ -32,8 +32,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use wandb_values::{Component, EnvValue, Sizing};
 
 use crate::catalog::{
-    self, Condition, ContainerSpec, EnvFromSpec, EnvSpec, Kind, PodAnnotationGroup, PortGroup,
-    Service as Spec, Switch, VolumeGroup,
+    self, Condition, ContainerSpec, EnvFromSpec, EnvSpec, Kind, PodAnnotationGroup, PodLabelGroup,
+    PortGroup, Service as Spec, Switch, VolumeGroup,
 };
 use crate::context::{Ctx, truncate_name};
 use crate::env;
@@ -115,7 +115,8 @@ pub fn build(ctx: &Ctx, key: &str, spec: &Spec, values: &Component) -> Vec<Manif
         spec,
         values,
         fullname: fullname(ctx, &name),
-        name_label: name,
+        // Upstream names its hooks' pods after their values key (`appRenamePreHook`).
+        name_label: key.to_string(),
         sizing: sizing(ctx, key, values),
     };
     let phase = match spec.hook.as_deref() {
@@ -711,13 +712,17 @@ impl Build<'_, '_> {
                 .collect()
         };
         let mut labels = self.labels();
-        for (k, val) in g
-            .pod
-            .labels
+        for group in &self.spec.pod_label_groups {
+            labels.extend(pod_label_group(self.ctx, *group, v));
+        }
+        // The catalog's labels are defaults: the user's win, as Helm merges.
+        for (k, val) in self
+            .spec
+            .pod_labels
             .iter()
+            .chain(&g.pod.labels)
             .chain(&v.pod.labels)
             .chain(&v.pod_labels)
-            .chain(&self.spec.pod_labels)
         {
             labels.insert(k.clone(), label_value(val));
         }
@@ -1210,6 +1215,31 @@ pub fn user_env(ctx: &Ctx, name: &str, value: &EnvValue) -> EnvVar {
         EnvValue::From { value_from } => env::from_source(name, (**value_from).clone()),
         EnvValue::Wrapped { value } | EnvValue::Plain(value) => {
             env::literal(name, ctx.expand(value.as_str()))
+        }
+    }
+}
+
+fn pod_label_group(ctx: &Ctx, group: PodLabelGroup, values: &Component) -> Labels {
+    match group {
+        PodLabelGroup::McpDatadog => {
+            let dd = &ctx.values.mcp_server.datadog;
+            let mut out = Labels::from([
+                (
+                    "tags.datadoghq.com/service".to_string(),
+                    non_empty_or(&dd.service, "wandb-mcp-server-onprem"),
+                ),
+                (
+                    "tags.datadoghq.com/env".to_string(),
+                    non_empty_or(&dd.env, "production"),
+                ),
+            ]);
+            if !values.image.tag.is_empty() {
+                out.insert(
+                    "tags.datadoghq.com/version".into(),
+                    label_value(&values.image.tag),
+                );
+            }
+            out
         }
     }
 }

@@ -311,3 +311,61 @@ fn every_generated_secret_is_at_least_32_characters() {
         assert!(g.length >= 32, "{} is {} long", g.key, g.length);
     }
 }
+
+fn config_value(ms: &[Manifest], config_map: &str, key: &str) -> String {
+    match find(ms, "ConfigMap", config_map) {
+        Some(Object::ConfigMap(cm)) => cm
+            .data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .cloned()
+            .unwrap_or_else(|| panic!("{config_map} has no {key}")),
+        other => panic!("no ConfigMap {config_map}: {other:?}"),
+    }
+}
+
+#[test]
+fn the_internal_jwt_map_is_a_json_object() {
+    let ms = render(
+        &values(&["global.weave-trace.enabled=true", "weave-trace.install=true"]),
+        &release(),
+    );
+    let map = config_value(&ms, "wandb-api-configmap", "GORILLA_INTERNAL_JWT_SUBJECTS_TO_ISSUERS");
+    let parsed: serde_json::Value =
+        serde_json::from_str(&map).unwrap_or_else(|e| panic!("{map:?}: {e}"));
+    assert_eq!(
+        parsed["system:serviceaccount:default:wandb-weave-trace"],
+        "https://kubernetes.default.svc.cluster.local"
+    );
+}
+
+fn pod_labels(ms: &[Manifest], name: &str) -> std::collections::BTreeMap<String, String> {
+    let d = deployment(ms, name);
+    let template = d.spec.as_ref().map(|s| &s.template);
+    template
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_users_pod_labels_win_over_the_catalogs_and_datadog_tags_follow_the_values() {
+    let ms = render(&values(&["mcp-server.install=true"]), &release());
+    let labels = pod_labels(&ms, "wandb-mcp-server");
+    assert_eq!(labels["app.kubernetes.io/part-of"], "wandb-platform");
+    assert_eq!(labels["tags.datadoghq.com/service"], "wandb-mcp-server-onprem");
+    assert_eq!(labels["tags.datadoghq.com/env"], "production");
+    assert!(labels.contains_key("tags.datadoghq.com/version"));
+
+    let ms = render(
+        &values(&[
+            "mcp-server.install=true",
+            "mcp-server.podLabels.app\\.kubernetes\\.io/part-of=mine",
+            "mcp-server.datadog.env=staging",
+        ]),
+        &release(),
+    );
+    let labels = pod_labels(&ms, "wandb-mcp-server");
+    assert_eq!(labels["app.kubernetes.io/part-of"], "mine");
+    assert_eq!(labels["tags.datadoghq.com/env"], "staging");
+}
