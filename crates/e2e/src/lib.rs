@@ -100,32 +100,39 @@ fn locate_or_build_operator() -> PathBuf {
     bin
 }
 
-/// One upstream reference case: `<repo>/../shared/reference/upstream/NAME.values.yaml`.
+/// A values file to test with: one of the project's own fixtures
+/// (`fixtures/values/NAME.yaml`) or an upstream reference case.
 #[derive(Clone, Debug)]
 pub struct Case {
     pub name: String,
     pub values: PathBuf,
 }
 
-/// Every reference case, sorted by name. Panics if there are none.
+/// The project's own values fixtures, and every upstream reference case
+/// when the peer tier's material is beside the repository (else one
+/// `skipped:` line says so); sorted by name.
 pub fn reference_cases() -> Vec<Case> {
-    let dir = repo_root().join("../shared/reference/upstream");
+    let dir = repo_root().join("fixtures/values");
     let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reference cases in {}: {e}", dir.display()));
+        .unwrap_or_else(|e| panic!("values fixtures in {}: {e}", dir.display()));
     let mut cases: Vec<Case> = entries
         .filter_map(|e| {
             let path = e.ok()?.path();
-            let file = path.file_name()?.to_str()?;
-            let name = file.strip_suffix(".values.yaml")?.to_string();
-            Some(Case { name, values: path })
+            let name = path.file_name()?.to_str()?.strip_suffix(".yaml")?;
+            Some(Case {
+                name: format!("fixture-{name}"),
+                values: path,
+            })
         })
         .collect();
+    assert!(!cases.is_empty(), "no values fixtures in {}", dir.display());
+    if let Some(shared) = wandb_contract::peer::Shared::or_skip("upstream cases not tested here") {
+        cases.extend(shared.cases().into_iter().map(|c| Case {
+            name: c.name,
+            values: c.values,
+        }));
+    }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(
-        !cases.is_empty(),
-        "no *.values.yaml reference cases in {}",
-        dir.display()
-    );
     cases
 }
 

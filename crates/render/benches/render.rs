@@ -3,18 +3,11 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use wandb_render::{Release, render, render_yaml};
-use wandb_values::{Source, load};
-
-struct NoFiles;
-impl wandb_values::FileReader for NoFiles {
-    fn read(&mut self, path: &std::path::Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
-    }
-}
+use wandb_values::{Disk, Source, load};
 
 fn values(file: Option<&str>) -> wandb_values::Values {
     let sources: Vec<Source> = file.map(|f| Source::File(f.into())).into_iter().collect();
-    load(&sources, &mut NoFiles)
+    load(&sources, &mut Disk)
         .expect("the benchmark's values load")
         .values
 }
@@ -23,11 +16,11 @@ fn benches(c: &mut Criterion) {
     let release = Release::new("wandb", "default");
     let largest = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/upstream/olap-features-enabled.values.yaml"
+        "/../../fixtures/values/every-service.yaml"
     );
     let cases = [
         ("default", values(None)),
-        ("olap-features-enabled", values(Some(largest))),
+        ("every-service", values(Some(largest))),
     ];
     for (name, v) in &cases {
         c.bench_function(&format!("render/{name}"), |b| {
@@ -38,7 +31,7 @@ fn benches(c: &mut Criterion) {
         });
     }
     c.bench_function("load_values/default", |b| {
-        b.iter(|| load(black_box(&[]), &mut NoFiles).map(|l| l.values))
+        b.iter(|| load(black_box(&[]), &mut Disk).map(|l| l.values))
     });
 }
 

@@ -1,0 +1,171 @@
+//! The upstream chart rendered by Helm, for the key-fidelity test: its
+//! values, its renders of a base with one key changed, run on every core,
+//! and the result cached by what determines it (chart, base, probes), so
+//! that a second run on the same machine takes seconds. The cache only
+//! saves time: without it everything is rendered again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+use crate::docs::parse_objects;
+use crate::fidelity::{Probe, changed, fingerprints};
+
+/// Helm: `$HELM`, else the one `hack/cluster install` put in the cache, else
+/// `helm` on PATH.
+pub fn find_helm() -> Option<PathBuf> {
+    if let Some(helm) = std::env::var_os("HELM").filter(|h| !h.is_empty()) {
+        return Some(PathBuf::from(helm));
+    }
+    let cached = cache_root().join("bin/helm3");
+    if cached.is_file() {
+        return Some(cached);
+    }
+    let on_path = Command::new("helm").arg("version").output();
+    on_path
+        .is_ok_and(|o| o.status.success())
+        .then(|| PathBuf::from("helm"))
+}
+
+fn cache_root() -> PathBuf {
+    match std::env::var_os("WANDB_OPERATOR_CACHE") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/wandb-operator"),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelmError {
+    #[error("running {0}: {1}")]
+    Spawn(String, std::io::Error),
+    #[error("{0} failed: {1}")]
+    Failed(String, String),
+    #[error("{0}")]
+    Output(String),
+}
+
+/// The upstream chart and the Helm that renders it.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub helm: PathBuf,
+    pub chart: PathBuf,
+}
+
+/// What each key changes upstream: the objects, or `None` when Helm refuses
+/// the changed value.
+pub type Effects = BTreeMap<String, Option<BTreeSet<(String, String)>>>;
+
+impl Upstream {
+    fn run(&self, args: &[&str]) -> Result<String, HelmError> {
+        let what = format!("helm {}", args.first().copied().unwrap_or(""));
+        let out = Command::new(&self.helm)
+            .args(args)
+            .output()
+            .map_err(|e| HelmError::Spawn(what.clone(), e))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(HelmError::Failed(
+                what,
+                err.lines().take(3).collect::<Vec<_>>().join(" "),
+            ));
+        }
+        String::from_utf8(out.stdout).map_err(|e| HelmError::Output(e.to_string()))
+    }
+
+    /// The chart's own values.yaml.
+    pub fn values(&self) -> Result<Value, HelmError> {
+        let text = self.run(&["show", "values", &self.chart.to_string_lossy()])?;
+        serde_saphyr::from_str(&text).map_err(|e| HelmError::Output(e.to_string()))
+    }
+
+    /// `helm template wandb CHART -f BASE [--set-json FLAG]`, as fingerprints.
+    pub fn template(
+        &self,
+        base: &Path,
+        set_json: Option<&str>,
+    ) -> Result<BTreeMap<(String, String), String>, HelmError> {
+        let chart = self.chart.to_string_lossy();
+        let base = base.to_string_lossy();
+        let mut args = vec!["template", "wandb", &chart, "-f", &base];
+        if let Some(flag) = set_json {
+            args.extend(["--set-json", flag]);
+        }
+        let text = self.run(&args)?;
+        let objects =
+            parse_objects("helm template", &text).map_err(|e| HelmError::Output(e.to_string()))?;
+        Ok(fingerprints(&objects))
+    }
+
+    /// What every probe changes in the upstream render of `base`, from the
+    /// cache when the same chart, base and probes were rendered before.
+    /// `progress` is told how many are done, now and then.
+    pub fn effects(
+        &self,
+        base: &Path,
+        probes: &[Probe],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Effects, HelmError> {
+        let cache = self.cache_file(base, probes)?;
+        if let Some(effects) = std::fs::read_to_string(&cache)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Effects>(&t).ok())
+        {
+            return Ok(effects);
+        }
+        // Generated passwords differ between two renders of the same values.
+        let first = self.template(base, None)?;
+        let noise = changed(&first, &self.template(base, None)?, &BTreeSet::new());
+        let next = AtomicUsize::new(0);
+        let results = Mutex::new(Effects::new());
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(probe) = probes.get(i) else { break };
+                        let effect = self
+                            .template(base, Some(&probe.set_json()))
+                            .ok()
+                            .map(|after| changed(&first, &after, &noise));
+                        if let Ok(mut results) = results.lock() {
+                            results.insert(probe.key(), effect);
+                        }
+                        if (i + 1).is_multiple_of(100) {
+                            progress(i + 1, probes.len());
+                        }
+                    }
+                });
+            }
+        });
+        let effects = results.into_inner().unwrap_or_default();
+        if let Some(dir) = cache.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Ok(text) = serde_json::to_string(&effects) {
+            let _ = std::fs::write(&cache, text);
+        }
+        Ok(effects)
+    }
+
+    /// The cache file for a chart, base and probes.
+    fn cache_file(&self, base: &Path, probes: &[Probe]) -> Result<PathBuf, HelmError> {
+        let read =
+            |p: &Path| std::fs::read(p).map_err(|e| HelmError::Spawn(p.display().to_string(), e));
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        read(&self.chart)?.hash(&mut hasher);
+        read(base)?.hash(&mut hasher);
+        for p in probes {
+            p.set_json().hash(&mut hasher);
+        }
+        let helm_version = self.run(&["version", "--short"]).unwrap_or_default();
+        helm_version.hash(&mut hasher);
+        Ok(cache_root().join(format!("key-fidelity/{:016x}.json", hasher.finish())))
+    }
+}
