@@ -554,11 +554,7 @@ async fn take_over_from_v1(wandb: &WeightsAndBiases, ctx: &Context) -> Result<()
         &Patch::Merge(&v1::phase_removal()),
     )
     .await
-    .map_err(|source| Error::Kube {
-        action: "patch-status",
-        object: format!("WeightsAndBiases/{name}"),
-        source,
-    })?;
+    .map_err(resource_error("patch-status", wandb))?;
     removed.push("status.phase".into());
     info!(resource = %name, removed = %removed.join(", "), "removed W&B's Go operator v1's leftovers");
     let note = format!(
@@ -595,12 +591,21 @@ pub async fn remove_v1_finalizer(
             &Patch::Merge(&patch),
         )
         .await
-        .map_err(|source| Error::Kube {
-            action: "remove-finalizer",
-            object: format!("WeightsAndBiases/{}", wandb.name_any()),
-            source,
-        })?;
+        .map_err(resource_error("remove-finalizer", wandb))?;
     Ok(Some(patched))
+}
+
+/// The error of a request about the resource itself.
+fn resource_error(
+    action: &'static str,
+    wandb: &WeightsAndBiases,
+) -> impl FnOnce(kube::Error) -> Error {
+    let object = format!("WeightsAndBiases/{}", wandb.name_any());
+    move |source| Error::Kube {
+        action,
+        object,
+        source,
+    }
 }
 
 /// Warns of generated values that a user may have to act on; names the
@@ -681,11 +686,7 @@ async fn write_status(
         &Patch::Apply(&patch),
     )
     .await
-    .map_err(|source| Error::Kube {
-        action: "patch-status",
-        object: format!("WeightsAndBiases/{}", wandb.name_any()),
-        source,
-    })?;
+    .map_err(resource_error("patch-status", wandb))?;
     Ok(ready)
 }
 
