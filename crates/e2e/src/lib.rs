@@ -2020,6 +2020,28 @@ pub fn text<'a>(v: &'a serde_json::Value, pointer: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// Events about the WeightsAndBiases resources of `ns`: (type, reason,
+/// note, count).
+pub fn resource_events(cluster: &Cluster, ns: &str) -> Vec<(String, String, String, i64)> {
+    let list = cluster.get_json(&["-n", ns, "events.events.k8s.io"]);
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| text(e, "/regarding/kind") == "WeightsAndBiases")
+        .map(|e| {
+            (
+                text(e, "/type").to_string(),
+                text(e, "/reason").to_string(),
+                text(e, "/note").to_string(),
+                e.pointer("/series/count")
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(1),
+            )
+        })
+        .collect()
+}
+
 /// The integer at a JSON pointer, or 0.
 pub fn int(v: &serde_json::Value, pointer: &str) -> i64 {
     v.pointer(pointer)

@@ -319,8 +319,12 @@ impl OperatorRun {
     /// Starts the operator for namespace `ns` with a token of the chart's
     /// ServiceAccount `<release>-operator`.
     fn start(cluster: &Cluster, ns: &str, work: &Path) -> OperatorRun {
-        let sa = format!("{RELEASE}-operator");
-        let kubeconfig = sa_kubeconfig(cluster, ns, &sa, work);
+        OperatorRun::start_as(cluster, ns, work, &format!("{RELEASE}-operator"))
+    }
+
+    /// The same with the ServiceAccount `sa` (of another release's name).
+    fn start_as(cluster: &Cluster, ns: &str, work: &Path, sa: &str) -> OperatorRun {
+        let kubeconfig = sa_kubeconfig(cluster, ns, sa, work);
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -368,9 +372,13 @@ impl OperatorRun {
 
     /// Log lines where the API server refused the operator something.
     fn denied(&self, log: &str) -> Vec<String> {
+        // Not "Forbidden" alone: the API server says it of an immutable
+        // field too, when the operator replaces a StatefulSet.
         log.lines()
             .filter(|l| {
-                l.contains("forbidden") || l.contains("Forbidden") || l.contains("Unauthorized")
+                l.contains("Unauthorized")
+                    || ((l.contains("forbidden") || l.contains("Forbidden"))
+                        && !l.contains("replacing"))
             })
             .map(|l| l.chars().take(600).collect())
             .collect()
@@ -908,6 +916,19 @@ fn held(cluster: &Cluster, ns: &str, generated_only: bool) -> BTreeMap<String, H
     out
 }
 
+/// Prints what is held, one line per object with its uid and data's hash.
+fn print_held(what: &str, held: &BTreeMap<String, Held>) {
+    eprintln!("[chart] {what}:");
+    for d in held.values() {
+        eprintln!(
+            "    {:<50} uid {} sha256 {}",
+            format!("{}/{}", d.kind, d.name),
+            d.uid,
+            d.sha()
+        );
+    }
+}
+
 /// Compares what was held before with what is there now: every object
 /// still there with its uid and its data. `fill_empty` allows keys that
 /// were empty or absent before to have gained a value. Returns the
@@ -944,6 +965,23 @@ fn compare_held(
         }
     }
     (problems, filled)
+}
+
+/// Asserts [`compare_held`] finds no problem after `what`; returns the keys
+/// that were filled.
+fn assert_kept(
+    what: &str,
+    before: &BTreeMap<String, Held>,
+    now: &BTreeMap<String, Held>,
+    fill_empty: bool,
+) -> Vec<String> {
+    let (problems, filled) = compare_held(before, now, fill_empty);
+    assert!(
+        problems.is_empty(),
+        "{what} lost or changed data:\n{}",
+        problems.join("\n")
+    );
+    filled
 }
 
 /// SHA-256 (FIPS 180-4), for the record of data hashes.
@@ -1873,10 +1911,10 @@ const UPSTREAM_VALUES: &[&str] = &[
     LICENSE,
 ];
 
-/// The shell blocks of docs/migrating-from-upstream.md, in order.
-fn migration_steps() -> Vec<String> {
-    let doc = std::fs::read_to_string(repo_root().join("docs/migrating-from-upstream.md"))
-        .expect("docs/migrating-from-upstream.md");
+/// The shell blocks of a guide under docs/, in order.
+fn guide_steps(guide: &str) -> Vec<String> {
+    let doc = std::fs::read_to_string(repo_root().join("docs").join(guide))
+        .unwrap_or_else(|e| panic!("docs/{guide}: {e}"));
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in doc.lines() {
@@ -1893,43 +1931,27 @@ fn migration_steps() -> Vec<String> {
     blocks
 }
 
-#[test]
-fn s5_a_release_of_the_upstream_chart_moves_to_this_chart_as_documented() {
-    let steps = migration_steps();
-    assert!(
-        steps.iter().any(|s| s.contains("helm upgrade"))
-            && steps.last().is_some_and(|s| s.contains("kubectl wait")),
-        "docs/migrating-from-upstream.md: expected ```sh blocks with a `helm upgrade` and a final `kubectl wait`"
-    );
-    let Some(upstream) =
-        wandb_contract::peer::chart_or_skip("moving an upstream release not tested")
-    else {
-        return;
-    };
-    for h in HELMS {
-        migrate(h, &steps, &upstream);
-    }
+/// The upstream chart, or `None` (with one line saying what is not
+/// tested) when it is not beside the repository: a peer-tier test passes
+/// without it.
+fn upstream_chart(what: &str) -> Option<PathBuf> {
+    wandb_contract::peer::chart_or_skip(&format!("{what} not tested"))
 }
 
-fn migrate(h: Helm, steps: &[String], upstream: &Path) {
-    let t0 = Instant::now();
-    let ns = "wandb";
-    let work = WorkDir::new(&format!("chart-migrate-{}", h.name()));
-    let cluster = Cluster::up(&format!("chart-migrate-{}", h.name()));
-    let kc = Some(cluster.kubeconfig.as_path());
-    cluster.kubectl_ok(&["create", "namespace", ns], None);
-    let upstream = upstream.to_string_lossy();
-
-    // The upstream release, with in-cluster MySQL and Redis.
-    let mut args = vec!["install", RELEASE, &upstream, "-n", ns];
+/// Installs release `wandb` of the upstream chart with in-cluster MySQL and
+/// Redis, and waits until its StatefulSets are ready and its claims bound.
+/// Returns how long that took.
+fn install_upstream(h: Helm, work: &Path, cluster: &Cluster, ns: &str, chart: &Path) -> String {
+    let chart = chart.to_string_lossy();
+    let mut args = vec!["install", RELEASE, &chart, "-n", ns];
     args.extend(UPSTREAM_VALUES);
     let t = Instant::now();
-    h.ok(&work.0, kc, &args);
-    let (_, _) = wait_until(
+    h.ok(work, Some(&cluster.kubeconfig), &args);
+    wait_until(
         "the upstream StatefulSets ready",
         Duration::from_secs(120),
         || {
-            let sts = items(&get(&cluster, &["-n", ns, "statefulsets"]).unwrap());
+            let sts = items(&get(cluster, &["-n", ns, "statefulsets"]).unwrap());
             let names: Vec<&str> = sts.iter().map(|s| text(s, "/metadata/name")).collect();
             let ready = sts.iter().all(|s| {
                 int(s, "/status/readyReplicas")
@@ -1937,10 +1959,9 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
                         .and_then(Value::as_i64)
                         .unwrap_or(1)
             });
-            let claims_bound =
-                items(&get(&cluster, &["-n", ns, "persistentvolumeclaims"]).unwrap())
-                    .iter()
-                    .all(|c| text(c, "/status/phase") == "Bound");
+            let claims_bound = items(&get(cluster, &["-n", ns, "persistentvolumeclaims"]).unwrap())
+                .iter()
+                .all(|c| text(c, "/status/phase") == "Bound");
             if names.contains(&"wandb-mysql")
                 && names.contains(&"wandb-redis-master")
                 && ready
@@ -1954,54 +1975,50 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
             }
         },
     );
-    let upstream_ready = secs(t.elapsed());
-    let before = held(&cluster, ns, false);
-    let old_sts: BTreeMap<String, String> =
-        items(&get(&cluster, &["-n", ns, "statefulsets"]).unwrap())
-            .iter()
-            .map(|s| {
-                (
-                    text(s, "/metadata/name").to_string(),
-                    text(s, "/metadata/uid").to_string(),
-                )
-            })
-            .collect();
-    eprintln!("[chart] {} recorded before the move:", h.name());
-    for d in before.values() {
-        eprintln!(
-            "    {:<50} uid {} sha256 {}",
-            format!("{}/{}", d.kind, d.name),
-            d.uid,
-            d.sha()
+    secs(t.elapsed())
+}
+
+/// Runs the shell blocks of a guide as a user would: `helm` is this Helm,
+/// `kubectl` the cluster's, this chart at `./charts/operator-wandb`.
+struct Guide {
+    path: String,
+    cwd: PathBuf,
+    work: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+impl Guide {
+    fn new(h: Helm, work: &Path, cluster: &Cluster) -> Guide {
+        let shims = work.join("bin");
+        std::fs::create_dir_all(&shims).unwrap();
+        std::os::unix::fs::symlink(h.bin(), shims.join("helm")).unwrap();
+        std::os::unix::fs::symlink(kubectl_bin(), shims.join("kubectl")).unwrap();
+        let cwd = work.join("cwd");
+        std::fs::create_dir_all(&cwd).unwrap();
+        std::os::unix::fs::symlink(repo_root().join("charts"), cwd.join("charts")).unwrap();
+        let path = format!(
+            "{}:{}",
+            shims.display(),
+            std::env::var("PATH").unwrap_or_default()
         );
+        Guide {
+            path,
+            cwd,
+            work: work.to_path_buf(),
+            kubeconfig: cluster.kubeconfig.clone(),
+        }
     }
 
-    // The documented steps, verbatim, with `helm` being this Helm. The
-    // operator, which the chart runs as a Deployment, runs from the host
-    // as soon as the release is switched.
-    let shims = work.0.join("bin");
-    std::fs::create_dir_all(&shims).unwrap();
-    std::os::unix::fs::symlink(h.bin(), shims.join("helm")).unwrap();
-    std::os::unix::fs::symlink(kubectl_bin(), shims.join("kubectl")).unwrap();
-    let cwd = work.0.join("cwd");
-    std::fs::create_dir_all(&cwd).unwrap();
-    std::os::unix::fs::symlink(repo_root().join("charts"), cwd.join("charts")).unwrap();
-    let path = format!(
-        "{}:{}",
-        shims.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut operator = None;
-    let mut step_times = Vec::new();
-    for (i, step) in steps.iter().enumerate() {
+    /// Runs step `i` (from 0), asserting success; returns how long it took.
+    fn run(&self, i: usize, step: &str) -> String {
         let mut cmd = Command::new("bash");
         cmd.args(["-euo", "pipefail", "-c", step])
-            .current_dir(&cwd)
-            .env("PATH", &path)
-            .env("KUBECONFIG", &cluster.kubeconfig)
-            .env("HELM_CONFIG_HOME", work.0.join("helm/config"))
-            .env("HELM_CACHE_HOME", work.0.join("helm/cache"))
-            .env("HELM_DATA_HOME", work.0.join("helm/data"));
+            .current_dir(&self.cwd)
+            .env("PATH", &self.path)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HELM_CONFIG_HOME", self.work.join("helm/config"))
+            .env("HELM_CACHE_HOME", self.work.join("helm/cache"))
+            .env("HELM_DATA_HOME", self.work.join("helm/data"));
         let out = run(cmd, None, Duration::from_secs(300));
         eprintln!(
             "[chart] step {} ({}):\n{}{}",
@@ -2019,7 +2036,55 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
             i + 1,
             out.describe_status()
         );
-        step_times.push(secs(out.elapsed));
+        secs(out.elapsed)
+    }
+}
+
+#[test]
+fn s5_a_release_of_the_upstream_chart_moves_to_this_chart_as_documented() {
+    let steps = guide_steps("migrating-from-upstream.md");
+    assert!(
+        steps.iter().any(|s| s.contains("helm upgrade"))
+            && steps.last().is_some_and(|s| s.contains("kubectl wait")),
+        "docs/migrating-from-upstream.md: expected ```sh blocks with a `helm upgrade` and a final `kubectl wait`"
+    );
+    let Some(upstream) = upstream_chart("the move from the upstream chart") else {
+        return;
+    };
+    for h in HELMS {
+        migrate(h, &steps, &upstream);
+    }
+}
+
+fn migrate(h: Helm, steps: &[String], upstream: &Path) {
+    let t0 = Instant::now();
+    let ns = "wandb";
+    let work = WorkDir::new(&format!("chart-migrate-{}", h.name()));
+    let cluster = Cluster::up(&format!("chart-migrate-{}", h.name()));
+    let kc = Some(cluster.kubeconfig.as_path());
+    cluster.kubectl_ok(&["create", "namespace", ns], None);
+    let upstream_ready = install_upstream(h, &work.0, &cluster, ns, upstream);
+    let before = held(&cluster, ns, false);
+    let old_sts: BTreeMap<String, String> =
+        items(&get(&cluster, &["-n", ns, "statefulsets"]).unwrap())
+            .iter()
+            .map(|s| {
+                (
+                    text(s, "/metadata/name").to_string(),
+                    text(s, "/metadata/uid").to_string(),
+                )
+            })
+            .collect();
+    print_held(&format!("{} recorded before the move", h.name()), &before);
+
+    // The documented steps, verbatim, with `helm` being this Helm. The
+    // operator, which the chart runs as a Deployment, runs from the host
+    // as soon as the release is switched.
+    let guide = Guide::new(h, &work.0, &cluster);
+    let mut operator = None;
+    let mut step_times = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        step_times.push(guide.run(i, step));
         if step.contains("helm upgrade") {
             operator = Some(OperatorRun::start(&cluster, ns, &work.0));
         }
@@ -2136,6 +2201,276 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
             filled.join(", ")
         },
         new_claims.len(),
+        secs(t0.elapsed())
+    ));
+}
+
+// ================================================================ 6. W&B's Go operator v1
+
+/// The finalizer W&B's Go operator v1 keeps on the resource.
+const V1_FINALIZER: &str = "finalizer.app.wandb.com";
+
+/// The state W&B's Go operator v1.22 leaves, made as it makes it: its CRD,
+/// the upstream chart installed with Helm as a release named after the
+/// resource, the resource with `spec.chart`, v1's finalizer and
+/// `status.phase`, and v1's two copies of the spec. One Secret of the
+/// install, `wandb-mysql`, is made by hand instead, without our labels and
+/// without its root password. Then docs/migrating-from-w-and-b-operator.md,
+/// step by step.
+#[test]
+fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
+    let Some(upstream) = upstream_chart("v1 takeover") else {
+        return;
+    };
+    let steps = guide_steps("migrating-from-w-and-b-operator.md");
+    assert!(
+        steps.len() == 3
+            && steps[0].contains("createResource=false")
+            && steps[1].contains("kubectl wait")
+            && steps[2].contains("remove-v1-leftovers"),
+        "docs/migrating-from-w-and-b-operator.md: expected ```sh blocks for the CRD and operator, \
+         the wait, the leftovers: {steps:?}"
+    );
+    let t0 = Instant::now();
+    // v1 embeds Helm 3.
+    let h = Helm::V3;
+    let ns = "wandb";
+    let work = WorkDir::new("chart-v1-takeover");
+    let cluster = Cluster::up("chart-v1-takeover");
+    cluster.kubectl_ok(&["create", "namespace", ns], None);
+    let v1_crd = wandb_e2e::fixture("v1-crd.yaml");
+    cluster.kubectl_ok(&["create", "-f", &v1_crd.to_string_lossy()], None);
+    cluster.kubectl_ok(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/weightsandbiases.apps.wandb.com",
+        ],
+        None,
+    );
+    let upstream_ready = install_upstream(h, &work.0, &cluster, ns, &upstream);
+
+    // A Secret of the install made by hand: a password of one's own, no
+    // root password, no labels.
+    let own_password = "aGFuZC1tYWRlLXBhc3N3b3Jk";
+    kubectl(&cluster, &["-n", ns, "delete", "secret", "wandb-mysql"]);
+    let hand_made = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "wandb-mysql", "namespace": ns},
+        "data": {"MYSQL_PASSWORD": own_password},
+    });
+    cluster.kubectl_ok(&["create", "-f", "-"], Some(&hand_made.to_string()));
+
+    // The resource as v1 keeps it, and v1's copies of its spec.
+    let values = json!({
+        "global": {"host": "https://wandb.example.com", "license": "your-license-key"},
+        "mysql": {"install": true},
+        "redis": {"install": true},
+    });
+    let resource = json!({
+        "apiVersion": "apps.wandb.com/v1", "kind": "WeightsAndBiases",
+        "metadata": {"name": RELEASE, "namespace": ns, "finalizers": [V1_FINALIZER]},
+        "spec": {
+            "chart": {"url": "https://charts.wandb.ai", "name": "operator-wandb", "version": "0.43.8"},
+            "values": values,
+        },
+    });
+    cluster.kubectl_ok(&["create", "-f", "-"], Some(&resource.to_string()));
+    for copy in ["spec-active", "spec-user"] {
+        let secret = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": format!("{RELEASE}-{copy}"), "namespace": ns},
+            "stringData": {"spec": json!({"values": values}).to_string()},
+        });
+        cluster.kubectl_ok(&["create", "-f", "-"], Some(&secret.to_string()));
+    }
+    cluster.kubectl_ok(
+        &[
+            "-n",
+            ns,
+            "patch",
+            "weightsandbiases",
+            RELEASE,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"phase":"Completed"}}"#,
+        ],
+        None,
+    );
+    let release_record = format!("sh.helm.release.v1.{RELEASE}.v1");
+    assert!(get(&cluster, &["-n", ns, "secret", &release_record]).is_some());
+    let before = held(&cluster, ns, false);
+    print_held("recorded before the takeover", &before);
+
+    // Our CRD over v1's and our operator (the chart's Deployment runs from
+    // the host, as the chart's ServiceAccount), then Ready.
+    let guide = Guide::new(h, &work.0, &cluster);
+    let mut step_times = vec![guide.run(0, &steps[0])];
+    let w = get(&cluster, &["-n", ns, "weightsandbiases", RELEASE]).unwrap();
+    assert_eq!(
+        text(&w, "/status/phase"),
+        "Completed",
+        "our CRD dropped v1's status.phase"
+    );
+    assert_eq!(
+        text(&w, "/spec/chart/version"),
+        "0.43.8",
+        "our CRD dropped spec.chart"
+    );
+    let operator = OperatorRun::start_as(&cluster, ns, &work.0, "wandb-operator-operator");
+    step_times.push(guide.run(1, &steps[1]));
+    let (generation, _) = wait_ready(&cluster, ns);
+
+    // v1's finalizer is gone, and an Event says why.
+    let w = get(&cluster, &["-n", ns, "weightsandbiases", RELEASE]).unwrap();
+    let finalizers: Vec<&str> = w["metadata"]["finalizers"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(finalizers, ["apps.wandb.com/retention"]);
+    let events = wandb_e2e::resource_events(&cluster, ns);
+    let notes = |reason: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|(_, r, _, _)| r == reason)
+            .map(|(_, _, note, _)| note.clone())
+            .collect()
+    };
+    assert!(
+        notes("TookOverFromV1")
+            .iter()
+            .any(|n| n.contains(V1_FINALIZER)),
+        "no TookOverFromV1 event naming the finalizer: {events:?}"
+    );
+    let warnings = w
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "ValuesWarnings"))
+        .map(|c| text(c, "/message").to_string())
+        .unwrap_or_default();
+    assert!(
+        warnings.contains("spec.chart"),
+        "spec.chart not warned of: {warnings}"
+    );
+
+    // Every Secret and PVC kept with its uid and every value it had; only
+    // keys that had none were added, each told by a Warning Event.
+    let after = held(&cluster, ns, false);
+    let filled = assert_kept("the takeover", &before, &after, true);
+    let told: BTreeSet<String> = notes("SecretKeyGenerated")
+        .iter()
+        .filter_map(|n| n.split(" had no value").next())
+        .map(str::to_string)
+        .collect();
+    assert!(
+        told.contains("Secret/wandb-mysql: MYSQL_ROOT_PASSWORD"),
+        "the key added to the hand-made Secret was not told: {told:?}"
+    );
+    for t in &told {
+        assert!(
+            filled.iter().any(|f| f.starts_with(t.as_str())),
+            "{t} was told but not added: filled {filled:?}"
+        );
+    }
+    assert_eq!(
+        after["Secret/wandb-mysql"]
+            .data
+            .get("MYSQL_PASSWORD")
+            .map(String::as_str),
+        Some(own_password),
+        "the hand-made password was replaced"
+    );
+    let identical = before
+        .iter()
+        .filter(|(k, b)| after[*k].data == b.data)
+        .count();
+    let replaced = notes("Replacing")
+        .iter()
+        .filter_map(|n| n.split(':').next().map(str::to_string))
+        .collect::<BTreeSet<_>>();
+    let workloads = settled_workloads(&cluster, ns);
+    operator.assert_not_denied();
+
+    // v1's leftovers, when asked; nothing else.
+    step_times.push(guide.run(2, &steps[2]));
+    let (_, cleaned_in) = wait_until("v1's leftovers removed", Duration::from_secs(60), || {
+        let w = get(&cluster, &["-n", ns, "weightsandbiases", RELEASE]).unwrap();
+        let left: Vec<String> = [
+            release_record.clone(),
+            format!("{RELEASE}-spec-active"),
+            format!("{RELEASE}-spec-user"),
+        ]
+        .into_iter()
+        .filter(|s| get(&cluster, &["-n", ns, "secret", s]).is_some())
+        .chain(
+            w.pointer("/status/phase")
+                .map(|_| "status.phase".to_string()),
+        )
+        .collect();
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("still there: {left:?}"))
+        }
+    });
+    let cleaned = held(&cluster, ns, false);
+    let leftovers: Vec<&String> = before.keys().filter(|k| k.contains("-spec-")).collect();
+    let mut expected_after = after.clone();
+    for k in &leftovers {
+        expected_after.remove(*k);
+    }
+    assert_kept("removing the leftovers", &expected_after, &cleaned, false);
+    assert!(is_ready(&cluster, ns), "not Ready after the leftovers went");
+
+    // Deleting the resource completes; the data stays, as the retention
+    // policy says by default.
+    let kept = held(&cluster, ns, true);
+    let t = Instant::now();
+    let out = kubectl(
+        &cluster,
+        &[
+            "-n",
+            ns,
+            "delete",
+            "weightsandbiases",
+            RELEASE,
+            "--wait",
+            "--timeout=120s",
+        ],
+    );
+    assert!(
+        out.success(),
+        "deleting the resource: {}\n{}",
+        out.describe_status(),
+        out.stderr
+    );
+    let deleted_in = secs(t.elapsed());
+    assert!(get(&cluster, &["-n", ns, "weightsandbiases", RELEASE]).is_none());
+    assert_kept(
+        "deleting the resource",
+        &kept,
+        &held(&cluster, ns, true),
+        false,
+    );
+    operator.assert_not_denied();
+    drop(operator);
+
+    let secrets = before.values().filter(|d| d.kind == "Secret").count();
+    let claims = before.len() - secrets;
+    summary(format!(
+        "6 v1 takeover helm3: upstream 0.43.8 ready in {upstream_ready}; guide steps ({}); Ready \
+         (generation {generation}): {workloads}; all {claims} PVCs and {secrets} Secrets kept with their \
+         uids, {identical} of {} byte-identical, the rest only gained keys that had no value ({}); \
+         SecretKeyGenerated for {}; recreated: {}; v1's finalizer removed; leftovers removed in {}; \
+         deleted in {deleted_in}, {} PVCs and generated Secrets kept; operator denied nothing; total {}",
+        step_times.join(", "),
+        before.len(),
+        filled.join(", "),
+        told.iter().cloned().collect::<Vec<_>>().join(", "),
+        replaced.iter().cloned().collect::<Vec<_>>().join(", "),
+        secs(cleaned_in),
+        kept.len(),
         secs(t0.elapsed())
     ));
 }

@@ -461,30 +461,9 @@ fn wait_values_invalid(cluster: &Cluster, what: &str) -> (String, Duration) {
 
 /// The InvalidValues warnings about the WeightsAndBiases resource.
 fn invalid_values_warnings(cluster: &Cluster) -> Vec<(String, String, String, i64)> {
-    resource_events(cluster)
+    wandb_e2e::resource_events(cluster, NS)
         .into_iter()
         .filter(|(t, reason, _, _)| t == "Warning" && reason == "InvalidValues")
-        .collect()
-}
-
-/// Events about the WeightsAndBiases resource: (type, reason, note, count).
-fn resource_events(cluster: &Cluster) -> Vec<(String, String, String, i64)> {
-    let list = cluster.get_json(&["-n", NS, "events.events.k8s.io"]);
-    list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| text(e, "/regarding/kind") == "WeightsAndBiases")
-        .map(|e| {
-            (
-                text(e, "/type").to_string(),
-                text(e, "/reason").to_string(),
-                text(e, "/note").to_string(),
-                e.pointer("/series/count")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(1),
-            )
-        })
         .collect()
 }
 
@@ -1038,7 +1017,7 @@ fn hand_made_changes_are_repaired() {
         REPAIR_BOUND,
         Duration::from_millis(250),
         || {
-            let events = resource_events(&cluster);
+            let events = wandb_e2e::resource_events(&cluster, NS);
             events
                 .iter()
                 .find(|(t, _, note, _)| t == "Warning" && note.contains(name))

@@ -21,7 +21,7 @@ use crate::cache::Cache;
 use crate::crd::{self, WeightsAndBiases};
 use crate::desired::{FIELD_MANAGER, INSTANCE_LABEL};
 use crate::engine::{self, Caches, Context, Error};
-use crate::events::Recorder;
+use crate::events::{EventType, Recorder};
 use crate::kinds;
 use crate::metrics::{ErrorLabel, Metrics, ResultLabel};
 
@@ -204,18 +204,22 @@ pub async fn reconcile(wandb: Arc<WeightsAndBiases>, ctx: Arc<Context>) -> Resul
     let api: Api<WeightsAndBiases> =
         Api::namespaced(ctx.client.clone(), &wandb.namespace().unwrap_or_default());
     let key = key_of(&wandb);
-    let result = finalizer(&api, FINALIZER, wandb, |event| async {
-        match event {
-            FinalizerEvent::Apply(w) => engine::reconcile(&w, &ctx).await,
-            FinalizerEvent::Cleanup(w) => engine::cleanup(&w, &ctx).await,
-        }
-    })
-    .await
-    .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer(other.to_string()),
-    });
+    let result = without_v1_finalizer_if_deleted(wandb, &ctx).await;
+    let result = match result {
+        Ok(wandb) => finalizer(&api, FINALIZER, wandb, |event| async {
+            match event {
+                FinalizerEvent::Apply(w) => engine::reconcile(&w, &ctx).await,
+                FinalizerEvent::Cleanup(w) => engine::cleanup(&w, &ctx).await,
+            }
+        })
+        .await
+        .map_err(|e| match e {
+            kube::runtime::finalizer::Error::ApplyFailed(e)
+            | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+            other => Error::Finalizer(other.to_string()),
+        }),
+        Err(e) => Err(e),
+    };
     ctx.metrics
         .reconcile_duration
         .observe(started.elapsed().as_secs_f64());
@@ -230,6 +234,30 @@ pub async fn reconcile(wandb: Arc<WeightsAndBiases>, ctx: Arc<Context>) -> Resul
         })
         .inc();
     result
+}
+
+/// A resource being deleted loses the finalizer of W&B's Go operator v1
+/// first: v1 no longer runs, and nothing else would ever remove it.
+async fn without_v1_finalizer_if_deleted(
+    wandb: Arc<WeightsAndBiases>,
+    ctx: &Context,
+) -> Result<Arc<WeightsAndBiases>, Error> {
+    if wandb.metadata.deletion_timestamp.is_none() {
+        return Ok(wandb);
+    }
+    match engine::remove_v1_finalizer(&wandb, ctx).await? {
+        Some(patched) => {
+            info!(resource = %wandb.name_any(), finalizer = crate::v1::FINALIZER, "removed W&B's Go operator v1's finalizer");
+            let note = format!(
+                "removed the finalizer {} of W&B's Go operator v1, which no longer runs this install",
+                crate::v1::FINALIZER
+            );
+            ctx.event(&wandb, EventType::Normal, "TookOverFromV1", "Cleanup", note)
+                .await;
+            Ok(Arc::new(patched))
+        }
+        None => Ok(wandb),
+    }
 }
 
 /// Retries a failing resource with exponential backoff: 5 s after its

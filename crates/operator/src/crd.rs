@@ -80,6 +80,10 @@ pub struct WeightsAndBiasesStatus {
     /// Objects the operator manages, as `Kind/name`: what it prunes from.
     #[serde(default)]
     pub inventory: Vec<String>,
+    /// Written by W&B's Go operator v1 (`Loading`, `Completed`, `Invalid
+    /// Config`); never by this one, which removes it with v1's leftovers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
 }
 
 fn conditions_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {

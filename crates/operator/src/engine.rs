@@ -20,7 +20,7 @@ use crate::kinds::{self, KindInfo};
 use crate::metrics::Metrics;
 use crate::readiness::{self, Readiness};
 use crate::status::{self, ComponentState, Observed};
-use crate::{drift, secrets};
+use crate::{drift, secrets, v1};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -73,8 +73,20 @@ impl Context {
     }
 
     /// The live object, from the cache (or the API for kinds not watched).
+    ///
+    /// The caches hold only objects with our label. Data (a generated
+    /// Secret, a volume) made by the upstream chart, by W&B's Go operator or
+    /// by hand lacks it, so a miss is asked of the API: taking such a Secret
+    /// for absent would give it new passwords over the ones in use.
     async fn live(&self, o: &DesiredObject) -> Result<Option<Value>, Error> {
-        self.live_at(&o.kind, &o.name, o.namespace.as_deref()).await
+        let namespace = o.namespace.as_deref();
+        let cached = self.live_at(&o.kind, &o.name, namespace).await?;
+        match kinds::info(&o.kind) {
+            Some(info) if cached.is_none() && o.holds_data() => {
+                self.get(info, &o.name, namespace).await
+            }
+            _ => Ok(cached),
+        }
     }
 
     async fn live_at(
@@ -95,6 +107,16 @@ impl Context {
                 v
             }));
         }
+        self.get(info, name, namespace).await
+    }
+
+    /// The object as the API has it now.
+    async fn get(
+        &self,
+        info: &KindInfo,
+        name: &str,
+        namespace: Option<&str>,
+    ) -> Result<Option<Value>, Error> {
         self.metrics.request("get");
         match self.api(info, namespace).get_opt(name).await {
             Ok(found) => Ok(found.map(|obj| serde_json::to_value(obj).unwrap_or(Value::Null))),
@@ -102,7 +124,7 @@ impl Context {
             Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
             Err(source) => Err(Error::Kube {
                 action: "get",
-                object: format!("{kind}/{name}"),
+                object: format!("{}/{name}", info.kind),
                 source,
             }),
         }
@@ -171,15 +193,16 @@ impl Context {
         self.patch(o, "scale", &params, &Patch::Merge(&body)).await
     }
 
+    /// Deletes an object; `false` when it was not there.
     async fn delete(
         &self,
         kind: &str,
         name: &str,
         namespace: Option<&str>,
         policy: PropagationPolicy,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let Some(info) = kinds::info(kind) else {
-            return Ok(());
+            return Ok(false);
         };
         self.metrics.request("delete");
         let params = DeleteParams {
@@ -188,7 +211,7 @@ impl Context {
         };
         match self.api(info, namespace).delete(name, &params).await {
             Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => return Ok(false),
             Err(source) => {
                 return Err(Error::Kube {
                     action: "delete",
@@ -201,7 +224,7 @@ impl Context {
             .deleted
             .get_or_create(&crate::metrics::KindLabel { kind: kind.into() })
             .inc();
-        Ok(())
+        Ok(true)
     }
 
     /// Publishes an Event on the resource; a failure to do so is logged, not fatal.
@@ -321,29 +344,12 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
             if !held {
                 if !o.generated.is_empty() {
                     let fresh = secrets::fill(o, live.as_ref(), &mut secrets::random_alphanumeric)?;
-                    let deleted = live.is_none() && established.contains(&o.component);
-                    if !fresh.is_empty() && (live.is_some() || deleted) {
-                        // A generated value went missing: it cannot be recovered.
-                        let keys = fresh.join(", ");
-                        let note = if deleted {
-                            format!(
-                                "{} was deleted: {keys} got new values; the old ones are \
-                                 lost, and what was set up with them must be updated",
-                                o.key()
-                            )
-                        } else {
-                            format!("{}: {keys} had no value and got a new one", o.key())
-                        };
-                        warn!(object = %o.key(), keys = %keys, "generated values replaced");
-                        ctx.event(
-                            wandb,
-                            EventType::Warning,
-                            "SecretRegenerated",
-                            "Apply",
-                            note,
-                        )
-                        .await;
-                    }
+                    let told = secrets::generated(
+                        fresh,
+                        live.is_some(),
+                        established.contains(&o.component),
+                    );
+                    tell_generated(wandb, ctx, &o.key(), told).await;
                 }
                 let drifted = match &live {
                     None => Some(" (absent)".to_string()),
@@ -475,6 +481,8 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
         )
         .await;
     }
+    // The install is adopted (its Secrets, with their values, are ours now).
+    take_over_from_v1(wandb, ctx).await?;
     let ready = write_status(wandb, ctx, previous.as_ref(), &observed).await?;
     Ok(if ready {
         Action::requeue(ctx.resync)
@@ -482,6 +490,168 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
         // Watches wake the reconcile as workloads change; this is a backstop.
         Action::requeue(Duration::from_secs(10))
     })
+}
+
+/// Once this operator runs an install W&B's Go operator v1 ran: removes
+/// v1's finalizer, and v1's leftovers when the resource asks for it.
+async fn take_over_from_v1(wandb: &WeightsAndBiases, ctx: &Context) -> Result<(), Error> {
+    let name = wandb.name_any();
+    if remove_v1_finalizer(wandb, ctx).await?.is_some() {
+        info!(resource = %name, finalizer = v1::FINALIZER, "took over from W&B's Go operator v1");
+        let note = format!(
+            "took over from W&B's Go operator v1, which no longer runs this install: removed its \
+             finalizer {}. Its leftovers hold no data (the Helm release records of release {name}, \
+             the Secrets {name}-spec-active and {name}-spec-user, status.phase); annotate the \
+             resource {}=true to remove them",
+            v1::FINALIZER,
+            v1::REMOVE_LEFTOVERS_ANNOTATION
+        );
+        ctx.event(wandb, EventType::Normal, "TookOverFromV1", "Adopt", note)
+            .await;
+    }
+    let Some(leftovers) = v1::leftovers(wandb) else {
+        return Ok(());
+    };
+    use k8s_openapi::api::core::v1::Secret;
+    let namespace = wandb.namespace().unwrap_or_default();
+    let mut names: Vec<String> = Vec::new();
+    if let Some(selector) = &leftovers.helm_release {
+        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+        ctx.metrics.request("list");
+        let records = secrets
+            .list(&kube::api::ListParams::default().labels(selector))
+            .await
+            .map_err(|source| Error::Kube {
+                action: "list",
+                object: "Secret".into(),
+                source,
+            })?;
+        names.extend(
+            records
+                .items
+                .iter()
+                .filter(|s| s.type_.as_deref() == Some(v1::HELM_RELEASE_TYPE))
+                .map(ResourceExt::name_any),
+        );
+    }
+    names.extend(leftovers.secrets.iter().cloned());
+    let mut removed = Vec::new();
+    for secret in &names {
+        let ns = Some(namespace.as_str());
+        if ctx
+            .delete("Secret", secret, ns, PropagationPolicy::Background)
+            .await?
+        {
+            removed.push(format!("Secret/{secret}"));
+        }
+    }
+    // Last: without a phase, there is nothing left to remove.
+    let api: Api<WeightsAndBiases> = Api::namespaced(ctx.client.clone(), &namespace);
+    ctx.metrics.request("patch-status");
+    api.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(&v1::phase_removal()),
+    )
+    .await
+    .map_err(resource_error("patch-status", wandb))?;
+    removed.push("status.phase".into());
+    info!(resource = %name, removed = %removed.join(", "), "removed W&B's Go operator v1's leftovers");
+    let note = format!(
+        "removed what W&B's Go operator v1 left: {}; no data was touched",
+        removed.join(", ")
+    );
+    ctx.event(
+        wandb,
+        EventType::Normal,
+        "RemovedV1Leftovers",
+        "Adopt",
+        note,
+    )
+    .await;
+    Ok(())
+}
+
+/// Removes v1's finalizer from the resource, if it has it; returns the
+/// resource as patched.
+pub async fn remove_v1_finalizer(
+    wandb: &WeightsAndBiases,
+    ctx: &Context,
+) -> Result<Option<WeightsAndBiases>, Error> {
+    let Some(patch) = v1::finalizer_removal(wandb) else {
+        return Ok(None);
+    };
+    let api: Api<WeightsAndBiases> =
+        Api::namespaced(ctx.client.clone(), &wandb.namespace().unwrap_or_default());
+    ctx.metrics.request("remove-finalizer");
+    let patched = api
+        .patch(
+            &wandb.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .map_err(resource_error("remove-finalizer", wandb))?;
+    Ok(Some(patched))
+}
+
+/// The error of a request about the resource itself.
+fn resource_error(
+    action: &'static str,
+    wandb: &WeightsAndBiases,
+) -> impl FnOnce(kube::Error) -> Error {
+    let object = format!("WeightsAndBiases/{}", wandb.name_any());
+    move |source| Error::Kube {
+        action,
+        object,
+        source,
+    }
+}
+
+/// Warns of generated values that a user may have to act on; names the
+/// Secret and its keys, never a value.
+async fn tell_generated(
+    wandb: &WeightsAndBiases,
+    ctx: &Context,
+    secret: &str,
+    told: secrets::Generated,
+) {
+    match told {
+        secrets::Generated::Quietly => {}
+        secrets::Generated::MissingKeys(keys) => {
+            for key in keys {
+                warn!(object = %secret, key = %key, "a missing key of an existing Secret generated");
+                let note = format!(
+                    "{secret}: {key} had no value and got a new one; the Secret's other values are kept"
+                );
+                ctx.event(
+                    wandb,
+                    EventType::Warning,
+                    "SecretKeyGenerated",
+                    "Apply",
+                    note,
+                )
+                .await;
+            }
+        }
+        secrets::Generated::Deleted(keys) => {
+            // A generated value went missing: it cannot be recovered.
+            let keys = keys.join(", ");
+            warn!(object = %secret, keys = %keys, "generated values replaced");
+            let note = format!(
+                "{secret} was deleted: {keys} got new values; the old ones are lost, and what \
+                 was set up with them must be updated"
+            );
+            ctx.event(
+                wandb,
+                EventType::Warning,
+                "SecretRegenerated",
+                "Apply",
+                note,
+            )
+            .await;
+        }
+    }
 }
 
 /// Patches the status when it says something new. Returns overall readiness.
@@ -516,11 +686,7 @@ async fn write_status(
         &Patch::Apply(&patch),
     )
     .await
-    .map_err(|source| Error::Kube {
-        action: "patch-status",
-        object: format!("WeightsAndBiases/{}", wandb.name_any()),
-        source,
-    })?;
+    .map_err(resource_error("patch-status", wandb))?;
     Ok(ready)
 }
 

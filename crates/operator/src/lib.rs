@@ -3,7 +3,7 @@
 //!
 //! Pure parts (what to apply, in which order, whether it drifted, whether it
 //! is ready, what the status says) are in `desired`, `drift`, `readiness`,
-//! `secrets` and `status`; the kube client is used in `engine`,
+//! `secrets`, `status` and `v1`; the kube client is used in `engine`,
 //! `controller` and `leader`.
 
 pub mod cache;
@@ -20,3 +20,4 @@ pub mod readiness;
 pub mod secrets;
 pub mod server;
 pub mod status;
+pub mod v1;

@@ -51,6 +51,29 @@ pub fn fill(
     Ok(fresh)
 }
 
+/// What a user hears of keys that got new values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Generated {
+    /// Nothing: a Secret created for the first time, or nothing generated.
+    Quietly,
+    /// The Secret exists and lacked these keys (absent or empty); every
+    /// value it had is kept.
+    MissingKeys(Vec<String>),
+    /// The Secret was applied before and is gone: these values are lost.
+    Deleted(Vec<String>),
+}
+
+/// Says what `fresh` (the keys [`fill`] generated) means for a Secret that
+/// `exists` live, or that was applied before (`established`) and is gone.
+pub fn generated(fresh: Vec<String>, exists: bool, established: bool) -> Generated {
+    match (fresh.is_empty(), exists, established) {
+        (true, _, _) => Generated::Quietly,
+        (false, true, _) => Generated::MissingKeys(fresh),
+        (false, false, true) => Generated::Deleted(fresh),
+        (false, false, false) => Generated::Quietly,
+    }
+}
+
 /// The components of `objects` that an earlier reconcile applied: some of
 /// their objects are in its `inventory`. A generated Secret of one of them
 /// that is absent was deleted (its values are lost), not yet to be created.
@@ -103,6 +126,55 @@ mod tests {
         assert!(
             applied_components(&objects, &[]).is_empty(),
             "a first install"
+        );
+    }
+
+    #[test]
+    fn only_keys_added_to_an_existing_secret_or_a_deleted_one_are_told() {
+        let keys = || vec!["MYSQL_ROOT_PASSWORD".to_string()];
+        assert_eq!(
+            generated(keys(), false, false),
+            Generated::Quietly,
+            "first install"
+        );
+        assert_eq!(generated(vec![], true, true), Generated::Quietly);
+        assert_eq!(generated(vec![], false, true), Generated::Quietly);
+        assert_eq!(
+            generated(keys(), true, false),
+            Generated::MissingKeys(keys())
+        );
+        assert_eq!(
+            generated(keys(), true, true),
+            Generated::MissingKeys(keys())
+        );
+        assert_eq!(generated(keys(), false, true), Generated::Deleted(keys()));
+    }
+
+    /// A Secret made by hand or by another tool (no labels, no owner) keeps
+    /// every value it has; only what it lacks is generated.
+    #[test]
+    fn a_hand_made_secret_keeps_its_values_and_gains_only_missing_keys() {
+        let mut s = secret();
+        s.generated.push(GeneratedKey {
+            key: "MYSQL_ROOT_PASSWORD".into(),
+            length: 64,
+        });
+        s.generated.push(GeneratedKey {
+            key: "EMPTY".into(),
+            length: 32,
+        });
+        let live = json!({
+            "metadata": {"name": "wandb-mysql"},
+            "data": {"MYSQL_PASSWORD": "b2xk", "EMPTY": "", "MINE": "bWluZQ=="}
+        });
+        let fresh = fill(&mut s, Some(&live), &mut |n| Ok("y".repeat(n))).unwrap();
+        assert_eq!(fresh, ["MYSQL_ROOT_PASSWORD", "EMPTY"]);
+        assert_eq!(s.body["data"]["MYSQL_PASSWORD"], "b2xk");
+        assert_ne!(s.body["data"]["MYSQL_ROOT_PASSWORD"], "");
+        assert_ne!(s.body["data"]["EMPTY"], "");
+        assert!(
+            s.body["data"].get("MINE").is_none(),
+            "keys the render does not name are not applied, so they stay as they are"
         );
     }
 

@@ -232,6 +232,8 @@ pub fn next(
         } else {
             observed.inventory.clone()
         },
+        // v1's, left to it: this operator never writes it.
+        phase: None,
     }
 }
 
@@ -280,10 +282,12 @@ pub fn differences(
     out
 }
 
-/// Whether two statuses say the same thing (transition times aside).
+/// Whether two statuses say the same thing (transition times aside, and
+/// v1's phase, which is not ours to write).
 pub fn same(a: &WeightsAndBiasesStatus, b: &WeightsAndBiasesStatus) -> bool {
     let strip = |s: &WeightsAndBiasesStatus| {
         let mut s = s.clone();
+        s.phase = None;
         for c in &mut s.conditions {
             c.last_transition_time = Time(Default::default());
         }
@@ -364,6 +368,21 @@ mod tests {
         assert!(same(&first, &second));
         let third = next(Some(&second), &observed(false), now(90));
         assert_eq!(get(&third, "Ready").last_transition_time, now(90));
+    }
+
+    /// A status v1 wrote a phase into is not patched over and over for it.
+    #[test]
+    fn v1s_phase_is_never_written_and_not_a_difference() {
+        let mut previous = next(None, &observed(true), now(1));
+        previous.phase = Some("Completed".into());
+        let again = next(Some(&previous), &observed(true), now(5));
+        assert_eq!(again.phase, None);
+        assert!(same(&previous, &again));
+        let json = serde_json::to_value(&again).unwrap();
+        assert!(
+            json.get("phase").is_none(),
+            "applied without a phase: {json}"
+        );
     }
 
     #[test]

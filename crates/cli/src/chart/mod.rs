@@ -16,6 +16,9 @@ use serde::Deserialize;
 struct OperatorValues {
     /// Deploy the operator with this release.
     enabled: bool,
+    /// Create this release's WeightsAndBiases resource from the other
+    /// values; off runs only the operator.
+    create_resource: bool,
     image: OperatorImage,
     image_pull_secrets: Vec<serde_json::Value>,
     /// Replicas beyond the first stand by for the leader lease.
