@@ -327,10 +327,17 @@ fn config_value(ms: &[Manifest], config_map: &str, key: &str) -> String {
 #[test]
 fn the_internal_jwt_map_is_a_json_object() {
     let ms = render(
-        &values(&["global.weave-trace.enabled=true", "weave-trace.install=true"]),
+        &values(&[
+            "global.weave-trace.enabled=true",
+            "weave-trace.install=true",
+        ]),
         &release(),
     );
-    let map = config_value(&ms, "wandb-api-configmap", "GORILLA_INTERNAL_JWT_SUBJECTS_TO_ISSUERS");
+    let map = config_value(
+        &ms,
+        "wandb-api-configmap",
+        "GORILLA_INTERNAL_JWT_SUBJECTS_TO_ISSUERS",
+    );
     let parsed: serde_json::Value =
         serde_json::from_str(&map).unwrap_or_else(|e| panic!("{map:?}: {e}"));
     assert_eq!(
@@ -353,7 +360,10 @@ fn the_users_pod_labels_win_over_the_catalogs_and_datadog_tags_follow_the_values
     let ms = render(&values(&["mcp-server.install=true"]), &release());
     let labels = pod_labels(&ms, "wandb-mcp-server");
     assert_eq!(labels["app.kubernetes.io/part-of"], "wandb-platform");
-    assert_eq!(labels["tags.datadoghq.com/service"], "wandb-mcp-server-onprem");
+    assert_eq!(
+        labels["tags.datadoghq.com/service"],
+        "wandb-mcp-server-onprem"
+    );
     assert_eq!(labels["tags.datadoghq.com/env"], "production");
     assert!(labels.contains_key("tags.datadoghq.com/version"));
 
