@@ -4,6 +4,11 @@
 //! effect we do not reproduce fails the test unless `docs/compatibility.md`
 //! lists it with its reason.
 //!
+//! Keys not yet reproduced, which are not deliberate differences, are listed
+//! in `crates/contract/key-fidelity-gaps.txt`: the test also fails when a
+//! key there is honoured (take it off the list) or when a key outside both
+//! lists is not (a regression).
+//!
 //! The base is every service installed (`$WANDB_KEY_FIDELITY_BASE` picks
 //! another file, e.g. `fixtures/values/minimal.yaml`). Upstream's renders
 //! take minutes on two cores the first time and are cached by chart, base
@@ -20,6 +25,15 @@ use wandb_contract::fidelity::{Verdict, changed, fingerprints, probes, verdict};
 use wandb_contract::peer::{Shared, repo_root, say};
 use wandb_contract::upstream::{Upstream, find_helm};
 use wandb_values::{SetKind, Source};
+
+/// The keys listed as not yet reproduced, one per line (`#` comments).
+fn known_gaps() -> BTreeSet<&'static str> {
+    include_str!("../key-fidelity-gaps.txt")
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
 
 fn base() -> PathBuf {
     match std::env::var_os("WANDB_KEY_FIDELITY_BASE") {
@@ -44,6 +58,7 @@ fn every_upstream_key_does_what_it_does_upstream() {
         return;
     };
     let ledger = Ledger::read().unwrap_or_else(|e| panic!("{e:#?}"));
+    let gaps = known_gaps();
     let upstream = Upstream { helm, chart };
     let base = base();
     let tree = upstream.values().unwrap_or_else(|e| panic!("{e}"));
@@ -68,6 +83,8 @@ fn every_upstream_key_does_what_it_does_upstream() {
     let mut tally: BTreeMap<&str, usize> = BTreeMap::new();
     let mut excused: BTreeSet<String> = BTreeSet::new();
     let mut failures: Vec<String> = Vec::new();
+    let mut gaps_left: Vec<&str> = Vec::new();
+    let mut gaps_closed: Vec<&str> = Vec::new();
     for probe in &probes {
         let key = probe.key();
         let Some(Some(theirs)) = effects.get(&key) else {
@@ -95,7 +112,13 @@ fn every_upstream_key_does_what_it_does_upstream() {
             ),
         };
         *tally.entry(v.as_str()).or_default() += 1;
+        let gap = gaps.get(key.as_str()).copied();
         if v == Verdict::Honoured {
+            gaps_closed.extend(gap);
+            continue;
+        }
+        if let Some(gap) = gap {
+            gaps_left.push(gap);
             continue;
         }
         if let Some(entry) = ledger.excusing_key(&key) {
@@ -135,6 +158,11 @@ fn every_upstream_key_does_what_it_does_upstream() {
     let _ = writeln!(report, "key fidelity: {tally:?}");
     let _ = writeln!(
         report,
+        "key fidelity: {} known gaps left (crates/contract/key-fidelity-gaps.txt)",
+        gaps_left.len()
+    );
+    let _ = writeln!(
+        report,
         "key fidelity: {:.1}% honoured ({honoured}/{counted} keys that change the upstream render); \
          {} not honoured and not in the ledger",
         100.0 * honoured as f64 / counted.max(1) as f64,
@@ -144,6 +172,10 @@ fn every_upstream_key_does_what_it_does_upstream() {
     if let Some(dir) = option_env!("CARGO_TARGET_TMPDIR") {
         let _ = std::fs::write(format!("{dir}/key-fidelity-report.txt"), &report);
     }
+    assert!(
+        gaps_closed.is_empty(),
+        "these keys are honoured now: take them off crates/contract/key-fidelity-gaps.txt: {gaps_closed:?}"
+    );
     assert!(
         failures.is_empty(),
         "{} upstream keys do not do here what they do upstream, and docs/compatibility.md \
