@@ -1,247 +1,330 @@
-//! bufstream (Kafka-compatible, keeps its data in the bucket) and the etcd that holds its metadata.
+//! bufstream, the Kafka-compatible queue that keeps its data in the bucket,
+//! as upstream renders it: the StatefulSet and Service `bufstream`, the
+//! ConfigMap `bufstream-config` and the ServiceAccount
+//! `bufstream-service-account` (names without the release, as upstream's).
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
-use k8s_openapi::api::core::v1::{HTTPGetAction, Probe};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath, Probe, ResourceFieldSelector,
+    SecretVolumeSource, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use wandb_values::{ProbeTuning, Store, StoreImage};
 
-use crate::config::config_map;
-use crate::context::Ctx;
-use crate::env::{field_ref, literal, secret_ref};
-use crate::k8s::{config_map_volume, mount};
-use crate::objects::{Manifest, Object};
+use crate::config::config_map_named;
+use crate::context::{Ctx, non_empty};
+use crate::env::{field_ref, from_source, literal};
+use crate::k8s::mount;
+use crate::objects::{Labels, Manifest, Object};
 
-use super::common::{
-    StoreSpec, claim_template, manifests, meta, network_policy, pod_security, pod_template, port,
-    resources, selector, service, service_port, stateful_set, store_container, tcp_probe,
+use super::bufstream_config::{
+    ADMIN_PORT, CONNECT_PORT, KAFKA_PORT, OBSERVABILITY_PORT, STORAGE_SECRETS, config, given,
+    provider, s3_keys,
 };
+use super::common::{StoreSpec, meta, network_policy, pod_security, pod_template, store_container};
 
-pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
-    let v = ctx.values;
-    let ns = ctx.bufstream_namespace();
-    let etcd_name = ctx.name("etcd");
-    let etcd_headless = ctx.name("etcd-headless");
-    let etcd_sel = selector(ctx, "etcd", None);
-    let replicas = v.etcd.replica_count.unwrap_or(3).max(1);
-    let cluster: Vec<String> = (0..replicas)
-        .map(|i| {
-            format!(
-                "{etcd_name}-{i}=http://{etcd_name}-{i}.{etcd_headless}.{ns}.svc.cluster.local:2380"
-            )
-        })
-        .collect();
-    let mut etcd = StoreSpec {
-        component: "etcd",
-        name: etcd_name.clone(),
-        selector: etcd_sel.clone(),
-        values: &v.etcd,
-        default_registry: "docker.io",
-        containers: vec![],
-        volumes: vec![],
-        pod_security: pod_security(1001, 1001),
-        service_account: None,
-    };
-    let mut c = store_container(ctx, "etcd", &etcd, resources("100m", "256Mi", None, "1Gi"));
-    c.env = Some(vec![
-        literal("BITNAMI_DEBUG", "false"),
-        field_ref("MY_POD_NAME", "metadata.name"),
-        literal("ETCDCTL_API", "3"),
-        literal("ALLOW_NONE_AUTHENTICATION", "yes"),
-        literal("ETCD_NAME", "$(MY_POD_NAME)"),
-        literal("ETCD_DATA_DIR", "/bitnami/etcd/data"),
-        literal("ETCD_LISTEN_CLIENT_URLS", "http://0.0.0.0:2379"),
-        literal("ETCD_LISTEN_PEER_URLS", "http://0.0.0.0:2380"),
-        literal("ETCD_LISTEN_METRICS_URLS", "http://0.0.0.0:9090"),
-        literal(
-            "ETCD_ADVERTISE_CLIENT_URLS",
-            format!("http://$(MY_POD_NAME).{etcd_headless}.{ns}.svc.cluster.local:2379"),
+const NAME: &str = "bufstream";
+const CONFIG: &str = "bufstream-config";
+
+fn labels(ctx: &Ctx) -> Labels {
+    BTreeMap::from([
+        ("app".to_string(), NAME.to_string()),
+        ("app.kubernetes.io/name".to_string(), NAME.to_string()),
+        (
+            "app.kubernetes.io/instance".to_string(),
+            ctx.release.name.clone(),
         ),
-        literal(
-            "ETCD_INITIAL_ADVERTISE_PEER_URLS",
-            format!("http://$(MY_POD_NAME).{etcd_headless}.{ns}.svc.cluster.local:2380"),
-        ),
-        literal("ETCD_INITIAL_CLUSTER_TOKEN", "etcd-cluster-k8s"),
-        literal("ETCD_INITIAL_CLUSTER_STATE", "new"),
-        literal("ETCD_INITIAL_CLUSTER", cluster.join(",")),
-        literal("ETCD_AUTO_COMPACTION_MODE", "periodic"),
-        literal("ETCD_AUTO_COMPACTION_RETENTION", "30s"),
-    ]);
-    c.ports = Some(vec![
-        port("client", 2379),
-        port("peer", 2380),
-        port("metrics", 9090),
-    ]);
-    c.liveness_probe = Some(Probe {
+    ])
+}
+
+fn service_account_name(ctx: &Ctx) -> String {
+    given(&ctx.values.bufstream.bufstream.service_account.name)
+        .unwrap_or("bufstream-service-account")
+        .to_string()
+}
+
+/// `requests.<what>` of the container, or its limit when there is no request.
+fn resource_env(name: &str, c: &Container, what: &str) -> EnvVar {
+    let requested = c
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .is_some_and(|r| r.contains_key(what));
+    let resource = format!("{}.{what}", if requested { "requests" } else { "limits" });
+    from_source(
+        name,
+        EnvVarSource {
+            resource_field_ref: Some(ResourceFieldSelector {
+                container_name: Some(NAME.into()),
+                resource,
+                divisor: Some(Quantity("1".into())),
+            }),
+            ..Default::default()
+        },
+    )
+}
+
+fn probe(path: &str, tuning: &ProbeTuning, period: i32) -> Probe {
+    Probe {
         http_get: Some(HTTPGetAction {
-            path: Some("/livez".into()),
-            port: IntOrString::Int(9090),
+            path: Some(path.into()),
+            port: IntOrString::Int(OBSERVABILITY_PORT as i32),
+            scheme: Some("HTTP".into()),
             ..Default::default()
         }),
-        initial_delay_seconds: Some(10),
-        period_seconds: Some(30),
-        timeout_seconds: Some(15),
-        failure_threshold: Some(10),
+        period_seconds: Some(period),
+        failure_threshold: tuning.failure_threshold,
+        timeout_seconds: tuning.timeout_seconds,
         ..Default::default()
-    });
-    c.readiness_probe = Some(Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/readyz".into()),
-            port: IntOrString::Int(9090),
+    }
+}
+
+/// The config file and, for S3 with keys, the Secret they are read from.
+fn volumes(ctx: &Ctx) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let mut volumes = vec![Volume {
+        name: "config-volume".into(),
+        config_map: Some(k8s_openapi::api::core::v1::ConfigMapVolumeSource {
+            name: CONFIG.into(),
+            items: Some(vec![KeyToPath {
+                key: "config.yaml".into(),
+                path: "config.yaml".into(),
+                mode: None,
+            }]),
             ..Default::default()
         }),
-        initial_delay_seconds: Some(20),
-        timeout_seconds: Some(10),
         ..Default::default()
-    });
-    c.volume_mounts = Some(vec![mount("data", "/bitnami/etcd", None)]);
-    etcd.containers = vec![c];
+    }];
+    let mut mounts = vec![VolumeMount {
+        read_only: Some(true),
+        ..mount("config-volume", "/config/config.yaml", Some("config.yaml"))
+    }];
+    if let Some(keys) = s3_keys(ctx).filter(|_| provider(ctx) == "s3") {
+        let mut items = vec![KeyToPath {
+            key: keys.secret_key.clone(),
+            path: "secret_access_key".into(),
+            mode: None,
+        }];
+        if let Err(key) = &keys.access_key_id {
+            items.push(KeyToPath {
+                key: key.clone(),
+                path: "access_key_id".into(),
+                mode: None,
+            });
+        }
+        volumes.push(Volume {
+            name: "storage".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(keys.secret),
+                items: Some(items),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        mounts.push(VolumeMount {
+            read_only: Some(true),
+            ..mount("storage", STORAGE_SECRETS, None)
+        });
+    }
+    (volumes, mounts)
+}
 
-    let b = ctx.bucket();
-    let (bucket, endpoint) = match b.name.split_once('/') {
-        Some((endpoint, bucket)) => (bucket.to_string(), format!("http://{endpoint}")),
-        None => (b.name.clone(), String::new()),
-    };
-    let mut storage = serde_json::json!({"provider": match b.provider.as_str() { "gcs" => "GCS", "az" => "AZURE", _ => "S3" }, "bucket": bucket});
-    if !b.region.is_empty() {
-        storage["region"] = b.region.clone().into();
-    }
-    if !endpoint.is_empty() {
-        storage["endpoint"] = endpoint.into();
-        storage["force_path_style"] = true.into();
-    }
-    if !b.path.is_empty() {
-        storage["prefix"] = b.path.clone().into();
-    }
-    let config = serde_json::json!({
-        "version": "v1beta1",
-        "cluster": "wandb",
-        "zone": "default",
-        "storage": storage,
-        "metadata": {"etcd": {"addresses": [{"host": format!("{etcd_name}.{ns}.svc.cluster.local"), "port": 2379}]}},
-        "kafka": {"address": {"host": "0.0.0.0", "port": 9092}},
+fn broker(ctx: &Ctx, spec: &StoreSpec, mounts: Vec<VolumeMount>) -> Container {
+    let d = &ctx.values.bufstream.bufstream.deployment;
+    let mut c = store_container(ctx, NAME, spec, Default::default());
+    c.resources = d.resources.clone();
+    c.command = (!d.command.is_empty()).then(|| d.command.clone());
+    c.args = Some(if d.args.is_empty() {
+        vec!["--config".into(), "/config/config.yaml".into()]
+    } else {
+        d.args.clone()
     });
-    let bufstream_name = "bufstream";
-    let sel = selector(ctx, "bufstream", None);
-    let mut bs = StoreSpec {
-        component: "bufstream",
-        name: bufstream_name.into(),
-        selector: sel.clone(),
-        values: &v.bufstream.base,
-        default_registry: "docker.io",
-        containers: vec![],
-        volumes: vec![config_map_volume(
-            "config",
-            &ctx.name("bufstream-config"),
-            None,
-            false,
-        )],
-        pod_security: pod_security(1001, 1001),
-        service_account: None,
+    let o = &ctx.values.bufstream.observability;
+    let mut env = vec![
+        field_ref("BUFSTREAM_CONNECT_PUBLIC_HOST", "status.podIP"),
+        literal("BUFSTREAM_CONNECT_PUBLIC_PORT", CONNECT_PORT.to_string()),
+        resource_env("GOMAXPROCS", &c, "cpu"),
+        resource_env("BUFSTREAM_AVAILABLE_MEMORY", &c, "memory"),
+    ];
+    if !o.otlp_endpoint.is_empty() {
+        env.push(literal(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            o.otlp_endpoint.clone(),
+        ));
+    }
+    if !o.metrics.otlp_temporality_preference.is_empty() {
+        env.push(literal(
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            o.metrics.otlp_temporality_preference.clone(),
+        ));
+    }
+    env.extend(d.extra_env.iter().cloned());
+    c.env = Some(env);
+    c.ports = Some(
+        [
+            ("admin", ADMIN_PORT),
+            ("connect", CONNECT_PORT),
+            ("kafka", KAFKA_PORT),
+            ("observability", OBSERVABILITY_PORT),
+        ]
+        .iter()
+        .map(|(n, p)| super::common::port(n, *p as i32))
+        .collect(),
+    );
+    c.liveness_probe = Some(probe("/health", &d.liveness_probe, 3));
+    c.readiness_probe = Some(probe("/ready", &d.readiness_probe, 3));
+    c.startup_probe = Some(Probe {
+        initial_delay_seconds: Some(1),
+        ..probe("/health", &d.startup_probe, 5)
+    });
+    c.volume_mounts = Some(mounts);
+    c
+}
+
+/// Upstream's scheduling keys, as a store's: the workload's first, then
+/// bufstream's own, then `global`'s (in `pod_template`).
+fn scheduling(ctx: &Ctx) -> Store {
+    let v = &ctx.values.bufstream;
+    let d = &v.bufstream.deployment;
+    let pick = |a: &wandb_values::StringMap, b: &wandb_values::StringMap| {
+        if a.is_empty() { b } else { a }.clone()
     };
-    let mut c = store_container(ctx, "bufstream", &bs, resources("1", "4Gi", None, "8Gi"));
-    c.args = Some(vec![
-        "serve".into(),
-        "--config".into(),
-        "/config/bufstream.yaml".into(),
-    ]);
-    c.env = Some(vec![
-        secret_ref(
-            "BUFSTREAM_STORAGE_ACCESS_KEY_ID",
-            &b.secret_name,
-            &b.access_key_name,
-            true,
-        ),
-        secret_ref(
-            "BUFSTREAM_STORAGE_SECRET_ACCESS_KEY",
-            &b.secret_name,
-            &b.secret_key_name,
-            true,
-        ),
-    ]);
-    c.ports = Some(vec![port("kafka", 9092), port("admin", 9089)]);
-    c.readiness_probe = Some(tcp_probe(9092, 5));
-    c.volume_mounts = Some(vec![mount("config", "/config", None)]);
-    bs.containers = vec![c];
-    let bufstream_deployment = Object::Deployment(Deployment {
-        metadata: meta(ctx, bufstream_name, "bufstream", &sel),
-        spec: Some(DeploymentSpec {
-            replicas: Some(v.bufstream.base.replica_count.unwrap_or(1)),
+    Store {
+        image: StoreImage {
+            base: v.bufstream.image.clone(),
+            registry: String::new(),
+        },
+        node_selector: pick(&d.node_selector, &v.node_selector),
+        tolerations: if d.tolerations.is_empty() {
+            &v.tolerations
+        } else {
+            &d.tolerations
+        }
+        .clone(),
+        affinity: d.affinity.clone(),
+        pod_labels: d.pod_labels.clone(),
+        pod_annotations: d.pod_annotations.clone(),
+        replica_count: d.replica_count,
+        ..Default::default()
+    }
+}
+
+fn stateful_set(ctx: &Ctx) -> Object {
+    let d = &ctx.values.bufstream.bufstream.deployment;
+    let store = scheduling(ctx);
+    let (volumes, mounts) = volumes(ctx);
+    let mut spec = StoreSpec {
+        component: NAME,
+        name: NAME.into(),
+        selector: labels(ctx),
+        values: &store,
+        default_registry: "",
+        containers: vec![],
+        volumes,
+        pod_security: pod_security(1001, 1001),
+        service_account: Some(service_account_name(ctx)),
+        api_access: false,
+    };
+    spec.containers = vec![broker(ctx, &spec, mounts)];
+    let mut template = pod_template(ctx, &spec);
+    if let Some(meta) = template.metadata.as_mut() {
+        let labels = meta.labels.get_or_insert_with(BTreeMap::new);
+        labels.insert("app.kubernetes.io/component".into(), NAME.into());
+        labels.insert(
+            "bufstream.buf.build/cluster".into(),
+            ctx.values.bufstream.cluster.clone(),
+        );
+    }
+    if let Some(pod) = template.spec.as_mut() {
+        pod.termination_grace_period_seconds = d.termination_grace_period_seconds;
+    }
+    Object::StatefulSet(StatefulSet {
+        metadata: meta(ctx, NAME, NAME, &labels(ctx)),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(d.replica_count.unwrap_or(3)),
             selector: LabelSelector {
-                match_labels: Some(sel.clone()),
+                match_labels: Some(labels(ctx)),
                 match_expressions: None,
             },
-            template: pod_template(ctx, &bs),
+            pod_management_policy: Some("Parallel".into()),
+            template,
             ..Default::default()
         }),
         status: None,
-    });
-    let mut out = vec![config_map(
+    })
+}
+
+fn service(ctx: &Ctx) -> Object {
+    let s = &ctx.values.bufstream.bufstream.service;
+    let mut m = meta(ctx, NAME, NAME, &labels(ctx));
+    if !s.annotations.is_empty() {
+        m.annotations
+            .get_or_insert_with(BTreeMap::new)
+            .extend(s.annotations.clone());
+    }
+    let port = |name: &str, number: i64| ServicePort {
+        name: Some(name.into()),
+        port: number as i32,
+        protocol: Some("TCP".into()),
+        target_port: Some(IntOrString::String(name.into())),
+        ..Default::default()
+    };
+    Object::Service(Service {
+        metadata: m,
+        spec: Some(ServiceSpec {
+            type_: Some(non_empty(&s.kind).unwrap_or_else(|| "ClusterIP".into())),
+            ports: Some(vec![
+                port("admin", ADMIN_PORT),
+                port("connect", CONNECT_PORT),
+                port("kafka", KAFKA_PORT),
+            ]),
+            selector: Some(labels(ctx)),
+            ..Default::default()
+        }),
+        status: None,
+    })
+}
+
+fn service_account(ctx: &Ctx) -> Object {
+    let sa = &ctx.values.bufstream.bufstream.service_account;
+    let mut m = meta(ctx, &service_account_name(ctx), NAME, &labels(ctx));
+    if !sa.annotations.is_empty() {
+        m.annotations
+            .get_or_insert_with(BTreeMap::new)
+            .extend(sa.annotations.clone());
+    }
+    Object::ServiceAccount(ServiceAccount {
+        metadata: m,
+        automount_service_account_token: Some(false),
+        ..Default::default()
+    })
+}
+
+pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
+    let w = &ctx.values.bufstream.bufstream;
+    let yaml = serde_saphyr::to_string(&config(ctx)).unwrap_or_default();
+    let mut out = vec![config_map_named(
         ctx,
-        "bufstream",
-        "bufstream-config",
-        vec![(
-            "bufstream.yaml",
-            serde_saphyr::to_string(&config).unwrap_or_default(),
-        )],
+        NAME,
+        CONFIG,
+        vec![("config.yaml", yaml)],
     )];
-    out.extend(manifests(
-        "etcd",
-        vec![
-            service(
-                ctx,
-                "etcd",
-                &etcd_name,
-                &etcd_sel,
-                vec![service_port("client", 2379, "client")],
-                false,
-            ),
-            service(
-                ctx,
-                "etcd",
-                &etcd_headless,
-                &etcd_sel,
-                vec![
-                    service_port("client", 2379, "client"),
-                    service_port("peer", 2380, "peer"),
-                ],
-                true,
-            ),
-            stateful_set(
-                ctx,
-                &etcd,
-                replicas,
-                &etcd_headless,
-                vec![claim_template(ctx, "data", &v.etcd, "10Gi", &etcd_sel)],
-            ),
-        ],
-    ));
-    out.extend(manifests(
-        "bufstream",
-        vec![
-            service(
-                ctx,
-                "bufstream",
-                bufstream_name,
-                &sel,
-                vec![service_port("kafka", 9092, "kafka")],
-                false,
-            ),
-            bufstream_deployment,
-        ],
-    ));
+    if w.service_account.create != Some(false) {
+        out.push(Manifest::new(NAME, service_account(ctx)));
+    }
+    if w.service.enabled != Some(false) {
+        out.push(Manifest::new(NAME, service(ctx)));
+    }
+    out.push(Manifest::new(NAME, stateful_set(ctx)));
     out.extend(network_policy(
         ctx,
-        "etcd",
-        &etcd_name,
-        &etcd_sel,
-        &[2379, 2380],
-    ));
-    out.extend(network_policy(
-        ctx,
-        "bufstream",
-        &ctx.name("bufstream"),
-        &sel,
-        &[9092],
+        NAME,
+        NAME,
+        &labels(ctx),
+        &[KAFKA_PORT as i32, CONNECT_PORT as i32, ADMIN_PORT as i32],
     ));
     out
 }

@@ -1,11 +1,12 @@
-//! ClickHouse: one shard of servers and the keeper that coordinates their replicated tables.
+//! ClickHouse: `clickhouse.shards` StatefulSets of `replicaCount` servers, and
+//! the keeper that coordinates their replicated tables.
 
 use k8s_openapi::api::core::v1::{HTTPGetAction, Probe, SecretVolumeSource, Volume, VolumeMount};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::config::config_map;
 use crate::context::Ctx;
-use crate::env::{field_ref, literal};
+use crate::env::{field_ref, literal, secret_ref};
 use crate::k8s::{config_map_volume, empty_dir, mount};
 use crate::objects::{Labels, Manifest};
 
@@ -32,8 +33,8 @@ fn keeper_hosts(ctx: &Ctx, replicas: i32) -> Vec<String> {
         .collect()
 }
 
-/// The server: one shard, its replicas.
-fn server<'a>(ctx: &Ctx<'a>, name: &str, selector: &Labels) -> StoreSpec<'a> {
+/// The servers of one shard.
+fn server<'a>(ctx: &Ctx<'a>, shard: i32, name: &str, selector: &Labels) -> StoreSpec<'a> {
     let v = &ctx.values.clickhouse;
     let mut server = StoreSpec {
         component: "clickhouse",
@@ -63,6 +64,7 @@ fn server<'a>(ctx: &Ctx<'a>, name: &str, selector: &Labels) -> StoreSpec<'a> {
         ],
         pod_security: pod_security(1001, 1001),
         service_account: Some(ctx.name("clickhouse")),
+        api_access: false,
     };
     let mut c = store_container(
         ctx,
@@ -77,7 +79,7 @@ fn server<'a>(ctx: &Ctx<'a>, name: &str, selector: &Labels) -> StoreSpec<'a> {
         literal("CLICKHOUSE_MYSQL_PORT", "9004"),
         literal("CLICKHOUSE_POSTGRESQL_PORT", "9005"),
         literal("CLICKHOUSE_INTERSERVER_HTTP_PORT", "9009"),
-        literal("CLICKHOUSE_SHARD_ID", "shard0"),
+        literal("CLICKHOUSE_SHARD_ID", format!("shard{shard}")),
         field_ref("CLICKHOUSE_REPLICA_ID", "metadata.name"),
         literal("CLICKHOUSE_ADMIN_USER", "default"),
         literal(
@@ -88,6 +90,15 @@ fn server<'a>(ctx: &Ctx<'a>, name: &str, selector: &Labels) -> StoreSpec<'a> {
             ),
         ),
     ]);
+    if !cluster_hosts(ctx).is_empty() {
+        // The cluster file reads the password from the environment.
+        c.env.get_or_insert_with(Vec::new).push(secret_ref(
+            "CLICKHOUSE_ADMIN_PASSWORD",
+            &ctx.clickhouse_secret(),
+            &ctx.values.global.clickhouse.password_secret.password_key,
+            false,
+        ));
+    }
     c.ports = Some(vec![
         port("http", 8123),
         port("tcp", 9000),
@@ -138,13 +149,56 @@ fn server<'a>(ctx: &Ctx<'a>, name: &str, selector: &Labels) -> StoreSpec<'a> {
     server
 }
 
+fn shards(ctx: &Ctx) -> i32 {
+    ctx.values.clickhouse.shards.unwrap_or(1).max(1)
+}
+
+/// The servers of each shard, when there is more than one server.
+fn cluster_hosts(ctx: &Ctx) -> Vec<Vec<String>> {
+    let replicas = ctx.values.clickhouse.base.replica_count.unwrap_or(1).max(1);
+    if shards(ctx) == 1 && replicas == 1 {
+        return vec![];
+    }
+    let headless = ctx.name("clickhouse-headless");
+    let ns = &ctx.release.namespace;
+    (0..shards(ctx))
+        .map(|s| {
+            let shard = ctx.name(&format!("clickhouse-shard{s}"));
+            (0..replicas)
+                .map(|r| format!("{shard}-{r}.{headless}.{ns}.svc.cluster.local"))
+                .collect()
+        })
+        .collect()
+}
+
+/// `04-cluster.xml`: the `default` cluster of every shard's servers.
+fn cluster_file(shards: &[Vec<String>]) -> String {
+    let replica = |h: &String| {
+        format!(
+            "                <replica>\n                    <host>{h}</host>\n                    <port>9000</port>\n                    \
+         <user from_env=\"CLICKHOUSE_ADMIN_USER\"></user>\n                    \
+         <password from_env=\"CLICKHOUSE_ADMIN_PASSWORD\"></password>\n                </replica>\n"
+        )
+    };
+    let body: String = shards
+        .iter()
+        .map(|hosts| {
+            let replicas: String = hosts.iter().map(replica).collect();
+            format!("            <shard>\n{replicas}            </shard>\n")
+        })
+        .collect();
+    format!(
+        "<yandex>\n    <remote_servers>\n        <default>\n{body}        </default>\n    </remote_servers>\n</yandex>\n"
+    )
+}
+
 /// The server's config.d files.
 fn configd(ctx: &Ctx, keeper_hosts: &[String]) -> Vec<(&'static str, String)> {
     let zookeeper_nodes: String = keeper_hosts
         .iter()
         .map(|h| format!("        <node>\n            <host>{h}</host>\n            <port>9181</port>\n        </node>\n"))
         .collect();
-    vec![
+    let mut files = vec![
         (
             "01-listen.xml",
             "<yandex>\n    <listen_host>::</listen_host>\n    <listen_host>0.0.0.0</listen_host>\n    <listen_try>1</listen_try>\n</yandex>\n".to_string(),
@@ -168,7 +222,12 @@ fn configd(ctx: &Ctx, keeper_hosts: &[String]) -> Vec<(&'static str, String)> {
                 .fold("<yandex>\n".to_string(), |acc, t| acc + &format!("    <{t} remove=\"1\"/>\n"))
                 + "</yandex>\n",
         ),
-    ]
+    ];
+    let cluster = cluster_hosts(ctx);
+    if !cluster.is_empty() {
+        files.insert(3, ("04-cluster.xml", cluster_file(&cluster)));
+    }
+    files
 }
 
 /// The keeper: coordination for replicated tables.
@@ -192,6 +251,7 @@ fn keeper<'a>(ctx: &Ctx<'a>, name: &str, selector: &Labels) -> StoreSpec<'a> {
         ],
         pod_security: pod_security(1001, 1001),
         service_account: Some(ctx.name("clickhouse")),
+        api_access: false,
     };
     let mut k = store_container(
         ctx,
@@ -262,12 +322,8 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let keeper_name = ctx.name("clickhouse-keeper");
     let keeper_headless = ctx.name("clickhouse-keeper-headless");
     let server_sel = part_of(ctx, "clickhouse");
-    let mut shard_sel = server_sel.clone();
-    shard_sel.insert("shard".into(), "0".into());
-    let shard_name = ctx.name("clickhouse-shard0");
     let headless = ctx.name("clickhouse-headless");
     let keeper_sel = part_of(ctx, "keeper");
-    let server = server(ctx, &shard_name, &shard_sel);
     let keeper = keeper(ctx, &keeper_name, &keeper_sel);
     let server_ports = vec![
         service_port("http", 8123, "http"),
@@ -330,15 +386,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
                 keeper_ports,
                 true,
             ),
-            pdb(ctx, "clickhouse", &shard_name, &shard_sel),
             pdb(ctx, "clickhouse", &keeper_name, &keeper_sel),
-            stateful_set(
-                ctx,
-                &server,
-                1,
-                &headless,
-                vec![claim_template(ctx, "data", &v.base, "30Gi", &shard_sel)],
-            ),
             stateful_set(
                 ctx,
                 &keeper,
@@ -348,6 +396,25 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
             ),
         ],
     ));
+    for shard in 0..shards(ctx) {
+        let name = ctx.name(&format!("clickhouse-shard{shard}"));
+        let mut sel = server_sel.clone();
+        sel.insert("shard".into(), shard.to_string());
+        let server = server(ctx, shard, &name, &sel);
+        out.extend(manifests(
+            "clickhouse",
+            vec![
+                pdb(ctx, "clickhouse", &name, &sel),
+                stateful_set(
+                    ctx,
+                    &server,
+                    1,
+                    &headless,
+                    vec![claim_template(ctx, "data", &v.base, "30Gi", &sel)],
+                ),
+            ],
+        ));
+    }
     out.extend(network_policy(
         ctx,
         "clickhouse",

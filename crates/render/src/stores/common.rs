@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, ExecAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume,
-    VolumeResourceRequirements,
+    Container, ContainerPort, EnvVar, ExecAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, Service, ServiceAccount, ServicePort, ServiceSpec,
+    TCPSocketAction, Volume, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
@@ -22,8 +24,9 @@ use wandb_values::Store;
 
 use crate::config::common_labels;
 use crate::context::{Ctx, non_empty};
+use crate::k8s::empty_dir;
 use crate::objects::{Labels, Manifest, Object};
-use crate::workload::{container_security_context, merge_resources};
+use crate::workload::{container_security_context, merge_resources, user_env as user_env_var};
 
 /// Everything about one store's pods that differs from the others.
 pub(super) struct StoreSpec<'a> {
@@ -40,6 +43,8 @@ pub(super) struct StoreSpec<'a> {
     /// Security context of the pods; containers get the restricted one.
     pub(super) pod_security: PodSecurityContext,
     pub(super) service_account: Option<String>,
+    /// The pods read the Kubernetes API (and get a service account token).
+    pub(super) api_access: bool,
 }
 
 pub(super) fn meta(ctx: &Ctx, name: &str, component: &str, extra: &Labels) -> ObjectMeta {
@@ -178,7 +183,11 @@ pub(super) fn claim_template(
 }
 
 pub(super) fn image(ctx: &Ctx, store: &Store, default_registry: &str) -> String {
-    ctx.store_image(&store.image, default_registry)
+    let registry = non_empty(&store.image.registry);
+    ctx.store_image(
+        &store.image.base,
+        registry.as_deref().unwrap_or(default_registry),
+    )
 }
 
 pub(super) fn store_container(
@@ -190,11 +199,9 @@ pub(super) fn store_container(
     Container {
         name: name.into(),
         image: Some(image(ctx, spec.values, spec.default_registry)),
-        image_pull_policy: Some(if spec.values.image.pull_policy.is_empty() {
-            "IfNotPresent".into()
-        } else {
-            spec.values.image.pull_policy.clone()
-        }),
+        image_pull_policy: Some(
+            non_empty(&spec.values.image.base.pull_policy).unwrap_or_else(|| "IfNotPresent".into()),
+        ),
         resources: merge_resources(Some(&default_resources), spec.values.resources.as_ref()),
         security_context: Some(container_security_context()),
         ..Default::default()
@@ -221,6 +228,18 @@ pub(super) fn resources(
     }
 }
 
+/// The store's own environment: `extraEnv` (`NAME: value`) then
+/// `extraEnvVars` (a list), after the variables the store needs.
+fn user_env(ctx: &Ctx, store: &Store) -> Vec<EnvVar> {
+    let mut env: Vec<EnvVar> = store
+        .extra_env
+        .iter()
+        .map(|(name, value)| user_env_var(ctx, name, value))
+        .collect();
+    env.extend(store.extra_env_vars.iter().cloned());
+    env
+}
+
 pub(super) fn pod_template(ctx: &Ctx, spec: &StoreSpec) -> PodTemplateSpec {
     let g = &ctx.values.global;
     let v = spec.values;
@@ -228,8 +247,10 @@ pub(super) fn pod_template(ctx: &Ctx, spec: &StoreSpec) -> PodTemplateSpec {
     labels.extend(spec.selector.clone());
     labels.extend(g.pod.labels.clone());
     labels.extend(v.pod.labels.clone());
+    labels.extend(v.pod_labels.clone());
     let mut annotations = g.pod.annotations.clone();
     annotations.extend(v.pod.annotations.clone());
+    annotations.extend(v.pod_annotations.clone());
     let node_selector = if v.node_selector.is_empty() {
         &g.node_selector
     } else {
@@ -240,6 +261,13 @@ pub(super) fn pod_template(ctx: &Ctx, spec: &StoreSpec) -> PodTemplateSpec {
     } else {
         &v.tolerations
     };
+    let mut containers = spec.containers.clone();
+    if let Some(main) = containers.first_mut() {
+        let extra = user_env(ctx, v);
+        if !extra.is_empty() {
+            main.env.get_or_insert_with(Vec::new).extend(extra);
+        }
+    }
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels),
@@ -247,18 +275,60 @@ pub(super) fn pod_template(ctx: &Ctx, spec: &StoreSpec) -> PodTemplateSpec {
             ..Default::default()
         }),
         spec: Some(PodSpec {
-            containers: spec.containers.clone(),
+            containers,
             volumes: (!spec.volumes.is_empty()).then(|| spec.volumes.clone()),
             security_context: Some(spec.pod_security.clone()),
             service_account_name: spec.service_account.clone(),
-            automount_service_account_token: Some(spec.service_account.is_some()),
+            // Only a store that reads the Kubernetes API gets a token.
+            automount_service_account_token: Some(spec.api_access),
             node_selector: (!node_selector.is_empty()).then(|| node_selector.clone()),
             tolerations: (!tolerations.is_empty()).then(|| tolerations.clone()),
             affinity: v.affinity.clone(),
-            priority_class_name: non_empty(&g.priority_class_name),
+            priority_class_name: non_empty(&v.priority_class_name)
+                .or_else(|| non_empty(&g.priority_class_name)),
             ..Default::default()
         }),
     }
+}
+
+/// The claim templates; or, for a store given `persistence.existingClaim`,
+/// volumes of that claim under the templates' names; or, with
+/// `persistence.enabled: false`, empty directories (the data dies with the pod).
+fn claims_or_volumes(
+    store: &Store,
+    claims: Vec<PersistentVolumeClaim>,
+) -> (Vec<PersistentVolumeClaim>, Vec<Volume>) {
+    let p = &store.persistence;
+    let existing = non_empty(&p.existing_claim);
+    if existing.is_none() && p.enabled != Some(false) {
+        return (claims, vec![]);
+    }
+    let volumes = claims
+        .iter()
+        .map(|c| {
+            let name = c.metadata.name.clone().unwrap_or_default();
+            match &existing {
+                Some(claim) => Volume {
+                    name,
+                    persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                        claim_name: claim.clone(),
+                        read_only: None,
+                    }),
+                    ..Default::default()
+                },
+                None => empty_dir(&name),
+            }
+        })
+        .collect();
+    (vec![], volumes)
+}
+
+fn retention(store: &Store) -> Option<StatefulSetPersistentVolumeClaimRetentionPolicy> {
+    let r = &store.persistent_volume_claim_retention_policy;
+    (r.enabled == Some(true)).then(|| StatefulSetPersistentVolumeClaimRetentionPolicy {
+        when_deleted: non_empty(&r.when_deleted),
+        when_scaled: non_empty(&r.when_scaled),
+    })
 }
 
 pub(super) fn stateful_set(
@@ -278,6 +348,11 @@ pub(super) fn stateful_set(
             .get_or_insert_with(Default::default)
             .extend(g.statefulset.annotations.clone());
     }
+    let (claims, volumes) = claims_or_volumes(spec.values, claims);
+    let mut template = pod_template(ctx, spec);
+    if let Some(pod) = template.spec.as_mut().filter(|_| !volumes.is_empty()) {
+        pod.volumes.get_or_insert_with(Vec::new).extend(volumes);
+    }
     Object::StatefulSet(StatefulSet {
         metadata: m,
         spec: Some(StatefulSetSpec {
@@ -287,7 +362,10 @@ pub(super) fn stateful_set(
                 match_expressions: None,
             },
             service_name: Some(service_name.into()),
-            template: pod_template(ctx, spec),
+            template,
+            persistent_volume_claim_retention_policy: (!claims.is_empty())
+                .then(|| retention(spec.values))
+                .flatten(),
             volume_claim_templates: (!claims.is_empty()).then_some(claims),
             pod_management_policy: Some("Parallel".into()),
             ..Default::default()
@@ -411,6 +489,7 @@ impl<'a> StoreSpec<'a> {
             volumes: vec![],
             pod_security: self.pod_security.clone(),
             service_account: self.service_account.clone(),
+            api_access: self.api_access,
         }
     }
 }

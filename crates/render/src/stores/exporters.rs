@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{EnvVar, Service, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use wandb_values::{Image, Store};
+use wandb_values::{Image, Store, StoreImage};
 
 use crate::context::Ctx;
 use crate::env::{self, literal, secret_ref};
@@ -87,7 +87,10 @@ fn exporter(
     let name = ctx.name(&format!("prometheus-{what}"));
     let sel = selector(ctx, what, None);
     let store = Store {
-        image,
+        image: StoreImage {
+            base: image,
+            registry: String::new(),
+        },
         ..Default::default()
     };
     let mut spec = StoreSpec {
@@ -100,6 +103,7 @@ fn exporter(
         volumes: vec![],
         pod_security: pod_security(65534, 65534),
         service_account: None,
+        api_access: false,
     };
     let mut c = store_container(ctx, what, &spec, resources("50m", "64Mi", None, "256Mi"));
     c.args = (!args.is_empty()).then_some(args);

@@ -1,6 +1,7 @@
 //! Kafka in KRaft mode: one node, controller and broker.
 
-use crate::context::Ctx;
+use crate::config::{SecretValue, secret};
+use crate::context::{Ctx, non_empty};
 use crate::env::{literal, secret_ref};
 use crate::k8s::{empty_dir, mount};
 use crate::objects::Manifest;
@@ -10,8 +11,15 @@ use super::common::{
     service, service_port, stateful_set, store_container, tcp_probe,
 };
 
+/// Upstream's default KRaft cluster id.
+const DEFAULT_CLUSTER_ID: &str = "ffFF1H3AQKGdBnsqAbJKew";
+
 pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let v = &ctx.values.kafka;
+    // One node is both controller and broker: it takes the controller's settings.
+    let store = v.controller.over(&v.base);
+    let cluster_id_secret = ctx.name("kafka-kraft-cluster-id");
+    let cluster_id = non_empty(&v.kraft.cluster_id).unwrap_or_else(|| DEFAULT_CLUSTER_ID.into());
     let name = ctx.name("kafka");
     let controller = ctx.name("kafka-controller");
     let headless = ctx.name("kafka-controller-headless");
@@ -21,12 +29,13 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
         component: "kafka",
         name: controller.clone(),
         selector: sel.clone(),
-        values: &v.base,
+        values: &store,
         default_registry: "docker.io",
         containers: vec![],
         volumes: vec![empty_dir("empty-dir")],
         pod_security: pod_security(1001, 1001),
         service_account: None,
+        api_access: false,
     };
     let mut c = store_container(ctx, "kafka", &spec, resources("250m", "1Gi", None, "2Gi"));
     // One node in KRaft mode, both controller and broker; clients log in
@@ -69,7 +78,13 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
             &ctx.kafka_secret_key(),
             false,
         ),
-        literal("KAFKA_KRAFT_CLUSTER_ID", "ffFF1H3AQKGdBnsqAbJKew"),
+        // Bitnami's place for it: a Secret of its own.
+        secret_ref(
+            "KAFKA_KRAFT_CLUSTER_ID",
+            &cluster_id_secret,
+            "kraft-cluster-id",
+            false,
+        ),
         literal("KAFKA_CFG_AUTO_CREATE_TOPICS_ENABLE", "true"),
         literal("KAFKA_CFG_OFFSETS_TOPIC_REPLICATION_FACTOR", "1"),
         literal("KAFKA_CFG_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1"),
@@ -90,7 +105,13 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     ]);
     spec.containers = vec![c];
     let all = selector(ctx, "kafka", None);
-    let mut out = manifests(
+    let mut out = vec![secret(
+        ctx,
+        "kafka",
+        &cluster_id_secret,
+        vec![("kraft-cluster-id", SecretValue::Given(cluster_id))],
+    )];
+    out.extend(manifests(
         "kafka",
         vec![
             service(
@@ -117,10 +138,10 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
                 &spec,
                 1,
                 &headless,
-                vec![claim_template(ctx, "data", &v.base, "30Gi", &sel)],
+                vec![claim_template(ctx, "data", &store, "30Gi", &sel)],
             ),
         ],
-    );
+    ));
     out.extend(network_policy(ctx, "kafka", &name, &all, &[9092, 9093]));
     out
 }

@@ -6,8 +6,10 @@
 //! subcharts, so that an install moved from it finds its volumes.
 
 mod bufstream;
+mod bufstream_config;
 mod clickhouse;
 mod common;
+mod etcd;
 mod exporters;
 mod kafka;
 mod mysql;
@@ -34,6 +36,7 @@ pub fn build(ctx: &Ctx) -> Vec<Manifest> {
         out.extend(kafka::build(ctx));
     }
     if ctx.stores.bufstream {
+        out.extend(etcd::build(ctx));
         out.extend(bufstream::build(ctx));
     }
     if ctx.stores.object_store {

@@ -5,10 +5,11 @@ use k8s_openapi::api::core::v1::{
 };
 
 use crate::config::config_map;
-use crate::context::Ctx;
+use crate::context::{Ctx, non_empty};
 use crate::env::{self, secret_ref};
 use crate::k8s::{config_map_volume, empty_dir, mount};
 use crate::objects::{Manifest, Object};
+use wandb_values::Store;
 
 use super::common::{
     StoreSpec, claim_spec, manifests, meta, network_policy, pod_security, port, resources,
@@ -16,8 +17,16 @@ use super::common::{
 };
 
 pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
-    let v = &ctx.values.mysql;
     let g = &ctx.values.global;
+    // Upstream's MySQL chart also takes `global.extraEnv`; its own win.
+    let mut extra_env = g.extra_env.clone();
+    extra_env.extend(ctx.values.mysql.extra_env.clone());
+    let store = Store {
+        extra_env,
+        ..(*ctx.values.mysql).clone()
+    };
+    let v = &store;
+    let claim = non_empty(&v.persistence.existing_claim).unwrap_or_else(|| ctx.name("mysql-data"));
     let name = ctx.name("mysql");
     let sel = selector(ctx, "mysql", None);
     let mut env: Vec<EnvVar> = env::group(
@@ -43,7 +52,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
             Volume {
                 name: "data".into(),
                 persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                    claim_name: ctx.name("mysql-data"),
+                    claim_name: claim.clone(),
                     read_only: None,
                 }),
                 ..Default::default()
@@ -52,6 +61,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
         ],
         pod_security: pod_security(999, 999),
         service_account: None,
+        api_access: false,
     };
     let mut c = store_container(
         ctx,
@@ -102,14 +112,20 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
             ),
         ],
     )];
-    out.extend(manifests(
-        "mysql",
-        vec![
+    // The user's own claim is theirs to make.
+    if v.persistence.existing_claim.is_empty() {
+        out.push(Manifest::new(
+            "mysql",
             Object::PersistentVolumeClaim(PersistentVolumeClaim {
-                metadata: meta(ctx, &ctx.name("mysql-data"), "mysql", &sel),
+                metadata: meta(ctx, &claim, "mysql", &sel),
                 spec: Some(claim_spec(ctx, v, "20Gi")),
                 status: None,
             }),
+        ));
+    }
+    out.extend(manifests(
+        "mysql",
+        vec![
             service(
                 ctx,
                 "mysql",

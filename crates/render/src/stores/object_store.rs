@@ -42,6 +42,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
         volumes: vec![],
         pod_security: pod_security(1000, 1000),
         service_account: None,
+        api_access: false,
     };
     let mut c = store_container(ctx, "minio", &spec, resources("250m", "512Mi", None, "2Gi"));
     c.args = Some(vec![

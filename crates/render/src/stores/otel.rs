@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use wandb_values::Store;
+use wandb_values::{Store, StoreImage};
 
 use crate::config::config_map;
 use crate::context::Ctx;
@@ -74,6 +74,7 @@ fn collector<'a>(ctx: &Ctx, name: &str, sel: &Labels, store: &'a Store) -> Store
         }],
         pod_security: pod_security(1000, 1000),
         service_account: Some(name.into()),
+        api_access: true,
     };
     let mut c = store_container(
         ctx,
@@ -160,7 +161,10 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let name = ctx.name("otel-daemonset");
     let sel = selector(ctx, "otel-daemonset", None);
     let store = Store {
-        image: v.image.clone(),
+        image: StoreImage {
+            base: v.image.clone(),
+            registry: String::new(),
+        },
         resources: v.resources.clone(),
         node_selector: v.node_selector.clone(),
         tolerations: v.tolerations.clone(),

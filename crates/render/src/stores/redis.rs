@@ -1,8 +1,10 @@
 //! Redis 7, standalone; its data in the claim template `redis-data` of `{release}-redis-master`.
 
+use k8s_openapi::api::core::v1::EnvVar;
+
 use crate::config::config_map;
 use crate::context::Ctx;
-use crate::env::literal;
+use crate::env::{literal, secret_ref};
 use crate::k8s::{config_map_volume, empty_dir, mount};
 use crate::objects::Manifest;
 
@@ -32,8 +34,35 @@ reply=$(timeout -s 15 "$1" redis-cli -h localhost -p "$REDIS_PORT" ${REDIS_PASSW
 [[ "$reply" == "PONG" || ( -n "${2:-}" && "$reply" == *"$2"* ) ]] || { echo "$reply"; exit 1; }
 "#;
 
+/// With `redis.auth.enabled`, Redis does not start without its password.
+const REDIS_NEEDS_PASSWORD: &str = r#"[[ -n "${REDIS_PASSWORD:-}" ]] || { echo "redis.auth.enabled is true but the Redis Secret holds no password"; exit 1; }
+"#;
+
+fn env(ctx: &Ctx, auth: bool) -> Vec<EnvVar> {
+    let mut env = vec![
+        literal("BITNAMI_DEBUG", "false"),
+        literal("REDIS_REPLICATION_MODE", "master"),
+        literal("ALLOW_EMPTY_PASSWORD", if auth { "no" } else { "yes" }),
+    ];
+    if auth {
+        env.push(secret_ref(
+            "REDIS_PASSWORD",
+            &ctx.redis_secret(),
+            &ctx.values.global.redis.secret.secret_key,
+            false,
+        ));
+    }
+    env.push(literal("REDIS_TLS_ENABLED", "no"));
+    env.push(literal("REDIS_PORT", "6379"));
+    env
+}
+
 pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
-    let v = &ctx.values.redis;
+    let r = &ctx.values.redis;
+    // Bitnami's `master` block holds the Redis pod's settings.
+    let store = r.master.over(&r.base);
+    let v = &store;
+    let auth = r.auth.enabled == Some(true);
     let name = ctx.name("redis-master");
     let headless = ctx.name("redis-headless");
     let sel = selector(ctx, "redis", Some("master"));
@@ -57,6 +86,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
         ],
         pod_security: pod_security(1001, 1001),
         service_account: Some(name.clone()),
+        api_access: false,
     };
     let mut c = store_container(ctx, "redis", &spec, resources("100m", "256Mi", None, "1Gi"));
     c.command = Some(vec!["/bin/bash".into()]);
@@ -64,13 +94,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
         "-c".into(),
         "/opt/bitnami/scripts/start-scripts/start-master.sh".into(),
     ]);
-    c.env = Some(vec![
-        literal("BITNAMI_DEBUG", "false"),
-        literal("REDIS_REPLICATION_MODE", "master"),
-        literal("ALLOW_EMPTY_PASSWORD", "yes"),
-        literal("REDIS_TLS_ENABLED", "no"),
-        literal("REDIS_PORT", "6379"),
-    ]);
+    c.env = Some(env(ctx, auth));
     c.ports = Some(vec![port("redis", 6379)]);
     c.liveness_probe = Some(exec_probe(&["sh", "-c", "/health/ping.sh 5 LOADING"], 20));
     c.readiness_probe = Some(exec_probe(&["sh", "-c", "/health/ping.sh 1"], 20));
@@ -111,7 +135,14 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
             ctx,
             "redis",
             "redis-scripts",
-            vec![("start-master.sh", REDIS_START.into())],
+            vec![(
+                "start-master.sh",
+                if auth {
+                    REDIS_START.replacen("set -e\n", &format!("set -e\n{REDIS_NEEDS_PASSWORD}"), 1)
+                } else {
+                    REDIS_START.into()
+                },
+            )],
         ),
     ];
     out.extend(manifests(
