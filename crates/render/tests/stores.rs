@@ -60,7 +60,7 @@ fn env_value(c: &Container, name: &str) -> Option<String> {
     env(c, name).and_then(|e| e.value.clone())
 }
 
-const BUFSTREAM: &str = "global:\n  bufstream:\n    enabled: true\nbufstream:\n  install: true\n";
+const BUFSTREAM: &str = "global:\n  imageRegistry: mirror.example.com\n  bufstream:\n    enabled: true\nbufstream:\n  install: true\n";
 
 fn bufstream_config(ms: &[Manifest]) -> serde_json::Value {
     let Some(Object::ConfigMap(ConfigMap { data: Some(d), .. })) =
@@ -87,6 +87,10 @@ fn bufstream_is_rendered_under_upstreams_names() {
         assert!(find(&ms, kind, name).is_some(), "{kind}/{name} missing");
     }
     assert!(find(&ms, "Deployment", "bufstream").is_none());
+    assert_eq!(
+        main_container(&ms, "bufstream").image.as_deref(),
+        Some("us-docker.pkg.dev/buf-images-1/bufstream-public/images/bufstream:0.3.5")
+    );
     assert_eq!(
         pod(&ms, "bufstream").service_account_name.as_deref(),
         Some("bufstream-service-account")
@@ -165,6 +169,11 @@ fn etcd_runs_as_upstreams_bitnami_etcd() {
         pod(&ms, "wandb-etcd").automount_service_account_token,
         Some(false)
     );
+    let mut names: Vec<&str> = c.env.iter().flatten().map(|e| e.name.as_str()).collect();
+    let count = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), count, "each variable once");
 }
 
 #[test]

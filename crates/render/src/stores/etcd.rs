@@ -45,7 +45,8 @@ fn env(ctx: &Ctx, replicas: i32) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
     let cluster: Vec<String> = (0..replicas)
         .map(|i| format!("{name}-{i}=http://{name}-{i}.{domain}:2380"))
         .collect();
-    let mut env = vec![
+    // `etcd.extraEnvVars` follow, added to every store's main container.
+    vec![
         literal("BITNAMI_DEBUG", "false"),
         field_ref("MY_POD_IP", "status.podIP"),
         field_ref("MY_POD_NAME", "metadata.name"),
@@ -81,9 +82,7 @@ fn env(ctx: &Ctx, replicas: i32) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
         literal("ETCD_INITIAL_CLUSTER_STATE", "new"),
         literal("ETCD_INITIAL_CLUSTER", cluster.join(",")),
         literal("ETCD_CLUSTER_DOMAIN", domain),
-    ];
-    env.extend(v.base.extra_env_vars.iter().cloned());
-    env
+    ]
 }
 
 fn http_probe(path: &str) -> Probe {
