@@ -68,10 +68,10 @@ impl<'a> Ctx<'a> {
         let g = &values.global;
         let installs = |v: Option<bool>| v != Some(false);
         let bucket_named = !g.bucket.name.is_empty() || !g.default_bucket.name.is_empty();
-        let bufstream = values.bufstream.base.install == Some(true);
+        let bufstream = values.bufstream.install == Some(true);
         let stores = Stores {
             mysql: installs(values.mysql.install) && is_unset(&g.mysql.host),
-            redis: installs(values.redis.install) && g.redis.host.is_empty(),
+            redis: installs(values.redis.base.install) && g.redis.host.is_empty(),
             kafka: installs(values.kafka.base.install)
                 && g.kafka.broker_host.is_empty()
                 && !bufstream,

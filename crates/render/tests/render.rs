@@ -168,7 +168,7 @@ fn bufstream_and_etcd_replace_kafka_when_asked() {
     );
     assert!(find(&ms, "StatefulSet", "wandb-kafka-controller").is_none());
     assert!(find(&ms, "StatefulSet", "wandb-etcd").is_some());
-    assert!(find(&ms, "Deployment", "bufstream").is_some());
+    assert!(find(&ms, "StatefulSet", "bufstream").is_some());
 }
 
 fn deployment<'a>(ms: &'a [Manifest], name: &str) -> &'a k8s_openapi::api::apps::v1::Deployment {

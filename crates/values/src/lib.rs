@@ -10,15 +10,19 @@
 //!   -> checked: unknown keys warn, bad values fail   (check, validate)
 //! ```
 
+pub mod bufstream;
 pub mod check;
 pub mod load;
 pub mod set;
+pub mod stores;
 pub mod tree;
 pub mod types;
 pub mod validate;
 
+pub use bufstream::*;
 pub use load::{Disk, FileReader, Loaded, Source, load};
 pub use set::SetKind;
+pub use stores::*;
 pub use types::*;
 
 /// How bad a [`Problem`] is.

@@ -17,6 +17,9 @@ use k8s_openapi::api::core::v1::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::bufstream::BufstreamStore;
+use crate::stores::{ClickhouseStore, EtcdStore, KafkaStore, RedisStore, Store};
+
 /// Labels or annotations.
 pub type StringMap = BTreeMap<String, String>;
 
@@ -948,75 +951,6 @@ pub struct NginxUpstream {
 }
 
 // ---------------------------------------------------------------------------
-// stores
-// ---------------------------------------------------------------------------
-
-/// A volume of an in-cluster store.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Persistence {
-    pub enabled: Option<bool>,
-    pub size: Scalar,
-    /// Empty follows `global.storageClass`.
-    pub storage_class: String,
-}
-
-/// An in-cluster store (MySQL, Redis, ClickHouse, Kafka, ...): installed for
-/// a proof of concept, replaced by an external endpoint in production.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Store {
-    /// Install it in the cluster. Giving the store's external endpoint in
-    /// `global` turns this off whatever it says.
-    pub install: Option<bool>,
-    pub image: Image,
-    pub resources: Option<ResourceRequirements>,
-    pub persistence: Persistence,
-    pub node_selector: StringMap,
-    pub tolerations: Vec<Toleration>,
-    pub affinity: Option<Affinity>,
-    pub replica_count: Option<i32>,
-    pub common: Metadata,
-    pub pod: Metadata,
-}
-
-/// The ClickHouse store, with its keeper.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ClickhouseStore {
-    #[serde(flatten)]
-    pub base: Store,
-    pub keeper: Store,
-    /// Ports of the ClickHouse server.
-    pub clickhouse: ClickhousePorts,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(default)]
-pub struct ClickhousePorts {
-    pub port: Option<Scalar>,
-}
-
-/// The Kafka store.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
-pub struct KafkaStore {
-    #[serde(flatten)]
-    pub base: Store,
-    pub controller: Store,
-}
-
-/// The bufstream store (Kafka-compatible, keeps data in the bucket, uses etcd).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
-pub struct BufstreamStore {
-    #[serde(flatten)]
-    pub base: Store,
-    /// Namespace bufstream runs in; empty is the release namespace.
-    pub namespace_override: String,
-}
-
-// ---------------------------------------------------------------------------
 // others
 // ---------------------------------------------------------------------------
 
@@ -1163,7 +1097,7 @@ pub struct Values {
     /// In-cluster MySQL 8.
     pub mysql: Box<Store>,
     /// In-cluster Redis 7.
-    pub redis: Box<Store>,
+    pub redis: Box<RedisStore>,
     /// In-cluster ClickHouse.
     pub clickhouse: Box<ClickhouseStore>,
     /// In-cluster Kafka.
@@ -1171,7 +1105,7 @@ pub struct Values {
     /// In-cluster bufstream (Kafka-compatible), instead of Kafka.
     pub bufstream: Box<BufstreamStore>,
     /// In-cluster etcd for bufstream.
-    pub etcd: Box<Store>,
+    pub etcd: Box<EtcdStore>,
     /// In-cluster S3-compatible object store (MinIO), used when no bucket is given.
     pub object_store: Box<Store>,
     pub otel: Otel,

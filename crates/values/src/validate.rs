@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use crate::Problem;
-use crate::types::{Component, Store, ValueOrRef, Values};
+use crate::stores::Store;
+use crate::types::{Component, ValueOrRef, Values};
 
 /// Sizes with built-in presets.
 pub const KNOWN_SIZES: &[&str] = &["small", "medium", "large", "xlarge", "xxlarge", "testing"];
@@ -62,10 +63,15 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
     for (key, store) in values.stores() {
         check_replicas(&mut out, key, store.replica_count);
     }
+    check_replicas(
+        &mut out,
+        "bufstream.bufstream.deployment",
+        values.bufstream.bufstream.deployment.replica_count,
+    );
 
     // A store switched off with no endpoint to use instead is a broken
     // install; say so before anything is applied.
-    if values.redis.install == Some(false) && g.redis.host.is_empty() {
+    if values.redis.base.install == Some(false) && g.redis.host.is_empty() {
         out.push(Problem::error(
             "redis.install",
             "is false but global.redis.host is empty: W&B needs a Redis; set global.redis.host"
@@ -205,12 +211,13 @@ impl Values {
     pub fn stores(&self) -> impl Iterator<Item = (&'static str, &Store)> {
         [
             ("mysql", &*self.mysql),
-            ("redis", &*self.redis),
+            ("redis", &self.redis.base),
+            ("redis.master", &self.redis.master),
             ("clickhouse", &self.clickhouse.base),
             ("clickhouse.keeper", &self.clickhouse.keeper),
             ("kafka", &self.kafka.base),
-            ("bufstream", &self.bufstream.base),
-            ("etcd", &*self.etcd),
+            ("kafka.controller", &self.kafka.controller),
+            ("etcd", &self.etcd.base),
             ("objectStore", &*self.object_store),
         ]
         .into_iter()
