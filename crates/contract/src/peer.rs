@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// The repository's root, as this crate was built from it.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// The folder of upstream material: `$WANDB_SHARED`, else `../shared` beside
@@ -17,7 +18,10 @@ pub fn repo_root() -> PathBuf {
 pub fn shared_dir() -> PathBuf {
     match std::env::var_os("WANDB_SHARED") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => repo_root().join("../shared"),
+        _ => match repo_root().parent() {
+            Some(parent) => parent.join("shared"),
+            None => PathBuf::from("../shared"),
+        },
     }
 }
 
