@@ -320,6 +320,28 @@ fn pod_security_context(
 }
 
 /// Lays the set fields of `over` onto `base` (both serializable the same way).
+/// The user's `containers.<name>` block over a built container, as Helm
+/// merges values: probes field by field, command and args whole.
+fn override_container(c: &mut Container, over: &wandb_values::ContainerOverride) {
+    for (probe, user) in [
+        (&mut c.liveness_probe, &over.liveness_probe),
+        (&mut c.readiness_probe, &over.readiness_probe),
+        (&mut c.startup_probe, &over.startup_probe),
+    ] {
+        match (probe.as_mut(), user) {
+            (Some(p), Some(user)) => overlay_json(p, user),
+            (None, Some(user)) => *probe = Some(user.clone()),
+            (_, None) => {}
+        }
+    }
+    if over.command.is_some() {
+        c.command.clone_from(&over.command);
+    }
+    if over.args.is_some() {
+        c.args.clone_from(&over.args);
+    }
+}
+
 fn overlay_json<T: serde::Serialize + serde::de::DeserializeOwned>(base: &mut T, over: &T) {
     let mut b = serde_json::to_value(&*base).unwrap_or_default();
     wandb_values::tree::merge(
@@ -634,7 +656,7 @@ impl Build<'_, '_> {
         {
             overlay_json(&mut security, over);
         }
-        Container {
+        let mut container = Container {
             name: name.to_string(),
             image: Some(self.image(spec)),
             image_pull_policy: Some(non_empty_or(&self.values.image.pull_policy, "IfNotPresent")),
@@ -651,7 +673,11 @@ impl Build<'_, '_> {
             security_context: Some(security),
             volume_mounts: Some(self.volume_mounts(spec)).filter(|m| !m.is_empty()),
             ..Default::default()
+        };
+        if let Some(over) = self.values.containers.get(name) {
+            override_container(&mut container, over);
         }
+        container
     }
 
     fn volume_mounts(&self, spec: &ContainerSpec) -> Vec<VolumeMount> {

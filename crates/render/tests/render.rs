@@ -379,3 +379,46 @@ fn the_users_pod_labels_win_over_the_catalogs_and_datadog_tags_follow_the_values
     assert_eq!(labels["app.kubernetes.io/part-of"], "mine");
     assert_eq!(labels["tags.datadoghq.com/env"], "staging");
 }
+
+#[test]
+fn a_containers_probe_and_args_merge_over_the_catalogs() {
+    let base = render(&values(&[]), &release());
+    let probe = |ms: &[Manifest]| {
+        deployment(ms, "wandb-app-bc")
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .containers[0]
+            .readiness_probe
+            .clone()
+            .expect("the app has a readiness probe")
+    };
+    let before = probe(&base);
+    let ms = render(
+        &values(&[
+            "app.containers.app.readinessProbe.initialDelaySeconds=120",
+            "app.containers.app.args={--flag}",
+        ]),
+        &release(),
+    );
+    let after = probe(&ms);
+    assert_eq!(after.initial_delay_seconds, Some(120));
+    assert_eq!(
+        after.http_get, before.http_get,
+        "the handler is the catalog's"
+    );
+    let app = &deployment(&ms, "wandb-app-bc")
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0];
+    assert_eq!(app.args.as_deref(), Some(&["--flag".to_string()][..]));
+}

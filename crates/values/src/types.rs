@@ -12,7 +12,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, EnvVarSource, PodSecurityContext, ResourceRequirements, SecurityContext, Toleration,
+    Affinity, EnvVarSource, PodSecurityContext, Probe, ResourceRequirements, SecurityContext,
+    Toleration,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -660,12 +661,19 @@ pub struct ServiceAccount {
     pub annotations: StringMap,
 }
 
-/// Per-container overrides.
+/// Per-container overrides, merged over the catalog's container as Helm
+/// merges values: a probe's fields over the default probe's, `command` and
+/// `args` in place of the default's.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(default)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ContainerOverride {
     pub resources: Option<ResourceRequirements>,
     pub env: BTreeMap<String, EnvValue>,
+    pub command: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
+    pub liveness_probe: Option<Probe>,
+    pub readiness_probe: Option<Probe>,
+    pub startup_probe: Option<Probe>,
 }
 
 /// A job or cron job of a component.
