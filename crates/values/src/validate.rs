@@ -51,6 +51,16 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
 
     for (key, component) in values.components() {
         check_replicas(&mut out, key, component.replica_count);
+        // The pod takes each entry as `- <kind>: {name: ...}`: any other
+        // kind is a pod the API server refuses.
+        for (name, kind) in &component.env_from {
+            if kind != "configMapRef" && kind != "secretRef" {
+                out.push(Problem::error(
+                    &format!("{key}.envFrom.{name}"),
+                    format!("expected configMapRef or secretRef, found {kind:?}"),
+                ));
+            }
+        }
         for (size, sizing) in &component.sizing {
             check_replicas(
                 &mut out,

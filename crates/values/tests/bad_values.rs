@@ -181,6 +181,13 @@ fn generated_cases() -> Vec<Case> {
         .collect();
     let deep_tree = (0..100).fold(json!(1), |inner, _| json!({ "a": inner }));
     vec![
+        inline(
+            "an envFrom entry of an unknown kind",
+            "app:\n  envFrom:\n    my-config: configMap\n".into(),
+            Expect::Err(
+                "app.envFrom.my-config: expected configMapRef or secretRef, found \"configMap\"",
+            ),
+        ),
         // A 1 MB string is fine where a string goes (a CA bundle can be
         // large); files up to 8 MiB are read.
         inline(
