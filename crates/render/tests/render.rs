@@ -178,17 +178,21 @@ fn deployment<'a>(ms: &'a [Manifest], name: &str) -> &'a k8s_openapi::api::apps:
     }
 }
 
-fn main_resources(d: &k8s_openapi::api::apps::v1::Deployment) -> serde_json::Value {
-    let c = &d
-        .spec
+fn main_container(
+    d: &k8s_openapi::api::apps::v1::Deployment,
+) -> &k8s_openapi::api::core::v1::Container {
+    &d.spec
         .as_ref()
         .unwrap()
         .template
         .spec
         .as_ref()
         .unwrap()
-        .containers[0];
-    serde_json::to_value(&c.resources).unwrap()
+        .containers[0]
+}
+
+fn main_resources(d: &k8s_openapi::api::apps::v1::Deployment) -> serde_json::Value {
+    serde_json::to_value(&main_container(d).resources).unwrap()
 }
 
 #[test]
@@ -382,22 +386,13 @@ fn the_users_pod_labels_win_over_the_catalogs_and_datadog_tags_follow_the_values
 
 #[test]
 fn a_containers_probe_and_args_merge_over_the_catalogs() {
-    let base = render(&values(&[]), &release());
     let probe = |ms: &[Manifest]| {
-        deployment(ms, "wandb-app-bc")
-            .spec
-            .as_ref()
-            .unwrap()
-            .template
-            .spec
-            .as_ref()
-            .unwrap()
-            .containers[0]
+        main_container(deployment(ms, "wandb-app-bc"))
             .readiness_probe
             .clone()
             .expect("the app has a readiness probe")
     };
-    let before = probe(&base);
+    let before = probe(&render(&values(&[]), &release()));
     let ms = render(
         &values(&[
             "app.containers.app.readinessProbe.initialDelaySeconds=120",
@@ -411,14 +406,6 @@ fn a_containers_probe_and_args_merge_over_the_catalogs() {
         after.http_get, before.http_get,
         "the handler is the catalog's"
     );
-    let app = &deployment(&ms, "wandb-app-bc")
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap()
-        .containers[0];
+    let app = main_container(deployment(&ms, "wandb-app-bc"));
     assert_eq!(app.args.as_deref(), Some(&["--flag".to_string()][..]));
 }
