@@ -90,28 +90,9 @@ impl Shared {
         cases.sort_by(|a, b| a.name.cmp(&b.name));
         cases
     }
-
-    /// The packaged upstream chart, when it is there.
-    pub fn chart(&self) -> Option<PathBuf> {
-        let path = self.dir.join("peers").join(UPSTREAM_CHART);
-        path.is_file().then_some(path)
-    }
-
-    /// The packaged upstream chart, or the line that says what is skipped.
-    pub fn chart_or_skip(&self, consequence: &str) -> Option<PathBuf> {
-        let found = self.chart();
-        if found.is_none() {
-            skip(
-                "upstream chart",
-                &self.dir.join("peers").join(UPSTREAM_CHART),
-                consequence,
-            );
-        }
-        found
-    }
 }
 
-/// The upstream chart alone, for tests that need only it.
+/// The packaged upstream chart, or the one line that says what is skipped.
 pub fn chart_or_skip(consequence: &str) -> Option<PathBuf> {
     let path = shared_dir().join("peers").join(UPSTREAM_CHART);
     if path.is_file() {

@@ -44,6 +44,8 @@ fn cache_root() -> PathBuf {
 pub enum HelmError {
     #[error("running {0}: {1}")]
     Spawn(String, std::io::Error),
+    #[error("reading {0}: {1}")]
+    Read(String, std::io::Error),
     #[error("{0} failed: {1}")]
     Failed(String, String),
     #[error("{0}")]

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use wandb_contract::Ledger;
 use wandb_contract::docs::render_sources;
 use wandb_contract::fidelity::{Verdict, changed, fingerprints, probes, verdict};
-use wandb_contract::peer::{Shared, repo_root, say};
+use wandb_contract::peer::{repo_root, say};
 use wandb_contract::upstream::{Upstream, find_helm};
 use wandb_values::{SetKind, Source};
 
@@ -45,10 +45,7 @@ fn base() -> PathBuf {
 #[test]
 #[ignore = "minutes of helm template the first time; hack/test runs it after installing helm"]
 fn every_upstream_key_does_what_it_does_upstream() {
-    let Some(shared) = Shared::or_skip("key fidelity not measured") else {
-        return;
-    };
-    let Some(chart) = shared.chart_or_skip("key fidelity not measured") else {
+    let Some(chart) = wandb_contract::peer::chart_or_skip("key fidelity not measured") else {
         return;
     };
     let Some(helm) = find_helm() else {
