@@ -5,15 +5,7 @@ use proptest::prelude::*;
 use wandb_render::{Manifest, Object, Release, render, render_yaml};
 use wandb_values::{SetKind, Source, load};
 
-struct NoFiles;
-impl wandb_values::FileReader for NoFiles {
-    fn read(&mut self, path: &std::path::Path) -> std::io::Result<String> {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            path.display().to_string(),
-        ))
-    }
-}
+use wandb_values::NoFiles;
 
 fn values(sets: &[&str]) -> wandb_values::Values {
     let sources: Vec<Source> = sets

@@ -6,15 +6,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec};
 use wandb_render::{Manifest, Object, Release, render};
 use wandb_values::{Source, load};
 
-struct NoFiles;
-impl wandb_values::FileReader for NoFiles {
-    fn read(&mut self, path: &std::path::Path) -> std::io::Result<String> {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            path.display().to_string(),
-        ))
-    }
-}
+use wandb_values::NoFiles;
 
 fn render_yaml(yaml: &str) -> Vec<Manifest> {
     let source = Source::Inline {

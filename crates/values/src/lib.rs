@@ -20,7 +20,7 @@ pub mod types;
 pub mod validate;
 
 pub use bufstream::*;
-pub use load::{Disk, FileReader, Loaded, Source, load};
+pub use load::{Disk, FileReader, Loaded, NoFiles, Source, load};
 pub use set::SetKind;
 pub use stores::*;
 pub use types::*;

@@ -57,6 +57,19 @@ pub trait FileReader {
 /// Reads from the file system, `-` being standard input.
 pub struct Disk;
 
+/// Reads no file: for values that must come inline (a resource's
+/// `spec.values`, tests); a file named anyway is not found.
+pub struct NoFiles;
+
+impl FileReader for NoFiles {
+    fn read(&mut self, path: &Path) -> std::io::Result<String> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            path.display().to_string(),
+        ))
+    }
+}
+
 impl FileReader for Disk {
     fn read(&mut self, path: &Path) -> std::io::Result<String> {
         use std::io::Read;

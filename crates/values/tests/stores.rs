@@ -3,15 +3,7 @@
 
 use wandb_values::{Loaded, Problem, Source, Store, load};
 
-struct NoFiles;
-impl wandb_values::FileReader for NoFiles {
-    fn read(&mut self, path: &std::path::Path) -> std::io::Result<String> {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            path.display().to_string(),
-        ))
-    }
-}
+use wandb_values::NoFiles;
 
 fn load_yaml(yaml: &str) -> Result<Loaded, Vec<Problem>> {
     let source = Source::Inline {
