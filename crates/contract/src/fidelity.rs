@@ -82,7 +82,18 @@ fn walk(node: &Value, path: &mut Vec<String>, out: &mut Vec<Probe>) {
 /// no meaningful one (a template, say).
 pub fn changed_value(path: &[String], v: &Value) -> Option<Value> {
     let last = path.last().map(String::as_str).unwrap_or("");
+    let parent = path.iter().rev().nth(1).map(String::as_str).unwrap_or("");
+    // An envFrom entry's value is its kind: the other kind is the change a
+    // user makes (any other string is no kind at all).
+    if parent == "envFrom" {
+        match v.as_str() {
+            Some("configMapRef") => return Some(json!("secretRef")),
+            Some("secretRef") => return Some(json!("configMapRef")),
+            _ => {}
+        }
+    }
     Some(match v {
+        Value::Object(_) if last == "envFrom" => json!({"probe-configmap": "configMapRef"}),
         Value::Bool(b) => Value::Bool(!b),
         Value::Number(n) => match (n.as_i64(), n.as_f64()) {
             (Some(i), _) => json!(i + 3),
@@ -256,6 +267,25 @@ mod tests {
         assert_eq!(by_key("cpu"), Some(json!("503m")));
         assert_eq!(by_key("none"), Some(json!("probe-value")));
         assert!(by_key("global.tolerations").is_some());
+        let env_from = super::probes(
+            &json!({"api": {"envFrom": {"x-configmap": "configMapRef", "y": "secretRef"},
+                                              "containers": {"api": {"envFrom": {}}}}}),
+        );
+        let values: Vec<_> = env_from
+            .iter()
+            .map(|p| (p.key(), p.value.clone()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                (
+                    "api.containers.api.envFrom".to_string(),
+                    json!({"probe-configmap": "configMapRef"})
+                ),
+                ("api.envFrom.x-configmap".to_string(), json!("secretRef")),
+                ("api.envFrom.y".to_string(), json!("configMapRef")),
+            ]
+        );
         assert_eq!(
             by_key("global.envTpls"),
             Some(json!(["{{ include \"x\" . }}", "probe-item"]))

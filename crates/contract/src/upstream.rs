@@ -1,6 +1,6 @@
 //! The upstream chart rendered by Helm, for the key-fidelity test: its
 //! values, its renders of a base with one key changed, run on every core,
-//! and the result cached by what determines it (chart, base, probes), so
+//! and each result cached by what determines it (chart, base, the probe), so
 //! that a second run on the same machine takes seconds. The cache only
 //! saves time: without it everything is rendered again.
 
@@ -63,6 +63,9 @@ pub struct Upstream {
 /// the changed value.
 pub type Effects = BTreeMap<String, Option<BTreeSet<(String, String)>>>;
 
+/// Effects by `--set-json` flag (the key and its value), as cached.
+type CachedEffects = Effects;
+
 impl Upstream {
     fn run(&self, args: &[&str]) -> Result<String, HelmError> {
         let what = format!("helm {}", args.first().copied().unwrap_or(""));
@@ -104,8 +107,9 @@ impl Upstream {
         Ok(fingerprints(&objects))
     }
 
-    /// What every probe changes in the upstream render of `base`, from the
-    /// cache when the same chart, base and probes were rendered before.
+    /// What every probe changes in the upstream render of `base`. Each
+    /// probe's effect is cached by chart, base, Helm version and the probe's
+    /// own `--set-json` flag, so a new or changed probe renders only itself.
     /// `progress` is told how many are done, now and then.
     pub fn effects(
         &self,
@@ -113,18 +117,45 @@ impl Upstream {
         probes: &[Probe],
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Effects, HelmError> {
-        let cache = self.cache_file(base, probes)?;
-        if let Some(effects) = std::fs::read_to_string(&cache)
+        let cache = self.cache_file(base)?;
+        let mut known: CachedEffects = std::fs::read_to_string(&cache)
             .ok()
-            .and_then(|t| serde_json::from_str::<Effects>(&t).ok())
-        {
-            return Ok(effects);
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        let missing: Vec<&Probe> = probes
+            .iter()
+            .filter(|p| !known.contains_key(&p.set_json()))
+            .collect();
+        if !missing.is_empty() {
+            known.extend(self.render_effects(base, &missing, progress)?);
+            // Only the probes of this run are kept, so the file does not grow.
+            let flags: BTreeSet<String> = probes.iter().map(Probe::set_json).collect();
+            known.retain(|flag, _| flags.contains(flag));
+            if let Some(dir) = cache.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            if let Ok(text) = serde_json::to_string(&known) {
+                let _ = std::fs::write(&cache, text);
+            }
         }
+        Ok(probes
+            .iter()
+            .map(|p| (p.key(), known.get(&p.set_json()).cloned().flatten()))
+            .collect())
+    }
+
+    /// `helm template` of `base` with each probe, on every core.
+    fn render_effects(
+        &self,
+        base: &Path,
+        probes: &[&Probe],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<CachedEffects, HelmError> {
         // Generated passwords differ between two renders of the same values.
         let first = self.template(base, None)?;
         let noise = changed(&first, &self.template(base, None)?, &BTreeSet::new());
         let next = AtomicUsize::new(0);
-        let results = Mutex::new(Effects::new());
+        let results = Mutex::new(CachedEffects::new());
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         std::thread::scope(|scope| {
             for _ in 0..workers {
@@ -137,7 +168,7 @@ impl Upstream {
                             .ok()
                             .map(|after| changed(&first, &after, &noise));
                         if let Ok(mut results) = results.lock() {
-                            results.insert(probe.key(), effect);
+                            results.insert(probe.set_json(), effect);
                         }
                         if (i + 1).is_multiple_of(100) {
                             progress(i + 1, probes.len());
@@ -146,26 +177,16 @@ impl Upstream {
                 });
             }
         });
-        let effects = results.into_inner().unwrap_or_default();
-        if let Some(dir) = cache.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if let Ok(text) = serde_json::to_string(&effects) {
-            let _ = std::fs::write(&cache, text);
-        }
-        Ok(effects)
+        Ok(results.into_inner().unwrap_or_default())
     }
 
-    /// The cache file for a chart, base and probes.
-    fn cache_file(&self, base: &Path, probes: &[Probe]) -> Result<PathBuf, HelmError> {
+    /// The cache file for a chart, base and Helm version.
+    fn cache_file(&self, base: &Path) -> Result<PathBuf, HelmError> {
         let read =
-            |p: &Path| std::fs::read(p).map_err(|e| HelmError::Spawn(p.display().to_string(), e));
+            |p: &Path| std::fs::read(p).map_err(|e| HelmError::Read(p.display().to_string(), e));
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         read(&self.chart)?.hash(&mut hasher);
         read(base)?.hash(&mut hasher);
-        for p in probes {
-            p.set_json().hash(&mut hasher);
-        }
         let helm_version = self.run(&["version", "--short"]).unwrap_or_default();
         helm_version.hash(&mut hasher);
         Ok(cache_root().join(format!("key-fidelity/{:016x}.json", hasher.finish())))
