@@ -398,4 +398,25 @@ mod tests {
             );
         }
     }
+
+    /// A catalog service without a values block renders nothing, and a
+    /// values block without a catalog entry configures nothing: both are
+    /// defects no render would show.
+    #[test]
+    fn every_catalog_service_has_a_values_block_and_back() {
+        let values = wandb_values::Values::default();
+        let catalog: Vec<&str> = CATALOG.services.iter().map(|(k, _)| k.as_str()).collect();
+        for key in &catalog {
+            assert!(
+                values.component(key).is_some(),
+                "catalog service {key} has no values block in Values::components()"
+            );
+        }
+        for (key, _) in values.components() {
+            assert!(
+                catalog.contains(&key),
+                "values block {key} has no catalog entry in catalog/services.yaml"
+            );
+        }
+    }
 }
