@@ -10,9 +10,10 @@
 //! lists is not (a regression).
 //!
 //! The base is every service installed (`$WANDB_KEY_FIDELITY_BASE` picks
-//! another file, e.g. `fixtures/values/minimal.yaml`). Upstream's renders
-//! take minutes on two cores the first time and are cached by chart, base
-//! and probes after that. Run it with
+//! another file, e.g. `fixtures/values/minimal.yaml`, and then the test
+//! measures and lists but asserts nothing: the gaps list is the default's).
+//! Upstream's renders take minutes on two cores the first time and are
+//! cached by chart, base and probe after that. Run it with
 //! `cargo test -p wandb-contract --test key_fidelity -- --ignored`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,10 +36,11 @@ fn known_gaps() -> BTreeSet<&'static str> {
         .collect()
 }
 
-fn base() -> PathBuf {
+/// The base, and whether it is the default one (the gaps list is its own).
+fn base() -> (PathBuf, bool) {
     match std::env::var_os("WANDB_KEY_FIDELITY_BASE") {
-        Some(file) if !file.is_empty() => PathBuf::from(file),
-        _ => repo_root().join("fixtures/values/every-service.yaml"),
+        Some(file) if !file.is_empty() => (PathBuf::from(file), false),
+        _ => (repo_root().join("fixtures/values/every-service.yaml"), true),
     }
 }
 
@@ -55,9 +57,14 @@ fn every_upstream_key_does_what_it_does_upstream() {
         return;
     };
     let ledger = Ledger::read().unwrap_or_else(|e| panic!("{e:#?}"));
-    let gaps = known_gaps();
+    let (base, default_base) = base();
+    // On another base the gaps differ: every key not honoured is listed.
+    let gaps = if default_base {
+        known_gaps()
+    } else {
+        BTreeSet::new()
+    };
     let upstream = Upstream { helm, chart };
-    let base = base();
     let tree = upstream.values().unwrap_or_else(|e| panic!("{e}"));
     let probes = probes(&tree);
     say(&format!(
@@ -168,6 +175,10 @@ fn every_upstream_key_does_what_it_does_upstream() {
     say(&report);
     if let Some(dir) = option_env!("CARGO_TARGET_TMPDIR") {
         let _ = std::fs::write(format!("{dir}/key-fidelity-report.txt"), &report);
+    }
+    if !default_base {
+        say("key fidelity on another base: a measure only, nothing asserted");
+        return;
     }
     assert!(
         gaps_closed.is_empty(),
