@@ -55,12 +55,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 pub fn run(args: ApplyArgs) -> ExitCode {
     // The values are checked here first, so that a typo never reaches the cluster.
-    if let Err(code) = args.values.load() {
-        return code;
-    }
-    let user_tree = match wandb_values::load::user_tree(&args.values.sources(), &mut Disk) {
+    let user_tree = match args.values.user_tree(&mut Disk) {
         Ok(t) => t,
-        Err(problems) => return crate::render::print_errors(problems),
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use wandb_render::{Release, objects};
-use wandb_values::{Disk, SetKind, Severity, Source};
+use wandb_values::{Disk, FileReader, SetKind, Severity, Source};
 
 /// Values given on the command line, as Helm takes them.
 #[derive(Args, Debug, Clone, Default)]
@@ -31,19 +31,33 @@ pub struct ValuesArgs {
     pub set_literal: Vec<String>,
 }
 
+fn print_warnings(loaded: &wandb_values::Loaded) {
+    for w in loaded
+        .warnings
+        .iter()
+        .filter(|w| w.severity == Severity::Warning)
+    {
+        eprintln!("warning: {w}");
+    }
+}
+
 impl ValuesArgs {
     /// Loads and validates the values; prints every problem (one line
     /// each) and every warning on stderr. `Err` means exit 1.
     pub fn load(&self) -> Result<wandb_values::Loaded, ExitCode> {
         let loaded = wandb_values::load(&self.sources(), &mut Disk).map_err(print_errors)?;
-        for w in loaded
-            .warnings
-            .iter()
-            .filter(|w| w.severity == Severity::Warning)
-        {
-            eprintln!("warning: {w}");
-        }
+        print_warnings(&loaded);
         Ok(loaded)
+    }
+
+    /// The user's values as one tree (a resource's `spec.values`), checked
+    /// as `load` checks them. The sources are read once: stdin (`-f -`)
+    /// cannot be read twice.
+    pub fn user_tree(&self, files: &mut dyn FileReader) -> Result<serde_json::Value, ExitCode> {
+        let tree = wandb_values::load::user_tree(&self.sources(), files).map_err(print_errors)?;
+        let loaded = wandb_values::load::from_user_tree(tree.clone()).map_err(print_errors)?;
+        print_warnings(&loaded);
+        Ok(tree)
     }
 
     pub fn sources(&self) -> Vec<Source> {
@@ -128,4 +142,45 @@ fn write_dir(dir: &std::path::Path, manifests: &[wandb_render::Manifest]) -> std
         std::fs::write(file, objects::to_yaml(std::slice::from_ref(m)))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Stdin: its text the first time, nothing after that.
+    struct Stdin(Option<String>);
+
+    impl FileReader for Stdin {
+        fn read(&mut self, path: &Path) -> std::io::Result<String> {
+            assert_eq!(path, Path::new("-"));
+            Ok(self.0.take().unwrap_or_default())
+        }
+    }
+
+    #[test]
+    fn the_user_tree_of_stdin_holds_what_was_piped() {
+        let args = ValuesArgs {
+            files: vec![PathBuf::from("-")],
+            set: vec!["global.license=test".into()],
+            ..ValuesArgs::default()
+        };
+        let mut stdin = Stdin(Some("global:\n  host: https://wandb.example.com\n".into()));
+        let tree = args.user_tree(&mut stdin).expect("valid values");
+        assert_eq!(
+            tree,
+            serde_json::json!({"global": {"host": "https://wandb.example.com", "license": "test"}})
+        );
+    }
+
+    #[test]
+    fn bad_values_on_stdin_are_refused() {
+        let args = ValuesArgs {
+            files: vec![PathBuf::from("-")],
+            ..ValuesArgs::default()
+        };
+        let mut stdin = Stdin(Some("app:\n  replicaCount: -1\n".into()));
+        assert!(args.user_tree(&mut stdin).is_err());
+    }
 }
