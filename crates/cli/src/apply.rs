@@ -153,13 +153,14 @@ async fn apply(args: ApplyArgs, values: serde_json::Value) -> Result<ExitCode, S
                     (_, true) => "\x1b[33mwaiting\x1b[0m",
                     (_, false) => "waiting",
                 };
-                println!(
-                    "{:>6.1}s  {:<32} {:<8} {}",
+                // A closed stdout loses the progress lines, not the apply.
+                let _ = crate::out::print(&format!(
+                    "{:>6.1}s  {:<32} {:<8} {}\n",
                     started.elapsed().as_secs_f64(),
                     c.type_,
                     mark,
                     c.message
-                );
+                ));
                 shown.insert(c.type_.clone(), now);
             }
         }
@@ -168,15 +169,15 @@ async fn apply(args: ApplyArgs, values: serde_json::Value) -> Result<ExitCode, S
             .iter()
             .any(|c| c.type_ == "Ready" && c.status == "True");
         if ready {
-            println!(
-                "WeightsAndBiases/{} is Ready ({:.1}s)",
+            let _ = crate::out::print(&format!(
+                "WeightsAndBiases/{} is Ready ({:.1}s)\n",
                 args.name,
                 started.elapsed().as_secs_f64()
-            );
+            ));
             return Ok(ExitCode::SUCCESS);
         }
         if !args.wait {
-            println!("applied; not Ready yet (use --wait to follow it)");
+            let _ = crate::out::print("applied; not Ready yet (use --wait to follow it)\n");
             return Ok(ExitCode::SUCCESS);
         }
         if started.elapsed() > args.timeout {

@@ -269,7 +269,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let colour = std::io::stdout().is_terminal();
     let mut all = values_line.lines;
     all.extend(stores.into_iter().flat_map(|l| l.lines));
-    print!("{}", format_report(&all, colour));
+    // A closed stdout loses the report, not the verdict (the exit code).
+    let _ = crate::out::print(&format_report(&all, colour));
     if all.iter().any(|l| l.status == Status::Fail) {
         ExitCode::FAILURE
     } else {

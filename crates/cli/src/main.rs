@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod apply;
 mod chart;
 mod check;
+mod out;
 mod render;
 mod run;
 mod status;
@@ -64,21 +65,14 @@ fn main() -> ExitCode {
         Command::ChartFiles(args) => chart::run(args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "wandb-operator",
-                &mut std::io::stdout(),
-            );
-            ExitCode::SUCCESS
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "wandb-operator", &mut script);
+            out::exit_code(out::print(&String::from_utf8_lossy(&script)))
         }
         Command::Crd => {
             let crd = wandb_operator_core::crd::crd();
             match serde_saphyr::to_string(&crd) {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
+                Ok(text) => out::exit_code(out::print(&text)),
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::FAILURE

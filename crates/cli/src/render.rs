@@ -1,6 +1,5 @@
 //! `wandb-operator render`: print the objects of an install, like `helm template`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -117,18 +116,9 @@ pub fn run(args: RenderArgs) -> ExitCode {
     }
     let result = match &args.output_dir {
         Some(dir) => write_dir(dir, &manifests),
-        None => std::io::stdout()
-            .lock()
-            .write_all(objects::to_yaml(&manifests).as_bytes()),
+        None => crate::out::print(&objects::to_yaml(&manifests)),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: writing the output: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::out::exit_code(result)
 }
 
 fn write_dir(dir: &std::path::Path, manifests: &[wandb_render::Manifest]) -> std::io::Result<()> {

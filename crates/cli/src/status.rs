@@ -81,17 +81,19 @@ pub fn run(args: StatusArgs) -> ExitCode {
         loop {
             let code = match snapshot(&client, &namespace, &args.name).await {
                 Ok((ready, text)) => {
-                    if refresh && color {
+                    let written = if refresh && color {
                         // Clear the screen between refreshes.
-                        print!("\x1b[2J\x1b[H");
-                        print!("{text}");
+                        crate::out::print(&format!("\x1b[2J\x1b[H{text}"))
                     } else if text != last {
                         // Off a terminal, only what changed is printed again.
-                        print!(
-                            "{}{}",
-                            if last.is_empty() { "" } else { "\n" },
-                            strip_colors(&text)
-                        );
+                        let gap = if last.is_empty() { "" } else { "\n" };
+                        crate::out::print(&format!("{gap}{}", strip_colors(&text)))
+                    } else {
+                        Ok(())
+                    };
+                    if written.is_err() {
+                        // Nobody reads any more: a watch ends there.
+                        return crate::out::exit_code(written);
                     }
                     last = text;
                     if ready { 0 } else { 1 }

@@ -189,3 +189,31 @@ fn every_command_has_help_with_examples_and_completions_exist() {
         );
     }
 }
+
+/// `wandb-operator crd | head` and the like: a reader that went away ends
+/// the command quietly, with no panic message.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    let commands: [&[&str]; 4] = [
+        &["crd"],
+        &["completions", "bash"],
+        &["render", "--set", "global.host=https://x.example.com"],
+        &["check", "--set", "global.host=https://x.example.com"],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        // The read end is closed before the command writes a byte.
+        drop(reader);
+        let o = Command::new(env!("CARGO_BIN_EXE_wandb-operator"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .expect("the binary runs");
+        assert!(
+            !stderr(&o).contains("panicked"),
+            "{args:?} panicked on a closed stdout: {}",
+            stderr(&o)
+        );
+        assert!(o.status.code().is_some(), "{args:?} died of a signal");
+    }
+}

@@ -152,7 +152,7 @@ pub fn run(args: ChartFilesArgs) -> ExitCode {
             eprintln!("error: writing {}: {e}", target.display());
             return ExitCode::FAILURE;
         } else {
-            println!("wrote {}", target.display());
+            let _ = crate::out::print(&format!("wrote {}\n", target.display()));
         }
     }
     if stale.is_empty() {
