@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
+use wandb_operator_core::conditions::{self, types};
 use wandb_operator_core::controller::{self, Scope};
 use wandb_operator_core::crd::WeightsAndBiases;
 use wandb_operator_core::desired::FIELD_MANAGER;
@@ -136,14 +137,14 @@ async fn apply(args: ApplyArgs, values: serde_json::Value) -> Result<ExitCode, S
         if let Some(invalid) = status
             .conditions
             .iter()
-            .find(|c| c.type_ == "ValuesValid" && c.status == "False")
+            .find(|c| c.type_ == types::VALUES_VALID && c.status == "False")
         {
             return Err(invalid.message.clone());
         }
         for c in status
             .conditions
             .iter()
-            .filter(|c| c.type_.ends_with("Ready"))
+            .filter(|c| conditions::is_readiness(&c.type_))
         {
             let now = (c.status.clone(), c.message.clone());
             if shown.get(&c.type_) != Some(&now) {
@@ -167,7 +168,7 @@ async fn apply(args: ApplyArgs, values: serde_json::Value) -> Result<ExitCode, S
         let ready = status
             .conditions
             .iter()
-            .any(|c| c.type_ == "Ready" && c.status == "True");
+            .any(|c| c.type_ == types::READY && c.status == "True");
         if ready {
             let _ = crate::out::print(&format!(
                 "WeightsAndBiases/{} is Ready ({:.1}s)\n",

@@ -12,6 +12,7 @@ use clap::Args;
 use k8s_openapi::api::core::v1::Event;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, ListParams};
+use wandb_operator_core::conditions::{reasons, types};
 use wandb_operator_core::crd::WeightsAndBiases;
 use wandb_operator_core::desired::{COMPONENT_LABEL, INSTANCE_LABEL, is_workload};
 use wandb_operator_core::{kinds, readiness};
@@ -190,8 +191,8 @@ async fn snapshot(
     for row in rows.values_mut() {
         let key = wandb_operator_core::status::condition_type(&row.component);
         row.condition = match conditions.get(&key) {
-            Some((s, _)) if s == "True" => "Ready".into(),
-            Some((_, m)) => format!("NotReady: {m}"),
+            Some((s, _)) if s == "True" => reasons::READY.into(),
+            Some((_, m)) => format!("{}: {m}", reasons::NOT_READY),
             None => "Unknown".into(),
         };
     }
@@ -231,9 +232,11 @@ async fn snapshot(
         }
     }
 
-    let ready = conditions.get("Ready").is_some_and(|(s, _)| s == "True");
+    let ready = conditions
+        .get(types::READY)
+        .is_some_and(|(s, _)| s == "True");
     let invalid = conditions
-        .get("ValuesValid")
+        .get(types::VALUES_VALID)
         .filter(|(s, _)| s == "False")
         .map(|(_, m)| m.clone());
     Ok((
@@ -295,9 +298,9 @@ pub fn table<'a>(
         "COMPONENT", "WANT", "READY", "VERSION", "CONDITION", "LAST EVENT"
     ));
     for row in rows {
-        let condition = if row.condition == "Ready" {
+        let condition = if row.condition == reasons::READY {
             format!("{GREEN}Ready{RESET}     ")
-        } else if row.condition.starts_with("NotReady") {
+        } else if row.condition.starts_with(reasons::NOT_READY) {
             format!("{YELLOW}NotReady{RESET}  ")
         } else {
             format!("{:<10}", row.condition)

@@ -67,7 +67,8 @@ pub struct WeightsAndBiasesStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready`, `ValuesValid`, and one `<Component>Ready` per component.
+    /// `Ready`, `ValuesValid`, `ValuesWarnings`, and one `<Component>Ready`
+    /// per component (`conditions::types`).
     #[serde(default)]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
@@ -89,6 +90,7 @@ pub struct WeightsAndBiasesStatus {
 fn conditions_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "array",
+        "description": crate::conditions::description(),
         "items": {
             "type": "object",
             "required": ["type", "status", "lastTransitionTime", "reason", "message"],

@@ -280,7 +280,7 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
                 ctx.event(
                     wandb,
                     EventType::Warning,
-                    "InvalidValues",
+                    crate::conditions::reasons::INVALID_VALUES,
                     "Validate",
                     lines.join("; "),
                 )
@@ -667,7 +667,7 @@ async fn write_status(
     let ready = next
         .conditions
         .iter()
-        .any(|c| c.type_ == "Ready" && c.status == "True");
+        .any(|c| c.type_ == crate::conditions::types::READY && c.status == "True");
     if previous.is_some_and(|p| status::same(p, &next)) {
         return Ok(ready);
     }

@@ -215,7 +215,7 @@ mod tests {
                 Some("uid-1".into()),
             ),
             type_: EventType::Warning,
-            reason: "InvalidValues".into(),
+            reason: crate::conditions::reasons::INVALID_VALUES.into(),
             action: "Validate".into(),
             note: note.into(),
         }

@@ -7,6 +7,7 @@
 //! `controller` and `leader`.
 
 pub mod cache;
+pub mod conditions;
 pub mod controller;
 pub mod crd;
 pub mod desired;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use crate::conditions::{reasons, types};
 use crate::crd::WeightsAndBiasesStatus;
 use crate::readiness::Readiness;
 
@@ -53,7 +54,7 @@ pub fn condition_type(component: &str) -> String {
             out.push(c);
         }
     }
-    out + "Ready"
+    out + types::COMPONENT_SUFFIX
 }
 
 /// What one reconcile learned.
@@ -117,9 +118,9 @@ pub fn next(
     match &observed.invalid_values {
         Some(problems) => {
             conditions.push(condition(
-                "ValuesValid",
+                types::VALUES_VALID,
                 false,
-                "InvalidValues",
+                reasons::INVALID_VALUES,
                 &problems.join("\n"),
                 generation,
                 &now,
@@ -128,15 +129,15 @@ pub fn next(
             conditions.extend(
                 previous_conditions
                     .iter()
-                    .filter(|c| c.type_ != "ValuesValid" && c.type_ != "ValuesWarnings")
+                    .filter(|c| c.type_ != types::VALUES_VALID && c.type_ != types::VALUES_WARNINGS)
                     .cloned(),
             );
         }
         None => {
             conditions.push(condition(
-                "ValuesValid",
+                types::VALUES_VALID,
                 true,
-                "Valid",
+                reasons::VALID,
                 "the values are valid",
                 generation,
                 &now,
@@ -163,21 +164,25 @@ pub fn next(
                 format!("not ready: {}", not_ready.join(", "))
             };
             conditions.push(condition(
-                "Ready",
+                types::READY,
                 all_ready,
                 if all_ready {
-                    "Ready"
+                    reasons::READY
                 } else if observed.conflicts.is_empty() {
-                    "Progressing"
+                    reasons::PROGRESSING
                 } else {
-                    "Conflict"
+                    reasons::CONFLICT
                 },
                 &message,
                 generation,
                 &now,
             ));
             for (component, state) in &observed.components {
-                let reason = if state.ready { "Ready" } else { "NotReady" };
+                let reason = if state.ready {
+                    reasons::READY
+                } else {
+                    reasons::NOT_READY
+                };
                 conditions.push(condition(
                     &condition_type(component),
                     state.ready,
@@ -190,12 +195,12 @@ pub fn next(
         }
     }
     conditions.push(condition(
-        "ValuesWarnings",
+        types::VALUES_WARNINGS,
         !observed.warnings.is_empty(),
         if observed.warnings.is_empty() {
-            "None"
+            reasons::NONE
         } else {
-            "IgnoredKeys"
+            reasons::IGNORED_KEYS
         },
         &if observed.warnings.is_empty() {
             "no warnings".to_string()
