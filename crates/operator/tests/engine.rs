@@ -1,0 +1,598 @@
+//! The engine (one reconcile, the cleanup before deletion, the retry
+//! policy) against an API server in memory: which requests it makes for a
+//! fresh install, a no-op, drift, an immutable field, a pruned component,
+//! another install's object, a deleted resource, and API errors.
+
+mod fake_api;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fake_api::{FakeApi, Seen};
+use http::Method;
+use kube::runtime::controller::Action;
+use serde_json::{Value, json};
+use wandb_operator_core::conditions::{reasons, types};
+use wandb_operator_core::crd::{WeightsAndBiases, WeightsAndBiasesStatus};
+use wandb_operator_core::desired::{DesiredObject, INSTANCE_LABEL, OWNER_ANNOTATION, Stage};
+use wandb_operator_core::engine::{self, Context, Error};
+use wandb_operator_core::{controller, kinds};
+
+const NS: &str = "wandb";
+const RESOURCE: &str = "/apis/apps.wandb.com/v1/namespaces/wandb/weightsandbiases/wandb";
+
+fn values() -> Value {
+    json!({"global": {"host": "https://wandb.example.com", "license": "test"}})
+}
+
+fn resource(values: Value) -> WeightsAndBiases {
+    serde_json::from_value(json!({
+        "apiVersion": "apps.wandb.com/v1",
+        "kind": "WeightsAndBiases",
+        "metadata": {"name": "wandb", "namespace": NS, "uid": "resource-uid", "generation": 1},
+        "spec": {"values": values},
+    }))
+    .expect("a WeightsAndBiases")
+}
+
+/// An API server that holds the resource; `ready`: workloads are ready
+/// as soon as they are applied.
+fn fake_for(wandb: &WeightsAndBiases, ready: bool) -> FakeApi {
+    let fake = FakeApi::default();
+    fake.insert(RESOURCE, serde_json::to_value(wandb).expect("JSON"));
+    fake.state().ready_on_apply = ready;
+    fake
+}
+
+fn context(fake: &FakeApi) -> Context {
+    Context {
+        client: fake.client(),
+        caches: Default::default(),
+        metrics: Arc::new(Default::default()),
+        recorder: None,
+        resync: Duration::from_secs(300),
+        failures: Default::default(),
+    }
+}
+
+/// What the values ask for, as the engine computes it.
+fn desired(wandb: &WeightsAndBiases) -> Vec<DesiredObject> {
+    let loaded =
+        wandb_values::load::from_user_tree(wandb.spec.values.clone()).expect("valid values");
+    wandb_operator_core::desired::desired(wandb, &loaded.values)
+}
+
+/// The API path of an object.
+fn path_of(kind: &str, name: &str) -> String {
+    let info = kinds::info(kind).unwrap_or_else(|| panic!("unknown kind {kind}"));
+    let prefix = match info.api_version.split_once('/') {
+        Some(_) => format!("/apis/{}", info.api_version),
+        None => format!("/api/{}", info.api_version),
+    };
+    if info.namespaced {
+        format!("{prefix}/namespaces/{NS}/{}/{name}", info.plural)
+    } else {
+        format!("{prefix}/{}/{name}", info.plural)
+    }
+}
+
+fn path(o: &DesiredObject) -> String {
+    path_of(&o.kind, &o.name)
+}
+
+/// The path of a component's object of a kind (names may carry a postfix).
+fn path_of_component(wandb: &WeightsAndBiases, kind: &str, component: &str) -> String {
+    desired(wandb)
+        .iter()
+        .find(|o| o.kind == kind && o.component == component)
+        .map(path)
+        .unwrap_or_else(|| panic!("no {kind} of {component}"))
+}
+
+/// Paths applied (server-side apply of an object, not a status).
+fn applied(requests: &[Seen]) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.method == Method::PATCH && r.patch == "apply" && !r.path.ends_with("/status"))
+        .map(|r| r.path.clone())
+        .collect()
+}
+
+fn deleted(requests: &[Seen]) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.method == Method::DELETE)
+        .map(|r| r.path.clone())
+        .collect()
+}
+
+fn status_writes(requests: &[Seen]) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.method == Method::PATCH && r.path == format!("{RESOURCE}/status"))
+        .count()
+}
+
+/// The status the engine last wrote.
+fn status(fake: &FakeApi) -> WeightsAndBiasesStatus {
+    let stored = fake.get(RESOURCE).expect("the status was written");
+    serde_json::from_value(stored["status"].clone()).expect("a status")
+}
+
+fn condition(status: &WeightsAndBiasesStatus, type_: &str) -> (String, String, String) {
+    let c = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .unwrap_or_else(|| panic!("no {type_} condition: {:?}", status.conditions));
+    (c.status.clone(), c.reason.clone(), c.message.clone())
+}
+
+/// The resource as the next reconcile sees it: with the status written.
+fn with_status(mut wandb: WeightsAndBiases, fake: &FakeApi) -> WeightsAndBiases {
+    wandb.status = Some(status(fake));
+    wandb
+}
+
+/// A fresh install whose workloads are ready at once, reconciled once;
+/// the requests are cleared.
+async fn installed(values: Value) -> (FakeApi, Context, WeightsAndBiases) {
+    let wandb = resource(values);
+    let fake = fake_for(&wandb, true);
+    let ctx = context(&fake);
+    let action = engine::reconcile(&wandb, &ctx)
+        .await
+        .expect("the install reconciles");
+    assert_eq!(
+        action,
+        Action::requeue(ctx.resync),
+        "a ready install waits for its resync"
+    );
+    fake.take_requests();
+    let wandb = with_status(wandb, &fake);
+    (fake, ctx, wandb)
+}
+
+#[tokio::test]
+async fn a_fresh_install_applies_each_object_once_in_stage_order() {
+    let wandb = resource(values());
+    let fake = fake_for(&wandb, true);
+    let ctx = context(&fake);
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+
+    let requests = fake.take_requests();
+    let applied = applied(&requests);
+    let objects = desired(&wandb);
+    let wanted: Vec<String> = objects.iter().map(path).collect();
+    let unique: BTreeSet<&String> = applied.iter().collect();
+    assert_eq!(
+        unique.len(),
+        applied.len(),
+        "an object applied twice: {applied:?}"
+    );
+    assert_eq!(
+        unique,
+        wanted.iter().collect::<BTreeSet<_>>(),
+        "applied other objects than desired"
+    );
+    // Stage order: no object is applied before one of an earlier stage.
+    let stage_of = |p: &String| objects.iter().find(|o| path(o) == *p).map(|o| o.stage);
+    let stages: Vec<Stage> = applied.iter().filter_map(stage_of).collect();
+    assert!(
+        stages.windows(2).all(|w| w[0] <= w[1]),
+        "applied out of stage order: {stages:?}"
+    );
+    assert_eq!(deleted(&requests), Vec::<String>::new());
+    assert_eq!(status_writes(&requests), 1);
+    let s = status(&fake);
+    assert_eq!(condition(&s, types::READY).0, "True");
+    assert_eq!(condition(&s, types::VALUES_VALID).0, "True");
+    assert_eq!(s.host.as_deref(), Some("https://wandb.example.com"));
+    // The inventory is what it may prune later: never data.
+    assert!(!s.inventory.is_empty());
+    assert!(
+        s.inventory
+            .iter()
+            .all(|k| !k.starts_with("PersistentVolumeClaim/")),
+        "data in the inventory: {:?}",
+        s.inventory
+    );
+}
+
+#[tokio::test]
+async fn stores_not_ready_hold_the_migrations_and_services() {
+    let wandb = resource(values());
+    let fake = fake_for(&wandb, false);
+    let ctx = context(&fake);
+    let action = engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    assert_eq!(action, Action::requeue(Duration::from_secs(10)));
+
+    let applied: BTreeSet<String> = applied(&fake.take_requests()).into_iter().collect();
+    for o in desired(&wandb) {
+        let expected = matches!(o.stage, Stage::Config | Stage::Stores);
+        assert_eq!(
+            applied.contains(&path(&o)),
+            expected,
+            "{} of stage {:?}: applied {}",
+            o.key(),
+            o.stage,
+            !expected
+        );
+    }
+    let (ready, reason, message) = condition(&status(&fake), types::READY);
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", reasons::PROGRESSING)
+    );
+    assert!(message.contains("waiting for the stores"), "{message}");
+}
+
+#[tokio::test]
+async fn a_second_reconcile_with_nothing_changed_makes_no_change() {
+    let (fake, ctx, wandb) = installed(values()).await;
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    let requests = fake.take_requests();
+    assert_eq!(applied(&requests), Vec::<String>::new());
+    assert_eq!(deleted(&requests), Vec::<String>::new());
+    assert_eq!(status_writes(&requests), 0, "the same status written again");
+    assert!(
+        requests.iter().all(|r| r.method == Method::GET),
+        "not only reads: {requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_drifted_object_is_applied_again_and_only_it() {
+    let (fake, ctx, wandb) = installed(values()).await;
+    let app = path_of_component(&wandb, "Deployment", "app");
+    let mut live = fake.get(&app).expect("the app's Deployment");
+    live["spec"]["template"]["spec"]["containers"][0]["image"] = json!("someone/else:1");
+    fake.insert(&app, live);
+
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    assert_eq!(applied(&fake.take_requests()), vec![app.clone()]);
+    let repaired = fake.get(&app).expect("still there");
+    assert_ne!(
+        repaired["spec"]["template"]["spec"]["containers"][0]["image"],
+        "someone/else:1"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_object_is_created_again() {
+    let (fake, ctx, wandb) = installed(values()).await;
+    let config = path_of("ConfigMap", "wandb-global-configmap");
+    assert!(fake.get(&config).is_some());
+    fake.state().objects.remove(&config);
+
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    assert_eq!(applied(&fake.take_requests()), vec![config.clone()]);
+    assert!(fake.get(&config).is_some());
+}
+
+#[tokio::test]
+async fn a_workload_whose_immutable_field_changed_is_replaced() {
+    let (fake, ctx, wandb) = installed(values()).await;
+    let mysql = path_of("StatefulSet", "wandb-mysql");
+    let mut live = fake.get(&mysql).expect("MySQL's StatefulSet");
+    live["spec"]["serviceName"] = json!("changed");
+    fake.insert(&mysql, live);
+    fake.fail(Method::PATCH, "/statefulsets/wandb-mysql", 422, 1);
+
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    let requests = fake.take_requests();
+    assert!(applied(&requests).contains(&mysql));
+    assert_eq!(
+        deleted(&requests),
+        vec![mysql.clone()],
+        "replaced by delete, then apply"
+    );
+    // Its volumes stay: a replaced StatefulSet keeps its claims.
+    assert!(
+        deleted(&requests)
+            .iter()
+            .all(|p| !p.contains("persistentvolumeclaims"))
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_object_that_is_no_workload_is_an_error() {
+    let (fake, ctx, wandb) = installed(values()).await;
+    let config = path_of("ConfigMap", "wandb-global-configmap");
+    fake.state().objects.remove(&config);
+    fake.fail(Method::PATCH, "/configmaps/wandb-global-configmap", 422, 1);
+
+    let err = engine::reconcile(&wandb, &ctx)
+        .await
+        .expect_err("a refused ConfigMap fails the reconcile");
+    match err {
+        Error::Kube { action, object, .. } => {
+            assert_eq!(
+                (action, object.as_str()),
+                ("apply", "ConfigMap/wandb-global-configmap")
+            );
+        }
+        other => panic!("another error: {other}"),
+    }
+    assert_eq!(deleted(&fake.take_requests()), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_component_turned_off_is_pruned_and_its_data_kept() {
+    let (fake, ctx, wandb) = installed(values()).await;
+    let before = desired(&wandb);
+    let mut off = values();
+    off["weave"] = json!({"install": false});
+    let mut next = resource(off);
+    next.status = wandb.status.clone();
+    let after: BTreeSet<String> = desired(&next).iter().map(path).collect();
+    let gone: BTreeSet<String> = before
+        .iter()
+        .filter(|o| !o.holds_data())
+        .map(path)
+        .filter(|p| !after.contains(p))
+        .collect();
+    let weave = path_of_component(&wandb, "Deployment", "weave");
+    assert!(
+        gone.contains(&weave),
+        "weave's Deployment is not among the objects turned off: {gone:?}"
+    );
+
+    engine::reconcile(&next, &ctx).await.expect("reconciled");
+    let requests = fake.take_requests();
+    let deleted: BTreeSet<String> = deleted(&requests).into_iter().collect();
+    assert_eq!(deleted, gone);
+    assert!(applied(&requests).is_empty(), "{:?}", applied(&requests));
+    let (_, weave_name) = weave.rsplit_once('/').unwrap();
+    assert!(
+        !status(&fake)
+            .inventory
+            .contains(&format!("Deployment/{weave_name}"))
+    );
+}
+
+#[tokio::test]
+async fn generated_secrets_get_values_once_and_keep_them() {
+    let (fake, ctx, wandb) = installed(values()).await;
+    let generated: Vec<DesiredObject> = desired(&wandb)
+        .into_iter()
+        .filter(|o| !o.generated.is_empty())
+        .collect();
+    assert!(
+        !generated.is_empty(),
+        "the default install generates no secret"
+    );
+    for o in &generated {
+        let live = fake.get(&path(o)).expect("created");
+        for key in &o.generated {
+            let value = live["data"][&key.key].as_str().unwrap_or_default();
+            assert!(!value.is_empty(), "{}: {} is empty", o.key(), key.key);
+        }
+    }
+    let first: Vec<Value> = generated
+        .iter()
+        .map(|o| fake.get(&path(o)).unwrap()["data"].clone())
+        .collect();
+
+    // A drifted Secret is applied again with the values it holds.
+    let secret = path(&generated[0]);
+    let mut live = fake.get(&secret).unwrap();
+    live["metadata"]["labels"]["drift"] = json!("yes");
+    live["type"] = json!("Opaque");
+    live["immutable"] = json!(false);
+    fake.insert(&secret, live);
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    let now: Vec<Value> = generated
+        .iter()
+        .map(|o| fake.get(&path(o)).unwrap()["data"].clone())
+        .collect();
+    assert_eq!(first, now, "generated values changed");
+}
+
+#[tokio::test]
+async fn a_secret_made_before_the_operator_keeps_its_values() {
+    let wandb = resource(values());
+    let generated = desired(&wandb)
+        .into_iter()
+        .find(|o| !o.generated.is_empty())
+        .expect("a generated secret");
+    // As the upstream chart or W&B's Go operator left it: none of our labels.
+    let data: serde_json::Map<String, Value> = generated
+        .generated
+        .iter()
+        .map(|k| (k.key.clone(), json!("cGFzc3dvcmQtaW4tdXNl")))
+        .collect();
+    let fake = fake_for(&wandb, false);
+    fake.insert(
+        &path(&generated),
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": generated.name, "namespace": NS}, "data": data}),
+    );
+    let ctx = context(&fake);
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    let live = fake.get(&path(&generated)).expect("still there");
+    for key in &generated.generated {
+        assert_eq!(
+            live["data"][&key.key], "cGFzc3dvcmQtaW4tdXNl",
+            "{}: the value in use was replaced",
+            key.key
+        );
+    }
+}
+
+#[tokio::test]
+async fn another_installs_cluster_object_is_left_alone_and_reported() {
+    let wandb = resource(values());
+    let fake = fake_for(&wandb, true);
+    let theirs = desired(&wandb)
+        .into_iter()
+        .find(|o| o.namespace.is_none())
+        .expect("a cluster-scoped object");
+    let their_path = path(&theirs);
+    fake.insert(
+        &their_path,
+        json!({"apiVersion": theirs.api_version, "kind": theirs.kind,
+               "metadata": {"name": theirs.name,
+                            "annotations": {OWNER_ANNOTATION: "other/wandb"}}}),
+    );
+    let ctx = context(&fake);
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    let requests = fake.take_requests();
+    assert!(
+        !applied(&requests).contains(&their_path),
+        "took over {their_path}"
+    );
+    let s = status(&fake);
+    let (ready, reason, message) = condition(&s, types::READY);
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", reasons::CONFLICT)
+    );
+    assert!(message.contains("other/wandb"), "{message}");
+    assert!(!s.inventory.contains(&theirs.key()));
+}
+
+#[tokio::test]
+async fn invalid_values_change_nothing_and_say_why() {
+    let mut bad = values();
+    bad["app"] = json!({"replicaCount": -1});
+    let wandb = resource(bad);
+    let fake = fake_for(&wandb, false);
+    let ctx = context(&fake);
+    let action = engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    assert_eq!(action, Action::await_change());
+    let requests = fake.take_requests();
+    assert!(applied(&requests).is_empty());
+    assert_eq!(status_writes(&requests), 1);
+    let (valid, reason, message) = condition(&status(&fake), types::VALUES_VALID);
+    assert_eq!(
+        (valid.as_str(), reason.as_str()),
+        ("False", reasons::INVALID_VALUES)
+    );
+    assert!(
+        message.contains("spec.values.app.replicaCount"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_api_error_fails_the_reconcile_and_retries_back_off() {
+    let wandb = Arc::new(resource(values()));
+    let fake = fake_for(&wandb, false);
+    fake.fail(Method::GET, "/secrets/wandb-mysql", 500, 10);
+    let ctx = Arc::new(context(&fake));
+    let err = engine::reconcile(&wandb, &ctx)
+        .await
+        .expect_err("a 500 fails the reconcile");
+    assert!(matches!(&err, Error::Kube { action: "get", .. }), "{err}");
+    let delays: Vec<Action> = (0..8)
+        .map(|_| controller::error_policy(wandb.clone(), &err, ctx.clone()))
+        .collect();
+    let secs = [5, 10, 20, 40, 80, 160, 300, 300];
+    let expected: Vec<Action> = secs
+        .iter()
+        .map(|s| Action::requeue(Duration::from_secs(*s)))
+        .collect();
+    assert_eq!(delays, expected);
+}
+
+/// A resource being deleted, with the objects and data of an install.
+async fn deleting(retention: Value) -> (FakeApi, Context, WeightsAndBiases) {
+    let (fake, ctx, wandb) = installed(values()).await;
+    let mut gone = serde_json::to_value(&wandb).unwrap();
+    gone["spec"]["retention"] = retention;
+    let wandb: WeightsAndBiases = serde_json::from_value(gone).unwrap();
+    fake.insert(
+        &path_of("PersistentVolumeClaim", "data-wandb-mysql-0"),
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+               "metadata": {"name": "data-wandb-mysql-0", "namespace": NS,
+                            "labels": {"app.kubernetes.io/instance": "wandb"}}}),
+    );
+    (fake, ctx, wandb)
+}
+
+fn generated_secret_paths(fake: &FakeApi) -> Vec<String> {
+    fake.state()
+        .objects
+        .iter()
+        .filter(|(_, o)| {
+            o["kind"] == "Secret"
+                && o["metadata"]["labels"][INSTANCE_LABEL] == "wandb"
+                && o["metadata"]["annotations"][wandb_render::objects::GENERATED_KEYS_ANNOTATION]
+                    .is_string()
+        })
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn deleting_keeps_volumes_and_generated_secrets_by_default() {
+    let (fake, ctx, wandb) = deleting(json!({})).await;
+    let secrets = generated_secret_paths(&fake);
+    assert!(!secrets.is_empty());
+    engine::cleanup(&wandb, &ctx).await.expect("cleaned up");
+    let requests = fake.take_requests();
+    let deleted = deleted(&requests);
+    assert!(
+        deleted
+            .iter()
+            .all(|p| !secrets.contains(p) && !p.contains("persistentvolumeclaims")),
+        "data deleted: {deleted:?}"
+    );
+    // Released: their owner reference removed, so the garbage collector keeps them.
+    let released: BTreeSet<String> = requests
+        .iter()
+        .filter(|r| r.method == Method::PATCH && r.patch == "merge")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(released, secrets.iter().cloned().collect());
+    for s in &secrets {
+        assert!(
+            fake.get(s).unwrap()["metadata"]
+                .get("ownerReferences")
+                .is_none()
+        );
+    }
+    // The inventory goes now.
+    let inventory = wandb.status.as_ref().unwrap().inventory.len();
+    assert_eq!(deleted.len(), inventory);
+}
+
+#[tokio::test]
+async fn deleting_with_a_retention_policy_that_deletes_data_deletes_it() {
+    let (fake, ctx, wandb) =
+        deleting(json!({"deleteVolumes": true, "deleteGeneratedSecrets": true})).await;
+    let secrets = generated_secret_paths(&fake);
+    engine::cleanup(&wandb, &ctx).await.expect("cleaned up");
+    let deleted: BTreeSet<String> = deleted(&fake.take_requests()).into_iter().collect();
+    for s in &secrets {
+        assert!(deleted.contains(s), "{s} kept");
+    }
+    assert!(deleted.contains(&path_of("PersistentVolumeClaim", "data-wandb-mysql-0")));
+}
+
+#[tokio::test]
+async fn deleting_leaves_another_installs_cluster_objects() {
+    let (fake, ctx, wandb) = deleting(json!({})).await;
+    let cluster_scoped = wandb
+        .status
+        .as_ref()
+        .unwrap()
+        .inventory
+        .iter()
+        .find(|k| {
+            k.split_once('/')
+                .and_then(|(kind, _)| kinds::info(kind))
+                .is_some_and(|i| !i.namespaced)
+        })
+        .cloned()
+        .expect("a cluster-scoped object in the inventory");
+    let (kind, name) = cluster_scoped.split_once('/').unwrap();
+    let their = path_of(kind, name);
+    let mut live = fake.get(&their).unwrap();
+    live["metadata"]["annotations"][OWNER_ANNOTATION] = json!("other/wandb");
+    fake.insert(&their, live);
+    engine::cleanup(&wandb, &ctx).await.expect("cleaned up");
+    assert!(!deleted(&fake.take_requests()).contains(&their));
+}
