@@ -35,6 +35,8 @@ pub enum Error {
     Random(#[from] getrandom::Error),
     #[error("{0}")]
     Finalizer(String),
+    #[error("{0}: a kind this operator does not know how to apply")]
+    UnknownKind(String),
 }
 
 impl Error {
@@ -44,6 +46,7 @@ impl Error {
             Error::Kube { action, .. } => action,
             Error::Random(_) => "random",
             Error::Finalizer(_) => "finalizer",
+            Error::UnknownKind(_) => "unknown-kind",
         }
     }
 }
@@ -153,8 +156,7 @@ impl Context {
         params: &PatchParams,
         patch: &Patch<P>,
     ) -> Result<Value, Error> {
-        let info = kinds::info(&o.kind)
-            .ok_or_else(|| Error::Finalizer(format!("unknown kind {}", o.kind)))?;
+        let info = kinds::info(&o.kind).ok_or_else(|| Error::UnknownKind(o.key()))?;
         self.metrics.request(action);
         let patched = self
             .api(info, o.namespace.as_deref())

@@ -100,28 +100,6 @@ impl Metrics {
             .inc();
     }
 
-    /// Total requests made so far (for tests and `apply`'s report).
-    pub fn requests_total(&self) -> u64 {
-        [
-            "apply",
-            "get",
-            "delete",
-            "patch-status",
-            "scale",
-            "publish-event",
-            "list",
-        ]
-        .iter()
-        .map(|v| {
-            self.api_requests
-                .get_or_create(&VerbLabel {
-                    verb: v.to_string(),
-                })
-                .get()
-        })
-        .sum()
-    }
-
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
