@@ -1,0 +1,27 @@
+//! Polling a condition with a deadline.
+
+use std::thread::{self};
+use std::time::{Duration, Instant};
+
+/// Calls `check` every `every` until it returns `Ok`, and returns its value
+/// and how long that took. Panics after `timeout` with the last `Err`,
+/// which should say what was seen.
+#[track_caller]
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    every: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> (T, Duration) {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(v) => return (v, start.elapsed()),
+            Err(last) if start.elapsed() >= timeout => panic!(
+                "{what}: not within {:.0} s; last seen: {last}",
+                timeout.as_secs_f64()
+            ),
+            Err(_) => thread::sleep(every),
+        }
+    }
+}
