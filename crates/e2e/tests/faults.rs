@@ -29,8 +29,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wandb_e2e::{
     Cluster, Data, Operator, Rng, Snapshot, Workloads, base_values, expected_objects, full_run,
-    indent, int, operator_binary, report, secs, serial, text, wait_for,
+    indent, int, report, secs, serial, text, wait_for,
 };
+use wandb_e2e::{apply_resource, get_resource, restricted_cluster, uid_in};
 
 const NS: &str = "wandb";
 const NAME: &str = "wandb";
@@ -52,10 +53,7 @@ fn log_dir(test: &str) -> PathBuf {
 }
 
 fn cluster(test: &str) -> Cluster {
-    operator_binary();
-    let cluster = Cluster::up(&format!("e2e-fault-{test}"));
-    cluster.restricted_namespace(NS);
-    cluster
+    restricted_cluster("e2e-fault", test, NS)
 }
 
 /// min / median / max of some durations.
@@ -99,27 +97,17 @@ fn name_in(ns: &str) -> &str {
     if ns == NS { NAME } else { ns }
 }
 
-fn manifest(ns: &str, values: &Value) -> String {
-    json!({
-        "apiVersion": "apps.wandb.com/v1",
-        "kind": "WeightsAndBiases",
-        "metadata": {"name": name_in(ns), "namespace": ns},
-        "spec": {"values": values},
-    })
-    .to_string()
-}
-
 /// The resource's spec set to these values, as `kubectl apply` does it.
 fn apply(cluster: &Cluster, values: &Value) {
     apply_in(cluster, NS, values);
 }
 
 fn apply_in(cluster: &Cluster, ns: &str, values: &Value) {
-    cluster.kubectl_ok(&["apply", "-f", "-"], Some(&manifest(ns, values)));
+    apply_resource(cluster, ns, name_in(ns), values);
 }
 
 fn resource(cluster: &Cluster) -> Value {
-    cluster.get_json(&["-n", NS, "weightsandbiases", NAME])
+    get_resource(cluster, NS, NAME)
 }
 
 /// The upgrades the fault tests go through, in turn: a size change, an
@@ -325,25 +313,7 @@ fn converged_in(
 
 /// The uid of an object, `None` if absent or being deleted.
 fn uid_of(cluster: &Cluster, kind: &str, name: &str) -> Option<String> {
-    let out = cluster.kubectl(
-        &[
-            "-n",
-            NS,
-            "get",
-            kind,
-            name,
-            "-o",
-            "json",
-            "--ignore-not-found",
-        ],
-        None,
-        Duration::from_secs(20),
-    );
-    let v: Value = serde_json::from_str(&out.stdout).ok()?;
-    if v.pointer("/metadata/deletionTimestamp").is_some() {
-        return None;
-    }
-    Some(text(&v, "/metadata/uid").to_string()).filter(|u| !u.is_empty())
+    uid_in(cluster, NS, kind, name)
 }
 
 /// The operator's counters: reconciles, API requests (all verbs).

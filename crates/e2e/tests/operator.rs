@@ -25,6 +25,10 @@ use wandb_e2e::{
     Cluster, HOST, LICENSE, Operator, base_values, condition_type_of, indent, int, operator_binary,
     render, report, secs, serial, sha256_of_data, text, wait_for,
 };
+use wandb_e2e::{
+    apply_resource, condition, condition_status, conditions, get_resource, observed,
+    resource_manifest, restricted_cluster, uid_in,
+};
 
 const NS: &str = "wandb";
 const NAME: &str = "wandb";
@@ -51,11 +55,7 @@ fn log_dir(test: &str) -> PathBuf {
 
 /// A fresh cluster with namespace `wandb` (PodSecurity `restricted`).
 fn cluster(test: &str) -> Cluster {
-    // The binary first: building it (if missing) should not count as test time.
-    operator_binary();
-    let cluster = Cluster::up(&format!("e2e-op-{test}"));
-    cluster.restricted_namespace(NS);
-    cluster
+    restricted_cluster("e2e-op", test, NS)
 }
 
 /// An operator for namespace `wandb` (its lease there too), once it leads.
@@ -84,18 +84,12 @@ fn operator(cluster: &Cluster, test: &str, identity: &str) -> Operator {
 // ---------------------------------------------------------------- the resource
 
 fn manifest(values: &Value) -> String {
-    json!({
-        "apiVersion": "apps.wandb.com/v1",
-        "kind": "WeightsAndBiases",
-        "metadata": {"name": NAME, "namespace": NS},
-        "spec": {"values": values},
-    })
-    .to_string()
+    resource_manifest(NS, NAME, values)
 }
 
 /// `kubectl apply` of the resource with these values.
 fn apply(cluster: &Cluster, values: &Value) {
-    cluster.kubectl_ok(&["apply", "-f", "-"], Some(&manifest(values)));
+    apply_resource(cluster, NS, NAME, values);
 }
 
 /// `weave.install` of the resource set to `install` by a merge patch.
@@ -117,22 +111,7 @@ fn set_weave(cluster: &Cluster, install: bool) {
 }
 
 fn resource(cluster: &Cluster) -> Value {
-    cluster.get_json(&["-n", NS, "weightsandbiases", NAME])
-}
-
-fn conditions(res: &Value) -> Vec<Value> {
-    res.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn condition(res: &Value, type_: &str) -> Option<Value> {
-    conditions(res).into_iter().find(|c| c["type"] == type_)
-}
-
-fn condition_status(res: &Value, type_: &str) -> String {
-    condition(res, type_).map_or("(absent)".into(), |c| text(&c, "/status").to_string())
+    get_resource(cluster, NS, NAME)
 }
 
 fn summary(res: &Value) -> String {
@@ -152,12 +131,6 @@ fn summary(res: &Value) -> String {
         }
     }
     s
-}
-
-/// The status describes the current spec.
-fn observed(res: &Value) -> bool {
-    res.pointer("/status/observedGeneration").is_some()
-        && int(res, "/status/observedGeneration") == int(res, "/metadata/generation")
 }
 
 /// Waits until the status describes the current spec and Ready is True.
@@ -469,25 +442,7 @@ fn invalid_values_warnings(cluster: &Cluster) -> Vec<(String, String, String, i6
 
 /// The uid of an object, `None` if it does not exist (or is being deleted).
 fn uid_of(cluster: &Cluster, kind: &str, name: &str) -> Option<String> {
-    let out = cluster.kubectl(
-        &[
-            "-n",
-            NS,
-            "get",
-            kind,
-            name,
-            "-o",
-            "json",
-            "--ignore-not-found",
-        ],
-        None,
-        Duration::from_secs(10),
-    );
-    let v: Value = serde_json::from_str(&out.stdout).ok()?;
-    if v.pointer("/metadata/deletionTimestamp").is_some() {
-        return None;
-    }
-    Some(text(&v, "/metadata/uid").to_string()).filter(|u| !u.is_empty())
+    uid_in(cluster, NS, kind, name)
 }
 
 /// Deletes an object by hand and waits until the operator has recreated it
