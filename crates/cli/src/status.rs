@@ -262,6 +262,26 @@ fn image_tag(workload: &serde_json::Value) -> String {
         .unwrap_or_default()
 }
 
+/// The table fits a terminal of 80 columns.
+const WIDTH: usize = 80;
+/// `  last event: `
+const EVENT_INDENT: usize = 14;
+
+/// `text` in at most `width` characters: cut at a word when it can be,
+/// with `…` to say something was cut.
+fn clip(text: &str, width: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= width {
+        return text;
+    }
+    let keep: String = text.chars().take(width.saturating_sub(1)).collect();
+    let cut = match keep.rfind(' ') {
+        Some(i) if i >= keep.len() / 2 => keep[..i].trim_end().to_string(),
+        _ => keep,
+    };
+    format!("{cut}…")
+}
+
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";
 const RED: &str = "\x1b[31m";
@@ -293,28 +313,43 @@ pub fn table<'a>(
         }
         out.push_str("  (nothing was changed; the last valid spec keeps running)\n");
     }
+    let rows: Vec<&Row> = rows.collect();
+    // The component column is as wide as the longest name. A component not
+    // ready has its last event on a line of its own below it: that is
+    // where to look, and a line of its own fits 80 columns.
+    let component = rows
+        .iter()
+        .map(|r| r.component.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("COMPONENT".len());
     out.push_str(&format!(
-        "\n{:<28} {:>5} {:>5}  {:<14} {:<10} {}\n",
-        "COMPONENT", "WANT", "READY", "VERSION", "CONDITION", "LAST EVENT"
+        "\n{:<component$} {:>4} {:>5}  {:<10} {}\n",
+        "COMPONENT", "WANT", "READY", "VERSION", "STATE"
     ));
     for row in rows {
-        let condition = if row.condition == reasons::READY {
-            format!("{GREEN}Ready{RESET}     ")
+        let ready = row.condition == reasons::READY;
+        let state = if ready {
+            format!("{GREEN}Ready{RESET}")
         } else if row.condition.starts_with(reasons::NOT_READY) {
-            format!("{YELLOW}NotReady{RESET}  ")
+            format!("{YELLOW}NotReady{RESET}")
         } else {
-            format!("{:<10}", row.condition)
+            row.condition.clone()
         };
-        let event: String = row.last_event.chars().take(70).collect();
         out.push_str(&format!(
-            "{:<28} {:>5} {:>5}  {:<14} {} {}\n",
+            "{:<component$} {:>4} {:>5}  {:<10} {}\n",
             row.component,
             row.desired,
             row.ready,
-            row.version.chars().take(14).collect::<String>(),
-            condition,
-            event
+            clip(&row.version, 10),
+            state,
         ));
+        if !ready && !row.last_event.is_empty() {
+            out.push_str(&format!(
+                "  last event: {}\n",
+                clip(&row.last_event, WIDTH - EVENT_INDENT)
+            ));
+        }
     }
     out
 }
@@ -369,6 +404,51 @@ mod tests {
         ));
         assert!(text.contains("InvalidValues"));
         assert!(text.contains("spec.values.app.replicaCount: bad"));
+    }
+
+    #[test]
+    fn the_table_fits_80_columns() {
+        let row = |component: &str, event: &str| Row {
+            component: component.into(),
+            desired: 10,
+            ready: 10,
+            version: "sha256:0123456789abcdef".into(),
+            condition: "NotReady: 1/2 available".into(),
+            last_event: event.into(),
+        };
+        let rows = [
+            row(
+                "weave-trace-agent-scoring-worker",
+                "Scheduled: Successfully assigned wandb/wandb-weave-trace-agent-scoring-worker-6d9f to kwok-node-1",
+            ),
+            row(
+                "app",
+                "Pulled: Container image \"wandb/local:0.80.1\" already present on machine",
+            ),
+        ];
+        let status = Default::default();
+        let text = strip_colors(&table("wandb", "ns", &status, false, None, rows.iter()));
+        for line in text.lines().skip(1) {
+            assert!(
+                line.chars().count() <= 80,
+                "{} columns: {line:?}",
+                line.chars().count()
+            );
+        }
+        // Cut at a word, and said so.
+        assert!(
+            text.contains("  last event: Scheduled: Successfully assigned…\n"),
+            "{text}"
+        );
+        assert!(text.contains("Pulled: Container image"), "{text}");
+    }
+
+    #[test]
+    fn clipping_keeps_short_text_and_cuts_long_text_at_a_word() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("one two three four", 12), "one two…");
+        assert_eq!(clip("abcdefghijklmnop", 6), "abcde…");
+        assert_eq!(clip("a\nb", 5), "a b");
     }
 
     #[test]
