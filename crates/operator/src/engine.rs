@@ -670,6 +670,12 @@ async fn write_status(
         .conditions
         .iter()
         .any(|c| c.type_ == crate::conditions::types::READY && c.status == "True");
+    ctx.metrics.record_install(
+        &wandb.namespace().unwrap_or_default(),
+        &wandb.name_any(),
+        ready,
+        &observed.components,
+    );
     if previous.is_some_and(|p| status::same(p, &next)) {
         return Ok(ready);
     }
@@ -792,5 +798,6 @@ pub async fn cleanup(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action, 
     };
     ctx.event(wandb, EventType::Normal, "Deleted", "Cleanup", note.into())
         .await;
+    ctx.metrics.forget_install(&namespace, &name);
     Ok(Action::await_change())
 }

@@ -1,5 +1,7 @@
 //! Prometheus metrics of the operator.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -27,6 +29,21 @@ pub struct VerbLabel {
     pub verb: String,
 }
 
+/// One install: its resource's namespace and name.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+pub struct InstallLabel {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// One component of an install (a values key: `app`, `mysql`, ...).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ComponentLabel {
+    pub namespace: String,
+    pub name: String,
+    pub component: String,
+}
+
 pub struct Metrics {
     pub registry: Registry,
     pub reconciles: Family<ResultLabel, Counter>,
@@ -36,6 +53,12 @@ pub struct Metrics {
     pub deleted: Family<KindLabel, Counter>,
     pub api_requests: Family<VerbLabel, Counter>,
     pub leader: Gauge,
+    pub install_ready: Family<InstallLabel, Gauge>,
+    pub component_ready: Family<ComponentLabel, Gauge>,
+    pub component_failed: Family<ComponentLabel, Gauge>,
+    /// The components each install has series of, to remove them when
+    /// they go (the client cannot list a family's series).
+    components: std::sync::Mutex<BTreeMap<InstallLabel, BTreeSet<String>>>,
 }
 
 impl Default for Metrics {
@@ -49,6 +72,9 @@ impl Default for Metrics {
         let deleted = Family::<KindLabel, Counter>::default();
         let api_requests = Family::<VerbLabel, Counter>::default();
         let leader = Gauge::default();
+        let install_ready = Family::<InstallLabel, Gauge>::default();
+        let component_ready = Family::<ComponentLabel, Gauge>::default();
+        let component_failed = Family::<ComponentLabel, Gauge>::default();
         registry.register("reconciles", "Reconciles, by result", reconciles.clone());
         registry.register(
             "reconcile_duration_seconds",
@@ -80,6 +106,21 @@ impl Default for Metrics {
             "1 while this replica holds the leader lease",
             leader.clone(),
         );
+        registry.register(
+            "install_ready",
+            "1 while an install is Ready (its Ready condition is True)",
+            install_ready.clone(),
+        );
+        registry.register(
+            "component_ready",
+            "1 while a component of an install is ready",
+            component_ready.clone(),
+        );
+        registry.register(
+            "component_failed",
+            "1 while a job of a component failed (a migration, say)",
+            component_failed.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -89,6 +130,10 @@ impl Default for Metrics {
             deleted,
             api_requests,
             leader,
+            install_ready,
+            component_ready,
+            component_failed,
+            components: Default::default(),
         }
     }
 }
@@ -100,10 +145,127 @@ impl Metrics {
             .inc();
     }
 
+    /// What the last reconcile of an install learned. `components` empty
+    /// (refused values) leaves the components' series as they were.
+    pub fn record_install(
+        &self,
+        namespace: &str,
+        name: &str,
+        ready: bool,
+        components: &std::collections::BTreeMap<String, crate::status::ComponentState>,
+    ) {
+        let install = InstallLabel {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        self.install_ready.get_or_create(&install).set(ready.into());
+        if components.is_empty() {
+            return;
+        }
+        // A component no longer installed has no series.
+        self.forget_components(&install);
+        let mut known = self.components.lock().unwrap_or_else(|e| e.into_inner());
+        known.insert(install.clone(), components.keys().cloned().collect());
+        for (component, state) in components {
+            let label = ComponentLabel {
+                namespace: namespace.into(),
+                name: name.into(),
+                component: component.clone(),
+            };
+            self.component_ready
+                .get_or_create(&label)
+                .set(state.ready.into());
+            self.component_failed
+                .get_or_create(&label)
+                .set(state.failed.into());
+        }
+    }
+
+    /// An install deleted: its series go.
+    pub fn forget_install(&self, namespace: &str, name: &str) {
+        let install = InstallLabel {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        self.install_ready.remove(&install);
+        self.forget_components(&install);
+    }
+
+    fn forget_components(&self, install: &InstallLabel) {
+        let mut known = self.components.lock().unwrap_or_else(|e| e.into_inner());
+        for component in known.remove(install).unwrap_or_default() {
+            let label = ComponentLabel {
+                namespace: install.namespace.clone(),
+                name: install.name.clone(),
+                component,
+            };
+            self.component_ready.remove(&label);
+            self.component_failed.remove(&label);
+        }
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::ComponentState;
+
+    fn state(ready: bool, failed: bool) -> ComponentState {
+        ComponentState {
+            ready,
+            message: String::new(),
+            failed,
+        }
+    }
+
+    #[test]
+    fn an_installs_series_follow_its_components_and_go_with_it() {
+        let m = Metrics::default();
+        let components = BTreeMap::from([
+            ("app".to_string(), state(true, false)),
+            ("clickhouseMigrationJob".to_string(), state(false, true)),
+        ]);
+        m.record_install("ns", "wandb", false, &components);
+        let text = m.encode();
+        assert!(
+            text.contains(r#"wandb_operator_install_ready{namespace="ns",name="wandb"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"wandb_operator_component_ready{namespace="ns",name="wandb",component="app"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"wandb_operator_component_failed{namespace="ns",name="wandb",component="clickhouseMigrationJob"} 1"#), "{text}");
+
+        // The migration's component gone from the install: its series too.
+        m.record_install(
+            "ns",
+            "wandb",
+            true,
+            &BTreeMap::from([("app".to_string(), state(true, false))]),
+        );
+        let text = m.encode();
+        assert!(
+            text.contains(r#"wandb_operator_install_ready{namespace="ns",name="wandb"} 1"#),
+            "{text}"
+        );
+        assert!(!text.contains("clickhouseMigrationJob"), "{text}");
+
+        // Refused values (no components known) keep the components' series.
+        m.record_install("ns", "wandb", false, &BTreeMap::new());
+        assert!(m.encode().contains(r#"component="app"} 1"#));
+
+        m.forget_install("ns", "wandb");
+        let text = m.encode();
+        assert!(!text.contains(r#"name="wandb""#), "{text}");
     }
 }

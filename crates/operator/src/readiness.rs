@@ -12,6 +12,8 @@ pub struct Readiness {
     pub ready_replicas: i64,
     /// Why it is not ready, or what it is doing.
     pub message: String,
+    /// It ended in failure (a Job that failed): waiting will not help.
+    pub failed: bool,
 }
 
 fn int(v: &Value, path: &str) -> i64 {
@@ -80,6 +82,7 @@ pub fn of(kind: &str, live: Option<&Value>, floor: Option<i64>) -> Readiness {
             desired: 0,
             ready_replicas: 0,
             message: "not created yet".into(),
+            failed: false,
         };
     };
     let generation = int(live, "/metadata/generation");
@@ -94,6 +97,7 @@ pub fn of(kind: &str, live: Option<&Value>, floor: Option<i64>) -> Readiness {
         } else {
             message
         },
+        failed: false,
     };
     // Replicated workloads want their replicas, and at least the autoscaler's minimum.
     let wanted = || spec_replicas(live).max(floor.unwrap_or(0));
@@ -149,7 +153,10 @@ pub fn of(kind: &str, live: Option<&Value>, floor: Option<i64>) -> Readiness {
                     .is_some_and(|cs| cs.iter().any(|c| c["type"] == t && c["status"] == "True"))
             };
             if has("Failed") {
-                r(false, 1, 0, "failed".into())
+                Readiness {
+                    failed: true,
+                    ..r(false, 1, 0, "failed".into())
+                }
             } else if has("Complete") {
                 r(true, 1, 1, "complete".into())
             } else {

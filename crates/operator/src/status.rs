@@ -14,6 +14,8 @@ use crate::readiness::Readiness;
 pub struct ComponentState {
     pub ready: bool,
     pub message: String,
+    /// One of its workloads failed (a migration Job, say).
+    pub failed: bool,
 }
 
 /// Combines the readiness of a component's workloads.
@@ -31,11 +33,13 @@ pub fn component_state(workloads: &[(String, Readiness)]) -> ComponentState {
         ComponentState {
             ready: true,
             message: summary.join("; "),
+            failed: false,
         }
     } else {
         ComponentState {
             ready: false,
             message: not_ready.join("; "),
+            failed: workloads.iter().any(|(_, r)| r.failed),
         }
     }
 }
@@ -317,6 +321,7 @@ mod tests {
                 ComponentState {
                     ready,
                     message: "x".into(),
+                    failed: false,
                 },
             )]),
             ..Default::default()

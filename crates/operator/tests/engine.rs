@@ -189,6 +189,11 @@ async fn a_fresh_install_applies_each_object_once_in_stage_order() {
     assert_eq!(condition(&s, types::READY).0, "True");
     assert_eq!(condition(&s, types::VALUES_VALID).0, "True");
     assert_eq!(s.host.as_deref(), Some("https://wandb.example.com"));
+    let metrics = ctx.metrics.encode();
+    assert!(
+        metrics.contains(r#"wandb_operator_install_ready{namespace="wandb",name="wandb"} 1"#),
+        "{metrics}"
+    );
     // The inventory is what it may prune later: never data.
     assert!(!s.inventory.is_empty());
     assert!(
@@ -419,6 +424,28 @@ async fn a_secret_made_before_the_operator_keeps_its_values() {
             key.key
         );
     }
+}
+
+#[tokio::test]
+async fn a_failed_migration_is_reported_in_the_metrics() {
+    let (fake, ctx, wandb) = installed(values()).await;
+    let migration = desired(&wandb)
+        .into_iter()
+        .find(|o| o.kind == "Job" && o.stage == Stage::Migrations)
+        .expect("a migration Job");
+    let job = path(&migration);
+    let mut live = fake.get(&job).expect("the Job");
+    live["status"] = json!({"conditions": [{"type": "Failed", "status": "True"}]});
+    fake.insert(&job, live);
+    fake.state().ready_on_apply = false;
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    let metrics = ctx.metrics.encode();
+    let failed = format!(
+        r#"wandb_operator_component_failed{{namespace="wandb",name="wandb",component="{}"}} 1"#,
+        migration.component
+    );
+    assert!(metrics.contains(&failed), "{failed} not in:\n{metrics}");
+    assert!(metrics.contains(r#"wandb_operator_install_ready{namespace="wandb",name="wandb"} 0"#));
 }
 
 #[tokio::test]
