@@ -37,8 +37,42 @@ struct OperatorValues {
     tolerations: Vec<k8s_openapi::api::core::v1::Toleration>,
     affinity: serde_json::Value,
     priority_class_name: String,
+    /// Monitoring with the Prometheus operator and Grafana (docs/monitoring.md).
+    monitoring: OperatorMonitoring,
     /// Image with kubectl: the `helm test` pod and the pre-delete hook.
     test_image: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+struct OperatorMonitoring {
+    /// A PodMonitor for the operator's /metrics.
+    pod_monitor: PodMonitorValues,
+    /// The alerts, as a PrometheusRule.
+    prometheus_rule: Switch,
+    /// A Grafana dashboard, as a ConfigMap for Grafana's sidecar.
+    dashboard: Switch,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+struct PodMonitorValues {
+    enabled: bool,
+    /// How often Prometheus scrapes the operator (`30s`).
+    interval: String,
+    /// Labels for the Prometheus operator's selector to find it.
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+/// An object on or off, with the labels its selector looks for.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+struct Switch {
+    enabled: bool,
+    labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, JsonSchema)]
