@@ -54,8 +54,26 @@ enum Command {
     Crd,
 }
 
+/// The name kubectl runs this binary by, as its plugin `kubectl wandb`.
+const KUBECTL_PLUGIN: &str = "kubectl-wandb";
+
+/// The command line, parsed; under the plugin's name, help and errors say
+/// `kubectl wandb` as the user typed it.
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let as_plugin = std::path::Path::new(&argv0)
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().trim_end_matches(".exe") == KUBECTL_PLUGIN);
+    if !as_plugin {
+        return Cli::parse();
+    }
+    let matches = Cli::command().bin_name("kubectl wandb").get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     match cli.command {
         Command::Render(args) => render::run(args),
         Command::Apply(args) => apply::run(args),

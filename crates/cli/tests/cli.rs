@@ -217,3 +217,26 @@ fn a_closed_stdout_ends_a_command_quietly() {
         assert!(o.status.code().is_some(), "{args:?} died of a signal");
     }
 }
+
+/// Installed as `kubectl-wandb` on PATH, the binary is the kubectl plugin
+/// `kubectl wandb`: the same commands, its help in kubectl's words.
+#[test]
+fn as_kubectl_wandb_it_is_a_kubectl_plugin() {
+    let dir = std::env::temp_dir().join(format!("wandb-plugin-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plugin = dir.join("kubectl-wandb");
+    let _ = std::fs::remove_file(&plugin);
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_wandb-operator"), &plugin).unwrap();
+    let o = Command::new(&plugin).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(help.contains("Usage: kubectl wandb <COMMAND>"), "{help}");
+    assert!(help.contains("status"), "{help}");
+    let o = Command::new(&plugin)
+        .args(["render", "--set", "global.host=https://x.example.com"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kind: Deployment"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
