@@ -132,3 +132,139 @@ fn the_monitoring_objects_are_valid_for_the_prometheus_operator() {
             .is_some_and(|p| p.len() >= 10)
     );
 }
+
+// ---------------------------------------------------------------- a real Prometheus
+
+/// A Prometheus server on loopback that scrapes one operator every second
+/// and evaluates the chart's rules, their `for:` shortened to `hold` so that
+/// a test sees them fire in seconds. Killed when dropped.
+struct Prometheus {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Prometheus {
+    fn start(dir: &std::path::Path, operator_port: u16, hold: &str) -> Prometheus {
+        std::fs::create_dir_all(dir).expect("a directory for Prometheus");
+        let rules = std::fs::read_to_string(
+            repo_root().join("charts/operator-wandb/files/prometheus-rules.yaml"),
+        )
+        .expect("the rules");
+        let rules: String = rules
+            .lines()
+            .map(|l| match l.trim_start().strip_prefix("for: ") {
+                Some(_) => format!("{}for: {hold}\n", &l[..l.len() - l.trim_start().len()]),
+                None => format!("{l}\n"),
+            })
+            .collect();
+        std::fs::write(dir.join("rules.yaml"), rules).expect("rules.yaml");
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             rule_files: [rules.yaml]\n\
+             scrape_configs:\n  - job_name: wandb-operator\n    static_configs:\n      \
+             - targets: ['127.0.0.1:{operator_port}']\n"
+        );
+        std::fs::write(dir.join("prometheus.yml"), config).expect("prometheus.yml");
+        let port = wandb_e2e::free_port();
+        let log = std::fs::File::create(dir.join("prometheus.log")).expect("a log");
+        let child = Command::new("prometheus")
+            .current_dir(dir)
+            .args([
+                "--config.file=prometheus.yml",
+                "--storage.tsdb.path=data",
+                &format!("--web.listen-address=127.0.0.1:{port}"),
+            ])
+            .stdout(log.try_clone().expect("the log"))
+            .stderr(log)
+            .spawn()
+            .expect(
+                "prometheus (Debian's prometheus package; hack/test-servers start installs it)",
+            );
+        Prometheus { child, port }
+    }
+
+    /// The names of the alerts firing now, with their `name` label.
+    fn firing(&self) -> Result<Vec<(String, String)>, String> {
+        let (code, body) = wandb_e2e::http_get(self.port, "/api/v1/alerts")?;
+        if code != 200 {
+            return Err(format!("HTTP {code}: {body}"));
+        }
+        let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+        Ok(v["data"]["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["state"] == "firing")
+            .map(|a| {
+                (
+                    a["labels"]["alertname"].as_str().unwrap_or("").to_string(),
+                    a["labels"]["name"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect())
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An install that cannot become Ready (its values are refused) fires
+/// WandbInstallNotReady in a real Prometheus that scrapes the operator, and
+/// the alert resolves once the values are fixed and the install is Ready.
+#[test]
+fn a_real_prometheus_alerts_on_an_install_not_ready_until_it_is() {
+    use wandb_e2e::{Operator, apply_resource, restricted_cluster, wait_for};
+    let ns = "wandb";
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-monitoring");
+    let _ = std::fs::remove_dir_all(&dir);
+    let cluster = restricted_cluster("e2e-prometheus", "alerts", ns);
+    let mut operator = Operator::start(&cluster, ns, "op-0", &dir);
+    operator.wait_leading(Duration::from_secs(60));
+    let prometheus = Prometheus::start(&dir.join("prometheus"), operator.port, "5s");
+
+    let good =
+        serde_json::json!({"global": {"host": "https://wandb.example.com", "license": "test"}});
+    let mut bad = good.clone();
+    bad["app"] = serde_json::json!({"replicaCount": -1});
+    apply_resource(&cluster, ns, "wandb", &bad);
+    let server = &prometheus;
+    let firing = |want: bool| {
+        move || {
+            let alerts = server.firing()?;
+            let on = alerts.contains(&("WandbInstallNotReady".to_string(), "wandb".to_string()));
+            if on == want {
+                Ok(())
+            } else {
+                Err(format!("firing: {alerts:?}"))
+            }
+        }
+    };
+    let ((), took) = wait_for(
+        "WandbInstallNotReady to fire",
+        Duration::from_secs(120),
+        Duration::from_secs(1),
+        firing(true),
+    );
+    eprintln!(
+        "[monitoring] WandbInstallNotReady fired {:.1} s after the bad values",
+        took.as_secs_f64()
+    );
+
+    apply_resource(&cluster, ns, "wandb", &good);
+    let ((), took) = wait_for(
+        "WandbInstallNotReady to resolve",
+        Duration::from_secs(300),
+        Duration::from_secs(1),
+        firing(false),
+    );
+    eprintln!(
+        "[monitoring] it resolved {:.1} s after the values were fixed",
+        took.as_secs_f64()
+    );
+    drop(prometheus);
+    drop(operator);
+}
