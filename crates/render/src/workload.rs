@@ -29,6 +29,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, LabelSelectorRequirement, ObjectMeta,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use wandb_values::tpls::{self, Entry};
 use wandb_values::{Component, EnvValue, Sizing};
 
 use crate::catalog::{
@@ -125,28 +126,36 @@ pub fn build(ctx: &Ctx, key: &str, spec: &Spec, values: &Component) -> Vec<Manif
         _ => Phase::Main,
     };
     let mut out = Vec::new();
-    if spec.service_account.create {
+    if b.creates_service_account() {
         out.push(b.service_account());
     }
-    if let Some(role) = &spec.role {
-        out.extend(b.role(role));
+    if let Some(role) = b.role_spec() {
+        out.extend(b.role(&role));
     }
     match spec.kind {
         Kind::Deployment | Kind::StatefulSet => {
             out.push(b.deployment());
-            out.extend(b.services());
             out.extend(b.autoscaler());
-            if spec.pod_disruption_budget && values.pod_disruption_budget.enabled != Some(false) {
-                out.push(b.pdb());
-            }
             out.extend(b.cron_jobs());
         }
         Kind::Job => out.extend(b.jobs()),
         Kind::CronJob => out.extend(b.cron_jobs()),
     }
-    out.into_iter()
+    let mut out: Vec<Manifest> = out
+        .into_iter()
         .map(|o| Manifest::new(key, o).in_phase(phase))
-        .collect()
+        .collect();
+    // Upstream renders these for any kind of workload and never as hooks.
+    let mut plain = b.services();
+    if values
+        .pod_disruption_budget
+        .enabled
+        .unwrap_or(spec.pod_disruption_budget)
+    {
+        plain.push(b.pdb());
+    }
+    out.extend(plain.into_iter().map(|o| Manifest::new(key, o)));
+    out
 }
 
 /// The size a service runs at.
@@ -334,6 +343,11 @@ fn override_container(c: &mut Container, over: &wandb_values::ContainerOverride)
             (_, None) => {}
         }
     }
+    match (c.lifecycle.as_mut(), &over.lifecycle) {
+        (Some(l), Some(user)) => overlay_json(l, user),
+        (None, Some(user)) => c.lifecycle = Some(user.clone()),
+        (_, None) => {}
+    }
     if over.command.is_some() {
         c.command.clone_from(&over.command);
     }
@@ -439,10 +453,38 @@ impl Build<'_, '_> {
         {
             return name;
         }
-        if !sa.create {
+        if !self.creates_service_account() {
             return "default".into();
         }
         sa.name.clone().unwrap_or_else(|| self.fullname.clone())
+    }
+
+    fn creates_service_account(&self) -> bool {
+        self.values
+            .service_account
+            .create
+            .unwrap_or(self.spec.service_account.create)
+    }
+
+    /// The Role the values ask for: the catalog's unless `role.*` says
+    /// otherwise. `None` when none is created.
+    fn role_spec(&self) -> Option<catalog::RoleSpec> {
+        let user = &self.values.role;
+        let catalog = self.spec.role.as_ref();
+        if !user.create.unwrap_or(catalog.is_some()) {
+            return None;
+        }
+        Some(catalog::RoleSpec {
+            cluster: match user.kind.as_deref() {
+                Some(kind) => kind == "ClusterRole",
+                None => catalog.is_some_and(|r| r.cluster),
+            },
+            rules: user
+                .rules
+                .clone()
+                .or_else(|| catalog.map(|r| r.rules.clone()))
+                .unwrap_or_default(),
+        })
     }
 
     fn service_account(&self) -> Object {
@@ -566,8 +608,9 @@ impl Build<'_, '_> {
         }
     }
 
-    fn env_from(&self, container: &ContainerSpec) -> Vec<EnvFromSource> {
-        // By full name, as upstream orders them: later sources win.
+    fn env_from(&self, name: &str, container: &ContainerSpec) -> Vec<EnvFromSource> {
+        // By full name, as upstream orders them: later sources win, the
+        // container's own over the component's.
         let mut by_name: BTreeMap<String, bool> = BTreeMap::new();
         for spec in self.spec.env_from.iter().chain(&container.env_from) {
             match spec {
@@ -575,7 +618,8 @@ impl Build<'_, '_> {
                 EnvFromSpec::Secret(n) => by_name.insert(self.ctx.name(n), true),
             };
         }
-        for (name, kind) in &self.values.env_from {
+        let own = self.values.containers.get(name).map(|c| &c.env_from);
+        for (name, kind) in self.values.env_from.iter().chain(own.into_iter().flatten()) {
             by_name.insert(self.ctx.expand(name), kind == "secretRef");
         }
         by_name
@@ -626,18 +670,36 @@ impl Build<'_, '_> {
         empty_resources(&r)
     }
 
-    fn container(&self, name: &str, spec: &ContainerSpec, main: bool) -> Container {
+    /// The catalog's ports, then its port groups or, in their place, the
+    /// user's `portsTpls`.
+    fn ports(&self, name: &str, spec: &ContainerSpec) -> Vec<ContainerPort> {
         let mut ports: Vec<ContainerPort> = spec.ports.clone();
-        for group in &spec.port_groups {
-            match group {
-                PortGroup::Lumen => ports.push(ContainerPort {
-                    name: Some("lumen".into()),
-                    container_port: 16060,
-                    protocol: Some("TCP".into()),
-                    ..Default::default()
-                }),
+        let tpls = self
+            .values
+            .containers
+            .get(name)
+            .and_then(|c| c.ports_tpls.as_ref());
+        let Some(tpls) = tpls else {
+            for group in &spec.port_groups {
+                match group {
+                    PortGroup::Lumen => ports.push(lumen_port()),
+                }
+            }
+            return ports;
+        };
+        for text in tpls {
+            // A bad entry was refused with the values.
+            match tpls::ports_entry(&self.ctx.expand(text)) {
+                Ok(Entry::Helper(tpls::LUMEN_PORT)) => ports.push(lumen_port()),
+                Ok(Entry::Value(more)) => ports.extend(more),
+                Ok(Entry::Helper(_)) | Err(_) => {}
             }
         }
+        ports
+    }
+
+    fn container(&self, name: &str, spec: &ContainerSpec, main: bool) -> Container {
+        let ports = self.ports(name, spec);
         let mut env = self.env(spec, main);
         if let Some(over) = self.values.containers.get(name) {
             for (n, v) in &over.env {
@@ -645,7 +707,7 @@ impl Build<'_, '_> {
                 env.push(user_env(self.ctx, n, v));
             }
         }
-        let env_from = self.env_from(spec);
+        let env_from = self.env_from(name, spec);
         let mut security = container_security_context();
         for over in [
             spec.security_context.as_ref(),
@@ -752,10 +814,7 @@ impl Build<'_, '_> {
         {
             labels.insert(k.clone(), label_value(val));
         }
-        let mut annotations = Labels::new();
-        for group in &self.spec.pod_annotation_groups {
-            annotations.extend(pod_annotation_group(self.ctx, *group));
-        }
+        let mut annotations = self.pod_annotations_tpls();
         annotations.extend(v.pod_annotations.clone());
         annotations.extend(g.pod.annotations.clone());
         annotations.extend(v.pod.annotations.clone());
@@ -816,6 +875,35 @@ impl Build<'_, '_> {
         }
     }
 
+    /// The catalog's annotation groups or, in their place, the user's
+    /// `podAnnotationsTpls`.
+    fn pod_annotations_tpls(&self) -> Labels {
+        let mut out = Labels::new();
+        let Some(tpls) = &self.values.pod_annotations_tpls else {
+            for group in &self.spec.pod_annotation_groups {
+                out.extend(pod_annotation_group(self.ctx, *group));
+            }
+            return out;
+        };
+        for text in tpls {
+            // A bad entry was refused with the values.
+            match tpls::annotations_entry(&self.ctx.expand(text)) {
+                Ok(Entry::Helper(helper)) => {
+                    let group = match helper {
+                        tpls::LUMEN_ANNOTATIONS => PodAnnotationGroup::Lumen,
+                        tpls::GCS_FUSE_ANNOTATIONS => PodAnnotationGroup::GcsFuse,
+                        tpls::MCP_DATADOG_ANNOTATIONS => PodAnnotationGroup::McpDatadog,
+                        _ => continue,
+                    };
+                    out.extend(pod_annotation_group(self.ctx, group));
+                }
+                Ok(Entry::Value(more)) => out.extend(more),
+                Err(_) => {}
+            }
+        }
+        out
+    }
+
     fn autoscaled(&self) -> (wandb_values::Horizontal, wandb_values::Keda) {
         let mut h = self.sizing.autoscaling.horizontal.clone();
         lay_horizontal(&mut h, &self.values.autoscaling.horizontal);
@@ -824,10 +912,19 @@ impl Build<'_, '_> {
         (h, k)
     }
 
+    /// The Deployment's name: the full name and the postfix, if any. The
+    /// Service, selector and labels keep the full name alone.
     fn workload_name(&self) -> String {
-        match &self.spec.deployment_postfix {
-            Some(p) => format!("{}-{p}", self.fullname),
-            None => self.fullname.clone(),
+        let postfix = self
+            .values
+            .deployment_postfix
+            .as_deref()
+            .or(self.spec.deployment_postfix.as_deref())
+            .unwrap_or_default();
+        if postfix.is_empty() {
+            self.fullname.clone()
+        } else {
+            format!("{}-{postfix}", self.fullname)
         }
     }
 
@@ -859,18 +956,22 @@ impl Build<'_, '_> {
                 .get_or_insert_with(Default::default)
                 .extend(annotations);
         }
-        let strategy = match self.spec.strategy.as_deref() {
+        let user = &self.values.strategy;
+        let strategy = match user.kind.as_deref().or(self.spec.strategy.as_deref()) {
             Some("Recreate") => DeploymentStrategy {
                 type_: Some("Recreate".into()),
                 rolling_update: None,
             },
-            _ => DeploymentStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDeployment {
-                    max_surge: Some(IntOrString::Int(1)),
-                    max_unavailable: Some(IntOrString::Int(0)),
-                }),
-            },
+            _ => {
+                let rolling = user.rolling_update.clone().unwrap_or_default();
+                DeploymentStrategy {
+                    type_: Some("RollingUpdate".into()),
+                    rolling_update: Some(RollingUpdateDeployment {
+                        max_surge: rolling.max_surge.or(Some(IntOrString::Int(1))),
+                        max_unavailable: rolling.max_unavailable.or(Some(IntOrString::Int(0))),
+                    }),
+                }
+            }
         };
         Object::Deployment(Deployment {
             metadata: meta,
@@ -897,14 +998,30 @@ impl Build<'_, '_> {
 
     fn services(&self) -> Vec<Object> {
         let mut out = Vec::new();
-        if let Some(s) = &self.spec.service {
-            out.extend(self.service(
+        match (&self.spec.service, self.values.service.enabled) {
+            (_, Some(false)) => {}
+            (Some(s), _) => out.extend(self.service(
                 &self.fullname,
                 &s.ports,
                 s.headless,
                 s.kind.as_deref(),
                 s.load_balancer_health_check_path.as_deref(),
-            ));
+            )),
+            // A service with none of its own gets upstream's default port.
+            (None, Some(true)) => out.extend(self.service(
+                &self.fullname,
+                &[ServicePort {
+                    name: Some("http".into()),
+                    port: 80,
+                    protocol: Some("TCP".into()),
+                    target_port: Some(IntOrString::String("http".into())),
+                    ..Default::default()
+                }],
+                false,
+                None,
+                None,
+            )),
+            (None, None) => {}
         }
         for s in &self.spec.extra_services {
             out.extend(self.service(&self.ctx.name(&s.name), &s.ports, s.headless, None, None));
@@ -1560,6 +1677,16 @@ fn group_mounts(ctx: &Ctx, group: VolumeGroup) -> Vec<VolumeMount> {
             )
         }],
         _ => vec![],
+    }
+}
+
+/// The lumen agent's pull port.
+fn lumen_port() -> ContainerPort {
+    ContainerPort {
+        name: Some("lumen".into()),
+        container_port: 16060,
+        protocol: Some("TCP".into()),
+        ..Default::default()
     }
 }
 

@@ -11,10 +11,12 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::RollingUpdateDeployment;
 use k8s_openapi::api::core::v1::{
-    Affinity, EnvVarSource, PodSecurityContext, Probe, ResourceRequirements, SecurityContext,
-    Toleration,
+    Affinity, EnvVarSource, Lifecycle, PodSecurityContext, Probe, ResourceRequirements,
+    SecurityContext, Toleration,
 };
+use k8s_openapi::api::rbac::v1::PolicyRule;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -655,6 +657,8 @@ pub struct PodDisruptionBudget {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ServiceAccount {
+    /// Create the component's ServiceAccount; when false its pods run as
+    /// `name`, or as `default`.
     pub create: Option<bool>,
     pub automount: Option<bool>,
     pub name: Option<String>,
@@ -662,18 +666,48 @@ pub struct ServiceAccount {
 }
 
 /// Per-container overrides, merged over the catalog's container as Helm
-/// merges values: a probe's fields over the default probe's, `command` and
-/// `args` in place of the default's.
+/// merges values: a probe's or the lifecycle's fields over the default's,
+/// `command`, `args` and `portsTpls` in place of the default's.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ContainerOverride {
     pub resources: Option<ResourceRequirements>,
     pub env: BTreeMap<String, EnvValue>,
+    /// Whole ConfigMaps or Secrets as this container's environment:
+    /// `name: configMapRef|secretRef`; an entry here beats the component's.
+    pub env_from: BTreeMap<String, String>,
     pub command: Option<Vec<String>>,
     pub args: Option<Vec<String>>,
     pub liveness_probe: Option<Probe>,
     pub readiness_probe: Option<Probe>,
     pub startup_probe: Option<Probe>,
+    pub lifecycle: Option<Lifecycle>,
+    /// Extra container ports, each entry a YAML list of ports, or upstream's
+    /// `{{ include "wandb.lumen.gorilla.containerPort" . }}` for the lumen port.
+    pub ports_tpls: Option<Vec<String>>,
+}
+
+/// A component's RBAC.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct RoleOverride {
+    pub create: Option<bool>,
+    /// `Role` or `ClusterRole`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// In place of the component's built-in rules.
+    pub rules: Option<Vec<PolicyRule>>,
+}
+
+/// A Deployment's rollout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Strategy {
+    /// `RollingUpdate` or `Recreate`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// For `RollingUpdate`: `maxSurge` and `maxUnavailable` (1 and 0 unless set).
+    pub rolling_update: Option<RollingUpdateDeployment>,
 }
 
 /// A job or cron job of a component.
@@ -719,7 +753,18 @@ pub struct Component {
     pub service: ServiceOverride,
     pub pod_labels: StringMap,
     pub pod_annotations: StringMap,
+    /// Extra pod annotations, each entry a YAML map of annotations, or one of
+    /// upstream's annotation helpers (`{{ include "wandb.lumen.agent.target" . }}`).
+    /// Replaces the component's default list.
+    pub pod_annotations_tpls: Option<Vec<String>>,
     pub service_account: ServiceAccount,
+    /// The Role (or ClusterRole) bound to the component's ServiceAccount.
+    pub role: RoleOverride,
+    /// Appended to the Deployment's name with a dash (`bc` makes
+    /// `<release>-app-bc`); empty for none. Services keep their names.
+    pub deployment_postfix: Option<String>,
+    /// How the Deployment rolls out.
+    pub strategy: Strategy,
     pub pod_security_context: Option<PodSecurityContext>,
     pub security_context: Option<SecurityContext>,
     pub image_pull_secrets: Vec<serde_json::Value>,
@@ -742,6 +787,9 @@ pub struct Component {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ServiceOverride {
+    /// Render the component's Service. W&B's services reach each other by
+    /// Service name: turning one off cuts off whatever calls it.
+    pub enabled: Option<bool>,
     pub labels: StringMap,
     pub annotations: StringMap,
     #[serde(rename = "type")]

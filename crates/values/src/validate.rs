@@ -1,9 +1,12 @@
 //! Checks that need more than types: ranges, contradictions, missing pieces.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::Problem;
 use crate::stores::Store;
+use crate::tpls;
 use crate::types::{Component, ValueOrRef, Values};
 
 /// Sizes with built-in presets.
@@ -53,14 +56,47 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
         check_replicas(&mut out, key, component.replica_count);
         // The pod takes each entry as `- <kind>: {name: ...}`: any other
         // kind is a pod the API server refuses.
-        for (name, kind) in &component.env_from {
-            if kind != "configMapRef" && kind != "secretRef" {
-                out.push(Problem::error(
-                    &format!("{key}.envFrom.{name}"),
-                    format!("expected configMapRef or secretRef, found {kind:?}"),
-                ));
+        check_env_from(&mut out, key, &component.env_from);
+        for (container, over) in &component.containers {
+            let at = format!("{key}.containers.{container}");
+            check_env_from(&mut out, &at, &over.env_from);
+            for (i, text) in over.ports_tpls.iter().flatten().enumerate() {
+                if let Err(e) = tpls::ports_entry(&tpls::with_release_placeholders(text)) {
+                    out.push(Problem::error(&format!("{at}.portsTpls[{i}]"), e));
+                }
             }
         }
+        for (i, text) in component.pod_annotations_tpls.iter().flatten().enumerate() {
+            if let Err(e) = tpls::annotations_entry(&tpls::with_release_placeholders(text)) {
+                out.push(Problem::error(&format!("{key}.podAnnotationsTpls[{i}]"), e));
+            }
+        }
+        if let Some(p) = component.deployment_postfix.as_deref()
+            && !p
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            out.push(Problem::error(
+                &format!("{key}.deploymentPostfix"),
+                format!(
+                    "expected lowercase letters, digits and dashes (part of a name), found {p:?}"
+                ),
+            ));
+        }
+        // Kinds the API server knows; upstream writes any other word into
+        // the object (or drops the strategy without a word).
+        check_one_of(
+            &mut out,
+            &format!("{key}.strategy.type"),
+            component.strategy.kind.as_deref(),
+            &["RollingUpdate", "Recreate"],
+        );
+        check_one_of(
+            &mut out,
+            &format!("{key}.role.type"),
+            component.role.kind.as_deref(),
+            &["Role", "ClusterRole"],
+        );
         for (size, sizing) in &component.sizing {
             check_replicas(
                 &mut out,
@@ -121,6 +157,28 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// The pod takes each entry as `- <kind>: {name: ...}`: any other kind is a
+/// pod the API server refuses.
+fn check_env_from(out: &mut Vec<Problem>, at: &str, env_from: &BTreeMap<String, String>) {
+    for (name, kind) in env_from {
+        if kind != "configMapRef" && kind != "secretRef" {
+            out.push(Problem::error(
+                &format!("{at}.envFrom.{name}"),
+                format!("expected configMapRef or secretRef, found {kind:?}"),
+            ));
+        }
+    }
+}
+
+fn check_one_of(out: &mut Vec<Problem>, key: &str, value: Option<&str>, allowed: &[&str]) {
+    if let Some(v) = value.filter(|v| !allowed.contains(v)) {
+        out.push(Problem::error(
+            key,
+            format!("expected {}, found {v:?}", allowed.join(" or ")),
+        ));
+    }
 }
 
 fn check_replicas(out: &mut Vec<Problem>, key: &str, replicas: Option<i32>) {
