@@ -51,14 +51,17 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
 
     for (key, component) in values.components() {
         check_replicas(&mut out, key, component.replica_count);
-        // The pod takes each entry as `- <kind>: {name: ...}`: any other
-        // kind is a pod the API server refuses.
-        for (name, kind) in &component.env_from {
-            if kind != "configMapRef" && kind != "secretRef" {
-                out.push(Problem::error(
-                    &format!("{key}.envFrom.{name}"),
-                    format!("expected configMapRef or secretRef, found {kind:?}"),
-                ));
+        check_env_from(&mut out, key, &component.env_from);
+        for (job, values) in &component.jobs {
+            for (c, container) in &values.containers {
+                let at = format!("{key}.jobs.{job}.containers.{c}");
+                check_env_from(&mut out, &at, &container.env_from);
+            }
+        }
+        for (job, values) in &component.cron_jobs {
+            for (c, container) in &values.containers {
+                let at = format!("{key}.cronJobs.{job}.containers.{c}");
+                check_env_from(&mut out, &at, &container.env_from);
             }
         }
         for (size, sizing) in &component.sizing {
@@ -157,6 +160,23 @@ fn size_defined_anywhere(values: &Values, size: &str) -> bool {
     values
         .components()
         .any(|(_, c)| c.sizing.contains_key(size))
+}
+
+/// The pod takes each entry as `- <kind>: {name: ...}`: any other kind is
+/// a pod the API server refuses.
+fn check_env_from(
+    out: &mut Vec<Problem>,
+    at: &str,
+    env_from: &std::collections::BTreeMap<String, String>,
+) {
+    for (name, kind) in env_from {
+        if kind != "configMapRef" && kind != "secretRef" {
+            out.push(Problem::error(
+                &format!("{at}.envFrom.{name}"),
+                format!("expected configMapRef or secretRef, found {kind:?}"),
+            ));
+        }
+    }
 }
 
 fn url_scheme(url: &str) -> Option<&str> {
