@@ -1232,9 +1232,12 @@ impl Build<'_, '_> {
                 metadata: meta,
                 spec: Some(JobSpec {
                     backoff_limit: user.backoff_limit.or(job.backoff_limit),
-                    active_deadline_seconds: user
-                        .active_deadline_seconds
-                        .or(job.active_deadline_seconds),
+                    // 0 is no deadline: upstream leaves it out (the API refuses 0).
+                    active_deadline_seconds: match user.active_deadline_seconds {
+                        Some(0) => None,
+                        Some(s) => Some(s),
+                        None => job.active_deadline_seconds,
+                    },
                     ttl_seconds_after_finished: user
                         .ttl_seconds_after_finished
                         .or(job.ttl_seconds_after_finished),

@@ -435,3 +435,25 @@ fn a_jobs_init_container_and_enabled_lay_over_the_catalogs() {
     ]);
     assert!(init_names(job_pod(job(&ms, "wandb-ch-migrate"))).is_empty());
 }
+
+#[test]
+fn an_active_deadline_of_0_is_no_deadline() {
+    let on = [
+        "clickhouseMigrationJob.install=true",
+        "global.olap.history.enabled=true",
+    ];
+    let deadline = |ms: &[Manifest]| {
+        job(ms, "wandb-ch-migrate")
+            .spec
+            .as_ref()
+            .unwrap()
+            .active_deadline_seconds
+    };
+    assert_eq!(deadline(&render_with(&on)), Some(900));
+    let ms = render_with(&[
+        on[0],
+        on[1],
+        "clickhouseMigrationJob.jobs.ch-migrate.activeDeadlineSeconds=0",
+    ]);
+    assert_eq!(deadline(&ms), None);
+}

@@ -696,6 +696,7 @@ pub struct JobContainer {
 pub struct JobValues {
     pub enabled: Option<bool>,
     pub backoff_limit: Option<i32>,
+    /// 0 is no deadline.
     pub active_deadline_seconds: Option<i64>,
     pub ttl_seconds_after_finished: Option<i32>,
     /// `Never` or `OnFailure`.
