@@ -30,7 +30,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use wandb_values::tpls::{self, Entry};
-use wandb_values::{Component, EnvValue, Sizing};
+use wandb_values::{
+    Component, ContainerOverride, CronJobValues, EnvValue, Image, JobContainer, JobValues, Sizing,
+};
 
 use crate::catalog::{
     self, Condition, ContainerSpec, EnvFromSpec, EnvSpec, Kind, PodAnnotationGroup, PodLabelGroup,
@@ -120,7 +122,7 @@ pub fn build(ctx: &Ctx, key: &str, spec: &Spec, values: &Component) -> Vec<Manif
         name_label: key.to_string(),
         sizing: sizing(ctx, key, values),
     };
-    let phase = match spec.hook.as_deref() {
+    let phase = match b.hook().as_deref() {
         Some(h) if h.contains("pre-") => Phase::PreInstall,
         Some(h) if h.contains("post-") => Phase::PostInstall,
         _ => Phase::Main,
@@ -367,6 +369,61 @@ fn overlay_json<T: serde::Serialize + serde::de::DeserializeOwned>(base: &mut T,
     }
 }
 
+/// The user's overrides of one container: those any container takes and,
+/// for a job's container, its image and envFrom.
+#[derive(Clone, Copy)]
+struct UserContainer<'v> {
+    over: Option<&'v ContainerOverride>,
+    job: Option<&'v JobContainer>,
+}
+
+/// Where the user's overrides of a pod's containers are.
+#[derive(Clone, Copy)]
+enum Overrides<'v> {
+    /// A Deployment's: `<service>.containers` and `<service>.initContainers`.
+    Service(&'v Component),
+    /// `<service>.jobs.<job>.containers` and `.initContainers`.
+    Job(&'v JobValues),
+    /// `<service>.cronJobs.<job>.containers`.
+    CronJob(&'v CronJobValues),
+}
+
+impl<'v> Overrides<'v> {
+    fn container(self, name: &str) -> UserContainer<'v> {
+        let job = match self {
+            Overrides::Service(c) => {
+                return UserContainer {
+                    over: c.containers.get(name),
+                    job: None,
+                };
+            }
+            Overrides::Job(j) => j.containers.get(name),
+            Overrides::CronJob(c) => c.containers.get(name),
+        };
+        UserContainer {
+            over: job.map(|j| &j.base),
+            job,
+        }
+    }
+
+    fn init_container(self, name: &str) -> UserContainer<'v> {
+        let over = match self {
+            Overrides::Service(c) => c.init_containers.get(name),
+            Overrides::Job(j) => j.init_containers.get(name),
+            Overrides::CronJob(_) => None,
+        };
+        UserContainer { over, job: None }
+    }
+}
+
+/// A pod's containers and init containers in the catalog, and where the
+/// user's overrides of them are.
+struct PodContainers<'a> {
+    containers: &'a BTreeMap<String, ContainerSpec>,
+    init_containers: &'a BTreeMap<String, ContainerSpec>,
+    overrides: Overrides<'a>,
+}
+
 impl Build<'_, '_> {
     fn selector(&self) -> Labels {
         BTreeMap::from([
@@ -430,15 +487,45 @@ impl Build<'_, '_> {
         }
     }
 
+    /// The Helm hook the service's jobs run as: the catalog's, unless the
+    /// user's `helmHook` turns it off or names another.
+    fn hook(&self) -> Option<String> {
+        let user = &self.values.helm_hook;
+        if !user.enabled.unwrap_or(self.spec.hook.is_some()) {
+            return None;
+        }
+        user.hook
+            .clone()
+            .filter(|h| !h.is_empty())
+            .or_else(|| self.spec.hook.clone())
+    }
+
     fn hook_annotations(&self, meta: &mut ObjectMeta) {
-        if let Some(hook) = &self.spec.hook {
+        if let Some(hook) = self.hook() {
+            let user = &self.values.helm_hook;
             let a = meta.annotations.get_or_insert_with(Default::default);
-            a.insert("helm.sh/hook".into(), hook.clone());
-            a.insert("helm.sh/hook-weight".into(), "0".into());
-            a.insert(
-                "helm.sh/hook-delete-policy".into(),
-                "before-hook-creation,hook-succeeded".into(),
-            );
+            a.insert("helm.sh/hook".into(), hook);
+            // Upstream leaves a weight or policy set to "" out.
+            let weight = user.hook_weight.as_ref().map_or("0", |w| w.as_str());
+            if !weight.is_empty() {
+                a.insert("helm.sh/hook-weight".into(), weight.into());
+            }
+            let policy = user
+                .hook_delete_policy
+                .as_deref()
+                .unwrap_or("before-hook-creation,hook-succeeded");
+            if !policy.is_empty() {
+                a.insert("helm.sh/hook-delete-policy".into(), policy.into());
+            }
+        }
+    }
+
+    /// Whether the pods mount the install-wide volumes (CA certificates):
+    /// the catalog's choice unless `globalOptOut.volumes` says otherwise.
+    fn global_volumes(&self) -> bool {
+        match self.values.global_opt_out.volumes {
+            Some(opt_out) => !opt_out,
+            None => self.spec.global_volumes,
         }
     }
 
@@ -556,14 +643,15 @@ impl Build<'_, '_> {
 
     /// Env vars of a container, in order: the catalog's groups, then the
     /// env map sorted by name (a name in the map drops the group's var).
-    fn env(&self, container: &ContainerSpec, main: bool) -> Vec<EnvVar> {
+    fn env(&self, container: &ContainerSpec, main: bool, user: UserContainer) -> Vec<EnvVar> {
         let g = &self.ctx.values.global;
         let mut map: BTreeMap<String, EnvVar> = BTreeMap::new();
         let put = |name: &str, var: EnvVar, map: &mut BTreeMap<String, EnvVar>| {
             map.entry(name.to_string()).or_insert(var);
         };
         // Highest precedence first; `put` keeps the first it sees.
-        for (name, value) in &self.values.env {
+        let own = user.over.map(|o| &o.env).into_iter().flatten();
+        for (name, value) in own.chain(&self.values.env) {
             put(name, user_env(self.ctx, name, value), &mut map);
         }
         for (name, value) in container.env.iter().chain(&self.spec.env) {
@@ -608,7 +696,7 @@ impl Build<'_, '_> {
         }
     }
 
-    fn env_from(&self, name: &str, container: &ContainerSpec) -> Vec<EnvFromSource> {
+    fn env_from(&self, container: &ContainerSpec, user: UserContainer) -> Vec<EnvFromSource> {
         // By full name, as upstream orders them: later sources win, the
         // container's own over the component's.
         let mut by_name: BTreeMap<String, bool> = BTreeMap::new();
@@ -618,8 +706,8 @@ impl Build<'_, '_> {
                 EnvFromSpec::Secret(n) => by_name.insert(self.ctx.name(n), true),
             };
         }
-        let own = self.values.containers.get(name).map(|c| &c.env_from);
-        for (name, kind) in self.values.env_from.iter().chain(own.into_iter().flatten()) {
+        let own = user.over.map(|c| &c.env_from).into_iter().flatten();
+        for (name, kind) in self.values.env_from.iter().chain(own) {
             by_name.insert(self.ctx.expand(name), kind == "secretRef");
         }
         by_name
@@ -646,25 +734,42 @@ impl Build<'_, '_> {
             .collect()
     }
 
-    fn image(&self, container: &ContainerSpec) -> String {
-        self.ctx
-            .wandb_image(container.image.as_ref().unwrap_or(&self.values.image))
+    /// The container's image: the catalog's or the service's, with the
+    /// fields a job's container sets laid over it.
+    fn image(&self, container: &ContainerSpec, user: UserContainer) -> Image {
+        let mut image = container
+            .image
+            .clone()
+            .unwrap_or_else(|| self.values.image.clone());
+        if let Some(top) = user.job.map(|j| &j.image) {
+            for (field, value) in [
+                (&mut image.repository, &top.repository),
+                (&mut image.tag, &top.tag),
+                (&mut image.digest, &top.digest),
+                (&mut image.pull_policy, &top.pull_policy),
+            ] {
+                if !value.is_empty() {
+                    field.clone_from(value);
+                }
+            }
+        }
+        image
     }
 
     /// Resources of a main container: the user's per-container and
     /// per-service settings over the catalog's over the size preset.
     fn resources(
         &self,
-        name: &str,
         container: &ContainerSpec,
         main: bool,
+        user: UserContainer,
     ) -> Option<ResourceRequirements> {
         if !main {
             return empty_resources(&container.resources);
         }
         let mut r = merge_resources(self.sizing.resources.as_ref(), container.resources.as_ref());
         r = merge_resources(r.as_ref(), self.values.resources.as_ref());
-        if let Some(over) = self.values.containers.get(name) {
+        if let Some(over) = user.over {
             r = merge_resources(r.as_ref(), over.resources.as_ref());
         }
         empty_resources(&r)
@@ -672,13 +777,9 @@ impl Build<'_, '_> {
 
     /// The catalog's ports, then its port groups or, in their place, the
     /// user's `portsTpls`.
-    fn ports(&self, name: &str, spec: &ContainerSpec) -> Vec<ContainerPort> {
+    fn ports(&self, spec: &ContainerSpec, user: UserContainer) -> Vec<ContainerPort> {
         let mut ports: Vec<ContainerPort> = spec.ports.clone();
-        let tpls = self
-            .values
-            .containers
-            .get(name)
-            .and_then(|c| c.ports_tpls.as_ref());
+        let tpls = user.over.and_then(|c| c.ports_tpls.as_ref());
         let Some(tpls) = tpls else {
             for group in &spec.port_groups {
                 match group {
@@ -698,16 +799,16 @@ impl Build<'_, '_> {
         ports
     }
 
-    fn container(&self, name: &str, spec: &ContainerSpec, main: bool) -> Container {
-        let ports = self.ports(name, spec);
-        let mut env = self.env(spec, main);
-        if let Some(over) = self.values.containers.get(name) {
-            for (n, v) in &over.env {
-                env.retain(|e| &e.name != n);
-                env.push(user_env(self.ctx, n, v));
-            }
-        }
-        let env_from = self.env_from(name, spec);
+    fn container(
+        &self,
+        name: &str,
+        spec: &ContainerSpec,
+        main: bool,
+        user: UserContainer,
+    ) -> Container {
+        let ports = self.ports(spec, user);
+        let env = self.env(spec, main, user);
+        let env_from = self.env_from(spec, user);
         let mut security = container_security_context();
         for over in [
             spec.security_context.as_ref(),
@@ -718,10 +819,12 @@ impl Build<'_, '_> {
         {
             overlay_json(&mut security, over);
         }
+        let image = self.image(spec, user);
+        let pull_policy = non_empty_or(&image.pull_policy, &self.values.image.pull_policy);
         let mut container = Container {
             name: name.to_string(),
-            image: Some(self.image(spec)),
-            image_pull_policy: Some(non_empty_or(&self.values.image.pull_policy, "IfNotPresent")),
+            image: Some(self.ctx.wandb_image(&image)),
+            image_pull_policy: Some(non_empty_or(&pull_policy, "IfNotPresent")),
             command: spec.command.clone(),
             args: spec.args.clone(),
             env: (!env.is_empty()).then_some(env),
@@ -731,12 +834,12 @@ impl Build<'_, '_> {
             readiness_probe: spec.readiness_probe.clone(),
             startup_probe: spec.startup_probe.clone(),
             lifecycle: spec.lifecycle.clone(),
-            resources: self.resources(name, spec, main),
+            resources: self.resources(spec, main, user),
             security_context: Some(security),
             volume_mounts: Some(self.volume_mounts(spec)).filter(|m| !m.is_empty()),
             ..Default::default()
         };
-        if let Some(over) = self.values.containers.get(name) {
+        if let Some(over) = user.over {
             override_container(&mut container, over);
         }
         container
@@ -747,7 +850,7 @@ impl Build<'_, '_> {
         for group in &spec.volume_mount_groups {
             mounts.extend(group_mounts(self.ctx, *group));
         }
-        if self.spec.global_volumes {
+        if self.global_volumes() {
             mounts.extend(ca_cert_mounts(self.ctx));
         }
         for m in &spec.volume_mounts {
@@ -766,7 +869,7 @@ impl Build<'_, '_> {
         for group in groups {
             volumes.extend(group_volumes(self.ctx, *group));
         }
-        if self.spec.global_volumes {
+        if self.global_volumes() {
             volumes.extend(ca_cert_volumes(self.ctx));
         }
         for v in local {
@@ -784,8 +887,7 @@ impl Build<'_, '_> {
 
     fn pod(
         &self,
-        containers: &BTreeMap<String, ContainerSpec>,
-        init_containers: &BTreeMap<String, ContainerSpec>,
+        pod: PodContainers,
         volumes: &[Volume],
         volume_groups: &[VolumeGroup],
         restart_policy: Option<String>,
@@ -793,10 +895,20 @@ impl Build<'_, '_> {
     ) -> PodTemplateSpec {
         let g = &self.ctx.values.global;
         let v = self.values;
+        // The user's `enabled` beats the catalog's condition, as upstream's
+        // `enabled` value beats its default.
         let build = |set: &BTreeMap<String, ContainerSpec>, main: bool| -> Vec<Container> {
             set.iter()
-                .filter(|(_, c)| condition_holds(self.ctx, c.when))
-                .map(|(name, c)| self.container(name, c, main))
+                .filter_map(|(name, c)| {
+                    let user = if main {
+                        pod.overrides.container(name)
+                    } else {
+                        pod.overrides.init_container(name)
+                    };
+                    let on = user.over.and_then(|o| o.enabled);
+                    on.unwrap_or_else(|| condition_holds(self.ctx, c.when))
+                        .then(|| self.container(name, c, main, user))
+                })
                 .collect()
         };
         let mut labels = self.labels();
@@ -819,7 +931,7 @@ impl Build<'_, '_> {
         annotations.extend(g.pod.annotations.clone());
         annotations.extend(v.pod.annotations.clone());
         annotations.extend(self.common_annotations());
-        let init = build(init_containers, false);
+        let init = build(pod.init_containers, false);
         let volumes = self.volumes(volumes, volume_groups);
         let node_selector = if !v.node_selector.is_empty() {
             &v.node_selector
@@ -840,7 +952,7 @@ impl Build<'_, '_> {
                 ..Default::default()
             }),
             spec: Some(PodSpec {
-                containers: build(containers, true),
+                containers: build(pod.containers, true),
                 init_containers: (!init.is_empty()).then_some(init),
                 service_account_name: Some(self.service_account_name()),
                 security_context: Some(pod_security_context(
@@ -983,8 +1095,11 @@ impl Build<'_, '_> {
                     match_expressions: None,
                 },
                 template: self.pod(
-                    &self.spec.containers,
-                    &self.spec.init_containers,
+                    PodContainers {
+                        containers: &self.spec.containers,
+                        init_containers: &self.spec.init_containers,
+                        overrides: Overrides::Service(self.values),
+                    },
                     &self.spec.volumes,
                     &self.spec.volume_groups,
                     None,
@@ -1212,27 +1327,41 @@ impl Build<'_, '_> {
 
     fn jobs(&self) -> Vec<Object> {
         let mut out = Vec::new();
+        let unset = JobValues::default();
         for (name, job) in &self.spec.jobs {
-            let user = self.values.jobs.get(name);
-            let enabled =
-                user.and_then(|u| u.enabled).unwrap_or(true) && condition_holds(self.ctx, job.when);
-            if !enabled {
+            let user = self.values.jobs.get(name).unwrap_or(&unset);
+            // The user's `enabled` beats the catalog's condition.
+            if !user
+                .enabled
+                .unwrap_or_else(|| condition_holds(self.ctx, job.when))
+            {
                 continue;
             }
             let mut meta = self.meta(&self.ctx.name(name));
             self.hook_annotations(&mut meta);
+            let restart = user.restart_policy.as_ref().or(job.restart_policy.as_ref());
             out.push(Object::Job(Job {
                 metadata: meta,
                 spec: Some(JobSpec {
-                    backoff_limit: job.backoff_limit,
-                    active_deadline_seconds: job.active_deadline_seconds,
-                    ttl_seconds_after_finished: job.ttl_seconds_after_finished,
+                    backoff_limit: user.backoff_limit.or(job.backoff_limit),
+                    // 0 is no deadline: upstream leaves it out (the API refuses 0).
+                    active_deadline_seconds: match user.active_deadline_seconds {
+                        Some(0) => None,
+                        Some(s) => Some(s),
+                        None => job.active_deadline_seconds,
+                    },
+                    ttl_seconds_after_finished: user
+                        .ttl_seconds_after_finished
+                        .or(job.ttl_seconds_after_finished),
                     template: self.pod(
-                        &job.containers,
-                        &job.init_containers,
+                        PodContainers {
+                            containers: &job.containers,
+                            init_containers: &job.init_containers,
+                            overrides: Overrides::Job(user),
+                        },
                         &job.volumes,
                         &job.volume_groups,
-                        Some(job.restart_policy.clone().unwrap_or_else(|| "Never".into())),
+                        Some(restart.map_or("Never", |r| r.as_str()).to_string()),
                         None,
                     ),
                     ..Default::default()
@@ -1245,35 +1374,50 @@ impl Build<'_, '_> {
 
     fn cron_jobs(&self) -> Vec<Object> {
         let mut out = Vec::new();
+        let unset = CronJobValues::default();
         for (name, cron) in &self.spec.cron_jobs {
-            let user = self.values.cron_jobs.get(name);
-            let enabled = user.and_then(|u| u.enabled).unwrap_or(cron.enabled);
-            let suspend = user.and_then(|u| u.suspend).unwrap_or(false) || !enabled;
+            let user = self.values.cron_jobs.get(name).unwrap_or(&unset);
+            let enabled = user.enabled.unwrap_or(cron.enabled);
+            let suspend = user.suspend.unwrap_or(false) || !enabled;
+            let restart = user
+                .restart_policy
+                .as_ref()
+                .or(cron.restart_policy.as_ref());
             out.push(Object::CronJob(CronJob {
                 metadata: self.meta(&self.ctx.name(name)),
                 spec: Some(CronJobSpec {
-                    concurrency_policy: cron.concurrency_policy.clone(),
+                    concurrency_policy: user
+                        .concurrency_policy
+                        .clone()
+                        .or_else(|| cron.concurrency_policy.clone()),
                     schedule: user
-                        .and_then(|u| u.schedule.clone())
+                        .schedule
+                        .clone()
                         .unwrap_or_else(|| cron.schedule.clone()),
                     suspend: Some(suspend),
-                    successful_jobs_history_limit: cron.successful_jobs_history_limit,
-                    failed_jobs_history_limit: cron.failed_jobs_history_limit,
-                    starting_deadline_seconds: cron.starting_deadline_seconds,
+                    successful_jobs_history_limit: user
+                        .successful_jobs_history_limit
+                        .or(cron.successful_jobs_history_limit),
+                    failed_jobs_history_limit: user
+                        .failed_jobs_history_limit
+                        .or(cron.failed_jobs_history_limit),
+                    starting_deadline_seconds: user
+                        .starting_deadline_seconds
+                        .or(cron.starting_deadline_seconds),
                     job_template: JobTemplateSpec {
                         metadata: None,
                         spec: Some(JobSpec {
-                            backoff_limit: cron.backoff_limit,
+                            backoff_limit: user.backoff_limit.or(cron.backoff_limit),
+                            ttl_seconds_after_finished: user.ttl_seconds_after_finished,
                             template: self.pod(
-                                &cron.containers,
-                                &BTreeMap::new(),
+                                PodContainers {
+                                    containers: &cron.containers,
+                                    init_containers: &BTreeMap::new(),
+                                    overrides: Overrides::CronJob(user),
+                                },
                                 &cron.volumes,
                                 &cron.volume_groups,
-                                Some(
-                                    cron.restart_policy
-                                        .clone()
-                                        .unwrap_or_else(|| "Never".into()),
-                                ),
+                                Some(restart.map_or("Never", |r| r.as_str()).to_string()),
                                 None,
                             ),
                             ..Default::default()

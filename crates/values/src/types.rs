@@ -671,6 +671,8 @@ pub struct ServiceAccount {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ContainerOverride {
+    /// `false` leaves it out.
+    pub enabled: Option<bool>,
     pub resources: Option<ResourceRequirements>,
     pub env: BTreeMap<String, EnvValue>,
     /// Whole ConfigMaps or Secrets as this container's environment:
@@ -710,13 +712,68 @@ pub struct Strategy {
     pub rolling_update: Option<RollingUpdateDeployment>,
 }
 
-/// A job or cron job of a component.
+/// A job's container: a container's overrides and its image.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(default)]
-pub struct JobToggle {
+#[serde(rename_all = "camelCase", default)]
+pub struct JobContainer {
+    #[serde(flatten)]
+    pub base: ContainerOverride,
+    /// Fields set here lay over the default image.
+    pub image: Image,
+}
+
+/// A job; unset fields keep the built-in job's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JobValues {
+    pub enabled: Option<bool>,
+    pub backoff_limit: Option<i32>,
+    /// 0 is no deadline.
+    pub active_deadline_seconds: Option<i64>,
+    pub ttl_seconds_after_finished: Option<i32>,
+    /// `Never` or `OnFailure`.
+    pub restart_policy: Option<String>,
+    pub containers: BTreeMap<String, JobContainer>,
+    pub init_containers: BTreeMap<String, ContainerOverride>,
+}
+
+/// A cron job; unset fields keep the built-in cron job's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CronJobValues {
+    /// `false` suspends the cron job.
     pub enabled: Option<bool>,
     pub schedule: Option<String>,
     pub suspend: Option<bool>,
+    /// `Allow`, `Forbid` or `Replace`.
+    pub concurrency_policy: Option<String>,
+    pub failed_jobs_history_limit: Option<i32>,
+    pub successful_jobs_history_limit: Option<i32>,
+    pub starting_deadline_seconds: Option<i64>,
+    pub backoff_limit: Option<i32>,
+    pub ttl_seconds_after_finished: Option<i32>,
+    /// `Never` or `OnFailure`.
+    pub restart_policy: Option<String>,
+    pub containers: BTreeMap<String, JobContainer>,
+}
+
+/// The Helm hook the jobs run as: a `pre-` hook runs before the other
+/// objects, a `post-` hook after them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HelmHook {
+    pub enabled: Option<bool>,
+    /// `pre-install,pre-upgrade`, ...
+    pub hook: Option<String>,
+    pub hook_weight: Option<Scalar>,
+    pub hook_delete_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct GlobalOptOut {
+    /// `true` leaves the install-wide volumes (CA certificates) out.
+    pub volumes: Option<bool>,
 }
 
 /// Settings every W&B component takes (the upstream `wandb-base` chart's).
@@ -774,10 +831,11 @@ pub struct Component {
     pub sizing: BTreeMap<String, Sizing>,
     /// Overrides per container, by container name.
     pub containers: BTreeMap<String, ContainerOverride>,
-    /// Toggles of this component's jobs, by name.
-    pub jobs: BTreeMap<String, JobToggle>,
-    /// Toggles of this component's cron jobs, by name.
-    pub cron_jobs: BTreeMap<String, JobToggle>,
+    pub init_containers: BTreeMap<String, ContainerOverride>,
+    pub jobs: BTreeMap<String, JobValues>,
+    pub cron_jobs: BTreeMap<String, CronJobValues>,
+    pub helm_hook: HelmHook,
+    pub global_opt_out: GlobalOptOut,
     /// Fraction of requests traced with OpenTelemetry (0 is off).
     pub trace_ratio: Option<f64>,
     pub termination_grace_period_seconds: Option<i64>,

@@ -54,8 +54,6 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
 
     for (key, component) in values.components() {
         check_replicas(&mut out, key, component.replica_count);
-        // The pod takes each entry as `- <kind>: {name: ...}`: any other
-        // kind is a pod the API server refuses.
         check_env_from(&mut out, key, &component.env_from);
         for (container, over) in &component.containers {
             let at = format!("{key}.containers.{container}");
@@ -64,6 +62,18 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
                 if let Err(e) = tpls::ports_entry(&tpls::with_release_placeholders(text)) {
                     out.push(Problem::error(&format!("{at}.portsTpls[{i}]"), e));
                 }
+            }
+        }
+        for (job, values) in &component.jobs {
+            for (c, container) in &values.containers {
+                let at = format!("{key}.jobs.{job}.containers.{c}");
+                check_env_from(&mut out, &at, &container.base.env_from);
+            }
+        }
+        for (job, values) in &component.cron_jobs {
+            for (c, container) in &values.containers {
+                let at = format!("{key}.cronJobs.{job}.containers.{c}");
+                check_env_from(&mut out, &at, &container.base.env_from);
             }
         }
         for (i, text) in component.pod_annotations_tpls.iter().flatten().enumerate() {

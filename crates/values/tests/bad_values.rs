@@ -188,6 +188,13 @@ fn generated_cases() -> Vec<Case> {
                 "app.envFrom.my-config: expected configMapRef or secretRef, found \"configMap\"",
             ),
         ),
+        inline(
+            "an envFrom entry of a job's container of an unknown kind",
+            "settingsMigrationJob:\n  jobs:\n    smj:\n      containers:\n        smj:\n          envFrom:\n            my-secret: secret\n".into(),
+            Expect::Err(
+                "settingsMigrationJob.jobs.smj.containers.smj.envFrom.my-secret: expected configMapRef or secretRef, found \"secret\"",
+            ),
+        ),
         // A 1 MB string is fine where a string goes (a CA bundle can be
         // large); files up to 8 MiB are read.
         inline(
