@@ -35,7 +35,7 @@ fn the_alert_rules_load_and_their_unit_tests_pass() {
         "charts/operator-wandb/files/prometheus-rules.yaml",
     ]);
     assert!(ok, "promtool check rules:\n{text}");
-    assert!(text.contains("SUCCESS: 7 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 8 rules found"), "{text}");
     let (ok, text) = promtool(&[
         "test",
         "rules",
@@ -58,7 +58,7 @@ fn every_alert_is_tested_and_has_a_runbook() {
         .lines()
         .filter_map(|l| l.trim().strip_prefix("- alert: "))
         .collect();
-    assert_eq!(alerts.len(), 7, "{alerts:?}");
+    assert_eq!(alerts.len(), 8, "{alerts:?}");
     for alert in alerts {
         assert!(
             tests.contains(&format!("alertname: {alert}\n")),

@@ -51,6 +51,8 @@ fn the_monitoring_objects_are_valid_for_the_prometheus_operator() {
         "--set",
         "operator.monitoring.podMonitor.labels.release=prometheus",
         "--set",
+        "operator.monitoring.serviceMonitor.enabled=true",
+        "--set",
         "operator.monitoring.prometheusRule.enabled=true",
         "--set",
         "operator.monitoring.dashboard.enabled=true",
@@ -61,6 +63,7 @@ fn the_monitoring_objects_are_valid_for_the_prometheus_operator() {
         .into_iter()
         .filter(|d| {
             d.kind == "PodMonitor"
+                || d.kind == "ServiceMonitor"
                 || d.kind == "PrometheusRule"
                 || (d.kind == "ConfigMap" && d.name.ends_with("-dashboard"))
         })
@@ -68,7 +71,12 @@ fn the_monitoring_objects_are_valid_for_the_prometheus_operator() {
     let kinds: Vec<&str> = docs.iter().map(|d| d.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["ConfigMap", "PodMonitor", "PrometheusRule"],
+        [
+            "ConfigMap",
+            "PodMonitor",
+            "PrometheusRule",
+            "ServiceMonitor"
+        ],
         "rendered: {kinds:?}"
     );
     assert!(
@@ -79,6 +87,7 @@ fn the_monitoring_objects_are_valid_for_the_prometheus_operator() {
 
     let cluster = Cluster::up("e2e-monitoring");
     cluster.install_crds(&crds.join("monitoring.coreos.com_podmonitors.yaml"));
+    cluster.install_crds(&crds.join("monitoring.coreos.com_servicemonitors.yaml"));
     cluster.install_crds(&crds.join("monitoring.coreos.com_prometheusrules.yaml"));
     cluster.kubectl_ok(&["create", "namespace", NS], None);
     let yaml: String = docs.iter().map(|d| format!("---\n{}\n", d.yaml)).collect();
@@ -104,6 +113,7 @@ fn the_monitoring_objects_are_valid_for_the_prometheus_operator() {
     for name in [
         "configmap/wandb-operator-dashboard",
         "podmonitor.monitoring.coreos.com/wandb-operator",
+        "servicemonitor.monitoring.coreos.com/wandb",
         "prometheusrule.monitoring.coreos.com/wandb-operator",
     ] {
         assert!(

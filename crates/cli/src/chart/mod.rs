@@ -49,6 +49,8 @@ struct OperatorValues {
 struct OperatorMonitoring {
     /// A PodMonitor for the operator's /metrics.
     pod_monitor: PodMonitorValues,
+    /// A ServiceMonitor for the install's metrics ports.
+    service_monitor: PodMonitorValues,
     /// The alerts, as a PrometheusRule.
     prometheus_rule: Switch,
     /// A Grafana dashboard, as a ConfigMap for Grafana's sidecar.
@@ -60,7 +62,7 @@ struct OperatorMonitoring {
 #[allow(dead_code)]
 struct PodMonitorValues {
     enabled: bool,
-    /// How often Prometheus scrapes the operator (`30s`).
+    /// How often Prometheus scrapes (`30s`).
     interval: String,
     /// Labels for the Prometheus operator's selector to find it.
     labels: std::collections::BTreeMap<String, String>,
