@@ -984,8 +984,8 @@ fn internal_jwt_map(ctx: &Ctx) -> String {
         .map(|e| {
             format!(
                 "{}: {}",
-                serde_json::Value::String(ctx.expand(&e.subject)),
-                serde_json::Value::String(ctx.expand(&e.issuer))
+                serde_json::Value::String(e.subject.clone()),
+                serde_json::Value::String(e.issuer.clone())
             )
         })
         .collect();

@@ -29,11 +29,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, LabelSelectorRequirement, ObjectMeta,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use wandb_values::{Component, EnvValue, Sizing};
+use wandb_values::{Component, EnvValue, Flag, Sizing};
 
 use crate::catalog::{
-    self, Condition, ContainerSpec, EnvFromSpec, EnvSpec, Kind, PodAnnotationGroup, PodLabelGroup,
-    PortGroup, Service as Spec, Switch, VolumeGroup,
+    self, Condition, ContainerSpec, EnvFromSpec, EnvGroup, EnvSpec, Kind, PodAnnotationGroup,
+    PodLabelGroup, PortGroup, Service as Spec, Switch, VolumeGroup,
 };
 use crate::context::{Ctx, truncate_name};
 use crate::env;
@@ -522,7 +522,7 @@ impl Build<'_, '_> {
         };
         // Highest precedence first; `put` keeps the first it sees.
         for (name, value) in &self.values.env {
-            put(name, user_env(self.ctx, name, value), &mut map);
+            put(name, user_env(name, value), &mut map);
         }
         for (name, value) in container.env.iter().chain(&self.spec.env) {
             put(name, self.catalog_env(name, value), &mut map);
@@ -534,19 +534,24 @@ impl Build<'_, '_> {
             .chain(&g.env)
             .chain(&g.extra_env)
         {
-            put(name, user_env(self.ctx, name, value), &mut map);
+            put(name, user_env(name, value), &mut map);
         }
         for (name, source) in self.values.extra_env_from.iter().chain(&g.extra_env_from) {
             put(name, env::from_source(name, source.clone()), &mut map);
         }
         if main {
             for (name, value) in &self.sizing.env {
-                put(name, user_env(self.ctx, name, value), &mut map);
+                put(name, user_env(name, value), &mut map);
             }
         }
         let mut out: Vec<EnvVar> = Vec::new();
-        for group in &self.spec.env_groups {
-            for var in env::group(self.ctx, *group, self.values) {
+        // The service's `envTpls`, when given, choose its groups.
+        let groups: Vec<EnvGroup> = match &self.values.env_tpls {
+            Some(tpls) => tpls.iter().map(|t| env::group_of(t.0)).collect(),
+            None => self.spec.env_groups.clone(),
+        };
+        for group in groups {
+            for var in env::group(self.ctx, group, self.values) {
                 if !map.contains_key(&var.name) && !out.iter().any(|v| v.name == var.name) {
                     out.push(var);
                 }
@@ -576,7 +581,7 @@ impl Build<'_, '_> {
             };
         }
         for (name, kind) in &self.values.env_from {
-            by_name.insert(self.ctx.expand(name), kind == "secretRef");
+            by_name.insert(name.clone(), kind == "secretRef");
         }
         by_name
             .into_iter()
@@ -642,7 +647,7 @@ impl Build<'_, '_> {
         if let Some(over) = self.values.containers.get(name) {
             for (n, v) in &over.env {
                 env.retain(|e| &e.name != n);
-                env.push(user_env(self.ctx, n, v));
+                env.push(user_env(n, v));
             }
         }
         let env_from = self.env_from(spec);
@@ -773,7 +778,7 @@ impl Build<'_, '_> {
             &g.tolerations
         };
         let priority = non_empty_or(&v.priority_class_name, &g.priority_class_name);
-        let pull_secrets = pull_secrets(&v.image_pull_secrets, &g.image_pull_secrets, self.ctx);
+        let pull_secrets = pull_secrets(&v.image_pull_secrets, &g.image_pull_secrets);
         PodTemplateSpec {
             metadata: Some(ObjectMeta {
                 labels: Some(labels),
@@ -1097,8 +1102,10 @@ impl Build<'_, '_> {
         let mut out = Vec::new();
         for (name, job) in &self.spec.jobs {
             let user = self.values.jobs.get(name);
-            let enabled =
-                user.and_then(|u| u.enabled).unwrap_or(true) && condition_holds(self.ctx, job.when);
+            let enabled = user
+                .and_then(|u| u.enabled.as_ref())
+                .is_none_or(Flag::is_on)
+                && condition_holds(self.ctx, job.when);
             if !enabled {
                 continue;
             }
@@ -1130,7 +1137,9 @@ impl Build<'_, '_> {
         let mut out = Vec::new();
         for (name, cron) in &self.spec.cron_jobs {
             let user = self.values.cron_jobs.get(name);
-            let enabled = user.and_then(|u| u.enabled).unwrap_or(cron.enabled);
+            let enabled = user
+                .and_then(|u| u.enabled.as_ref())
+                .map_or(cron.enabled, Flag::is_on);
             let suspend = user.and_then(|u| u.suspend).unwrap_or(false) || !enabled;
             out.push(Object::CronJob(CronJob {
                 metadata: self.meta(&self.ctx.name(name)),
@@ -1211,7 +1220,6 @@ fn non_empty_or(a: &str, b: &str) -> String {
 fn pull_secrets(
     local: &[serde_json::Value],
     global: &[serde_json::Value],
-    ctx: &Ctx,
 ) -> Vec<LocalObjectReference> {
     let mut names: Vec<String> = Vec::new();
     for s in local.iter().chain(global) {
@@ -1224,7 +1232,6 @@ fn pull_secrets(
                 .to_string(),
             _ => String::new(),
         };
-        let name = ctx.expand(&name);
         if !name.is_empty() && !names.contains(&name) {
             names.push(name);
         }
@@ -1236,28 +1243,22 @@ fn pull_secrets(
 }
 
 /// An env var from the user's values.
-pub fn user_env(ctx: &Ctx, name: &str, value: &EnvValue) -> EnvVar {
+pub fn user_env(name: &str, value: &EnvValue) -> EnvVar {
     match value {
         EnvValue::From { value_from } => env::from_source(name, (**value_from).clone()),
-        EnvValue::Wrapped { value } | EnvValue::Plain(value) => {
-            env::literal(name, ctx.expand(value.as_str()))
-        }
+        EnvValue::Wrapped { value } | EnvValue::Plain(value) => env::literal(name, value.as_str()),
     }
 }
 
 fn pod_label_group(ctx: &Ctx, group: PodLabelGroup, values: &Component) -> Labels {
     match group {
         PodLabelGroup::McpDatadog => {
-            let dd = &ctx.values.mcp_server.datadog;
             let mut out = Labels::from([
                 (
                     "tags.datadoghq.com/service".to_string(),
-                    non_empty_or(&dd.service, "wandb-mcp-server-onprem"),
+                    mcp_dd_service(ctx),
                 ),
-                (
-                    "tags.datadoghq.com/env".to_string(),
-                    non_empty_or(&dd.env, "production"),
-                ),
+                ("tags.datadoghq.com/env".to_string(), mcp_dd_env(ctx)),
             ]);
             if !values.image.tag.is_empty() {
                 out.insert(
@@ -1268,6 +1269,19 @@ fn pod_label_group(ctx: &Ctx, group: PodLabelGroup, values: &Component) -> Label
             out
         }
     }
+}
+
+/// The mcp-server's Datadog service (upstream's helper `wandb.mcpDDService`).
+pub fn mcp_dd_service(ctx: &Ctx) -> String {
+    non_empty_or(
+        &ctx.values.mcp_server.datadog.service,
+        "wandb-mcp-server-onprem",
+    )
+}
+
+/// The mcp-server's Datadog environment (`wandb.mcpDDEnv`).
+pub fn mcp_dd_env(ctx: &Ctx) -> String {
+    non_empty_or(&ctx.values.mcp_server.datadog.env, "production")
 }
 
 fn pod_annotation_group(ctx: &Ctx, group: PodAnnotationGroup) -> Labels {

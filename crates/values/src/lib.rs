@@ -15,6 +15,7 @@ pub mod check;
 pub mod load;
 pub mod set;
 pub mod stores;
+pub mod template;
 pub mod tree;
 pub mod types;
 pub mod validate;

@@ -680,9 +680,42 @@ pub struct ContainerOverride {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct JobToggle {
-    pub enabled: Option<bool>,
+    pub enabled: Option<Flag>,
     pub schedule: Option<String>,
     pub suspend: Option<bool>,
+}
+
+/// `true` or `false`, or a template that gives one, as upstream's jobs take
+/// (`{{ include "wandb.olapAnyFeatureEnabled" . }}`). The render evaluates
+/// the template first; the text `true` is on, anything else off.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Flag {
+    Bool(bool),
+    Text(String),
+}
+
+impl Flag {
+    pub fn is_on(&self) -> bool {
+        match self {
+            Flag::Bool(b) => *b,
+            Flag::Text(t) => t.trim() == "true",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(b) => Ok(Flag::Bool(b)),
+            // What a template gave; other text is refused by `validate`.
+            serde_json::Value::String(s) => Ok(Flag::Text(s)),
+            other => Err(serde::de::Error::custom(format!(
+                "expected true or false (or a template that gives one), found {}",
+                crate::tree::type_name(&other)
+            ))),
+        }
+    }
 }
 
 /// Settings every W&B component takes (the upstream `wandb-base` chart's).
@@ -706,6 +739,10 @@ pub struct Component {
     pub env_from: BTreeMap<String, String>,
     /// Environment variables from Secret or ConfigMap keys.
     pub extra_env_from: BTreeMap<String, EnvVarSource>,
+    /// The groups of environment variables of every container, as upstream's
+    /// env helpers (`{{ include "wandb.bucketEnvs" . }}`); unset is the
+    /// service's own list.
+    pub env_tpls: Option<Vec<crate::template::EnvTpl>>,
     pub autoscaling: Autoscaling,
     pub pod_disruption_budget: PodDisruptionBudget,
     pub node_selector: StringMap,

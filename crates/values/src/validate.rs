@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use crate::Problem;
 use crate::stores::Store;
-use crate::types::{Component, ValueOrRef, Values};
+use crate::template::is_template;
+use crate::types::{Component, Flag, ValueOrRef, Values};
 
 /// Sizes with built-in presets.
 pub const KNOWN_SIZES: &[&str] = &["small", "medium", "large", "xlarge", "xxlarge", "testing"];
@@ -69,6 +70,24 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
             );
         }
         check_autoscaling(&mut out, key, component);
+        for (kind, jobs) in [
+            ("jobs", &component.jobs),
+            ("cronJobs", &component.cron_jobs),
+        ] {
+            for (name, job) in jobs {
+                if let Some(Flag::Text(text)) = &job.enabled
+                    && !is_template(text)
+                    && !matches!(text.trim(), "true" | "false")
+                {
+                    out.push(Problem::error(
+                        &format!("{key}.{kind}.{name}.enabled"),
+                        format!(
+                            "expected true or false (or a template that gives one), found {text:?}"
+                        ),
+                    ));
+                }
+            }
+        }
     }
     for (key, store) in values.stores() {
         check_replicas(&mut out, key, store.replica_count);

@@ -230,11 +230,11 @@ pub(super) fn resources(
 
 /// The store's own environment: `extraEnv` (`NAME: value`) then
 /// `extraEnvVars` (a list), after the variables the store needs.
-fn user_env(ctx: &Ctx, store: &Store) -> Vec<EnvVar> {
+fn user_env(store: &Store) -> Vec<EnvVar> {
     let mut env: Vec<EnvVar> = store
         .extra_env
         .iter()
-        .map(|(name, value)| user_env_var(ctx, name, value))
+        .map(|(name, value)| user_env_var(name, value))
         .collect();
     env.extend(store.extra_env_vars.iter().cloned());
     env
@@ -263,7 +263,7 @@ pub(super) fn pod_template(ctx: &Ctx, spec: &StoreSpec) -> PodTemplateSpec {
     };
     let mut containers = spec.containers.clone();
     if let Some(main) = containers.first_mut() {
-        let extra = user_env(ctx, v);
+        let extra = user_env(v);
         if !extra.is_empty() {
             main.env.get_or_insert_with(Vec::new).extend(extra);
         }

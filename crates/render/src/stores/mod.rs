@@ -17,6 +17,8 @@ mod object_store;
 mod otel;
 mod redis;
 
+pub use bufstream_config::bucket_and_endpoint as bufstream_bucket;
+
 use crate::context::Ctx;
 use crate::objects::Manifest;
 
