@@ -536,7 +536,9 @@ impl Build<'_, '_> {
         {
             put(name, user_env(name, value), &mut map);
         }
-        for (name, source) in self.values.extra_env_from.iter().chain(&g.extra_env_from) {
+        // `global.extraEnvFrom` is not here: upstream gives it to its own
+        // charts' containers only (stores/common.rs).
+        for (name, source) in &self.values.extra_env_from {
             put(name, env::from_source(name, source.clone()), &mut map);
         }
         if main {

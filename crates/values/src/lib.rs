@@ -12,6 +12,7 @@
 
 pub mod bufstream;
 pub mod check;
+pub mod cloud_exporters;
 pub mod load;
 pub mod set;
 pub mod stores;
@@ -21,6 +22,7 @@ pub mod types;
 pub mod validate;
 
 pub use bufstream::*;
+pub use cloud_exporters::*;
 pub use load::{Disk, FileReader, Loaded, NoFiles, Source, load};
 pub use set::SetKind;
 pub use stores::*;

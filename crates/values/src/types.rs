@@ -1050,13 +1050,16 @@ pub struct InstallToggle {
 #[serde(default)]
 pub struct Otel {
     pub install: bool,
-    pub daemonset: OtelDaemonset,
-    pub deployment: InstallToggle,
+    /// A collector on every node, which the W&B services send to.
+    pub daemonset: OtelCollector,
+    /// One more collector, as a Deployment (off by default, as upstream).
+    pub deployment: OtelCollector,
 }
 
+/// One of the collector's workloads.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
-pub struct OtelDaemonset {
+pub struct OtelCollector {
     pub install: bool,
     pub image: Image,
     pub resources: Option<ResourceRequirements>,
@@ -1155,6 +1158,10 @@ pub struct Values {
     pub object_store: Box<Store>,
     pub otel: Otel,
     pub prometheus: Prometheus,
+    /// Google Cloud Monitoring metrics of the managed stores (on GCP).
+    pub stackdriver: Box<crate::cloud_exporters::StackdriverValues>,
+    /// Amazon CloudWatch metrics of the managed stores (on AWS).
+    pub yace: Box<crate::cloud_exporters::YaceValues>,
     pub network_policy: NetworkPolicy,
     /// Accepted for compatibility and ignored: the operator itself rolls pods
     /// when their configuration changes.

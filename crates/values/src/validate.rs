@@ -27,12 +27,11 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
         )),
     }
 
+    // As upstream, the Secret wins: a release moved from it may carry both.
     if !g.license.is_empty() && !g.license_secret.name.is_empty() {
-        out.push(Problem::error(
+        out.push(Problem::warning(
             "global.license",
-            "is set and so is global.licenseSecret.name: give the license one way, \
-             preferably as a Secret"
-                .into(),
+            "is ignored: global.licenseSecret.name names the Secret that holds the license".into(),
         ));
     }
 

@@ -20,7 +20,7 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use wandb_values::Store;
+use wandb_values::{EnvValue, Store};
 
 use crate::config::common_labels;
 use crate::context::{Ctx, non_empty};
@@ -188,6 +188,39 @@ pub(super) fn image(ctx: &Ctx, store: &Store, default_registry: &str) -> String 
         &store.image.base,
         registry.as_deref().unwrap_or(default_registry),
     )
+}
+
+/// The image of a store of upstream's own charts (MySQL, the otel
+/// collector), which take `global.repositoryPrefix` as the W&B images do.
+pub(super) fn prefixed_image(ctx: &Ctx, store: &Store, default_registry: &str) -> String {
+    if ctx.values.global.repository_prefix.is_empty() {
+        image(ctx, store, default_registry)
+    } else {
+        ctx.wandb_image(&store.image.base)
+    }
+}
+
+/// `global.extraEnvFrom` (`NAME: {secretKeyRef: ...}`), which upstream gives
+/// its own charts' containers (MySQL, the otel collector, the exporters),
+/// not the W&B services'.
+pub(super) fn global_env_from(ctx: &Ctx) -> Vec<EnvVar> {
+    ctx.values
+        .global
+        .extra_env_from
+        .iter()
+        .map(|(name, source)| crate::env::from_source(name, source.clone()))
+        .collect()
+}
+
+/// A store's own `extraEnv` over `global.extraEnv` (its own win), by name,
+/// as upstream's own charts merge them.
+pub(super) fn with_global_extra_env(
+    ctx: &Ctx,
+    own: &BTreeMap<String, EnvValue>,
+) -> BTreeMap<String, EnvValue> {
+    let mut env = ctx.values.global.extra_env.clone();
+    env.extend(own.clone());
+    env
 }
 
 pub(super) fn store_container(
