@@ -184,9 +184,8 @@ fn walk_object(
     let properties = collect_properties(schema, root);
     let additional = schema.get("additionalProperties");
     if properties.is_empty() && additional.is_none() {
-        // A free-form map (or `any`): everything goes, but its templates
-        // are evaluated like any other.
-        free_form_templates(map, path, at, out);
+        // A free-form map (or `any`): everything goes. Upstream does not
+        // evaluate templates there either (a `{{` is text).
         return;
     }
     for (key, value) in map {
@@ -375,32 +374,6 @@ fn takes_text(schema: &Value, root: &Value) -> bool {
         Some(Value::String(t)) => t == "string",
         Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
         _ => schema.get("properties").is_none(),
-    }
-}
-
-/// The templates in a free-form map, checked as text.
-fn free_form_templates(
-    map: &Map<String, Value>,
-    path: &str,
-    at: &mut Vec<String>,
-    out: &mut Findings,
-) {
-    for (key, value) in map {
-        let child_path = format!("{path}.{key}");
-        at.push(key.clone());
-        if template::is_template(key) {
-            out.errors
-                .extend(text_template_problem(key, &child_path, at));
-        }
-        match value {
-            Value::String(text) if template::is_template(text) => {
-                out.errors
-                    .extend(text_template_problem(text, &child_path, at));
-            }
-            Value::Object(inner) => free_form_templates(inner, &child_path, at, out),
-            _ => {}
-        }
-        at.pop();
     }
 }
 

@@ -141,6 +141,14 @@ fn a_template_where_text_cannot_go_is_not_a_type_error() {
 }
 
 #[test]
+fn free_form_values_keep_their_braces() {
+    // Upstream writes a banner into the console's config as it is.
+    let loaded = load_yaml("global:\n  banners:\n    b:\n      message: 'see {{ the docs }}'\n")
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
 fn upstreams_unused_keys_warn_only_when_changed() {
     let loaded = load_yaml(
         "redis:\n  architecture: standalone\n  metrics:\n    enabled: false\n\
