@@ -281,7 +281,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
 /// Every store's checks, run side by side; the lines come back in a fixed order.
 pub async fn check_stores(values: &wandb_values::Values, args: &CheckArgs) -> Vec<Lines> {
     let release = Release::new("wandb", args.namespace.as_deref().unwrap_or("default"));
-    let ctx = Ctx::new(values, &release);
+    // The values' templates name the release: evaluated first, as for a render.
+    let values = wandb_render::template::evaluate(values, &release);
+    let ctx = Ctx::new(&values, &release);
     let cluster = Cluster::new(args.namespace.clone(), args.timeout);
     let t = args.timeout;
     let (m, r, b, c, k) = tokio::join!(

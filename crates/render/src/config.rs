@@ -844,11 +844,12 @@ fn secrets(ctx: &Ctx) -> Vec<Manifest> {
     let mut out = Vec::new();
 
     if g.license_secret.name.is_empty() {
+        let key = ctx.license_key();
         out.push(secret(
             ctx,
             "license",
             &ctx.license_secret(),
-            vec![("license", SecretValue::Given(g.license.clone()))],
+            vec![(key.as_str(), SecretValue::Given(g.license.clone()))],
         ));
     }
 
@@ -984,8 +985,8 @@ fn internal_jwt_map(ctx: &Ctx) -> String {
         .map(|e| {
             format!(
                 "{}: {}",
-                serde_json::Value::String(ctx.expand(&e.subject)),
-                serde_json::Value::String(ctx.expand(&e.issuer))
+                serde_json::Value::String(e.subject.clone()),
+                serde_json::Value::String(e.issuer.clone())
             )
         })
         .collect();

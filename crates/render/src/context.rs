@@ -96,17 +96,13 @@ impl<'a> Ctx<'a> {
         format!("{}-{suffix}", self.release.name)
     }
 
-    /// Replaces `{release}`/`{namespace}` (catalog) and `{{ .Release.Name }}` /
-    /// `{{ .Release.Namespace }}` (upstream-style values) in a string.
+    /// Replaces the catalog's `{release}` and `{namespace}` in a string (the
+    /// values' own templates are evaluated before the render, see `template`).
     pub fn expand(&self, text: &str) -> String {
         if !text.contains('{') {
             return text.to_string();
         }
-        text.replace("{{ .Release.Name }}", &self.release.name)
-            .replace("{{ .Release.Namespace }}", &self.release.namespace)
-            .replace("{{.Release.Name}}", &self.release.name)
-            .replace("{{.Release.Namespace}}", &self.release.namespace)
-            .replace("{release}", &self.release.name)
+        text.replace("{release}", &self.release.name)
             .replace("{namespace}", &self.release.namespace)
     }
 
@@ -420,7 +416,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn clickhouse_host(&self) -> String {
-        self.expand(self.values.global.clickhouse.host.text())
+        self.values.global.clickhouse.host.text().to_string()
     }
 
     pub fn clickhouse_port(&self) -> String {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{
     EnvVar, EnvVarSource, ObjectFieldSelector, ResourceFieldSelector, SecretKeySelector,
 };
+use wandb_values::template::EnvHelper;
 use wandb_values::{Component, OlapConfig, Scalar, ValueOrRef};
 
 use crate::catalog::{EnvGroup, Source};
@@ -72,6 +73,33 @@ fn value_or_ref(name: &str, value: &ValueOrRef, plain: impl FnOnce(&str) -> Stri
     match value {
         ValueOrRef::Ref { value_from } => from_source(name, (**value_from).clone()),
         ValueOrRef::Value(v) => literal(name, plain(v.as_str())),
+    }
+}
+
+/// The group of an upstream env helper (an `envTpls` entry).
+pub fn group_of(helper: EnvHelper) -> EnvGroup {
+    match helper {
+        EnvHelper::Downward => EnvGroup::Downward,
+        EnvHelper::BucketCwIdentity => EnvGroup::BucketCwIdentity,
+        EnvHelper::Bucket => EnvGroup::Bucket,
+        EnvHelper::Mysql => EnvGroup::Mysql,
+        EnvHelper::MysqlConfig => EnvGroup::MysqlConfig,
+        EnvHelper::Redis => EnvGroup::Redis,
+        EnvHelper::Queue => EnvGroup::Queue,
+        EnvHelper::HistoryStore => EnvGroup::HistoryStore,
+        EnvHelper::Statsig => EnvGroup::Statsig,
+        EnvHelper::Observability => EnvGroup::Observability,
+        EnvHelper::Oidc => EnvGroup::Oidc,
+        EnvHelper::Smtp => EnvGroup::Smtp,
+        EnvHelper::License => EnvGroup::License,
+        EnvHelper::RateLimit => EnvGroup::RateLimit,
+        EnvHelper::SslCert => EnvGroup::SslCert,
+        EnvHelper::RegistrySearch => EnvGroup::RegistrySearch,
+        EnvHelper::RunStoreAccelerator => EnvGroup::RunStoreAccelerator,
+        EnvHelper::History => EnvGroup::OlapHistory,
+        EnvHelper::Lumen => EnvGroup::Lumen,
+        EnvHelper::Clickhouse | EnvHelper::ClickhouseConfig => EnvGroup::Clickhouse,
+        EnvHelper::Mcp => EnvGroup::Mcp,
     }
 }
 
@@ -593,7 +621,7 @@ fn olap_feature(ctx: &Ctx, feature: &OlapFeature) -> Vec<EnvVar> {
         s.kind
     );
     vec![
-        value_or_ref(&format!("{p}_HOST"), &s.host, |h| ctx.expand(h)),
+        value_or_ref(&format!("{p}_HOST"), &s.host, str::to_string),
         value_or_ref(&format!("{p}_PORT"), &s.port, str::to_string),
         value_or_ref(&format!("{p}_DATABASE"), &s.database, str::to_string),
         value_or_ref(&format!("{p}_USER"), &s.user, str::to_string),

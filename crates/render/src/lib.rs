@@ -12,6 +12,7 @@ pub mod ingress;
 pub mod k8s;
 pub mod objects;
 pub mod stores;
+pub mod template;
 pub mod tests;
 pub mod workload;
 
@@ -25,6 +26,7 @@ pub const MANAGED_BY: &str = "wandb-operator";
 
 /// Every object of an install, in `helm template` order.
 pub fn render(values: &Values, release: &Release) -> Vec<Manifest> {
+    let values = &*template::evaluate(values, release);
     let ctx = Ctx::new(values, release);
     let mut out = config::build(&ctx);
     for (key, spec) in &catalog::CATALOG.services {

@@ -31,12 +31,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use wandb_values::tpls::{self, Entry};
 use wandb_values::{
-    Component, ContainerOverride, CronJobValues, EnvValue, Image, JobContainer, JobValues, Sizing,
+    Component, ContainerOverride, CronJobValues, EnvValue, Flag, Image, JobContainer, JobValues,
+    Sizing,
 };
 
 use crate::catalog::{
-    self, Condition, ContainerSpec, EnvFromSpec, EnvSpec, Kind, PodAnnotationGroup, PodLabelGroup,
-    PortGroup, Service as Spec, Switch, VolumeGroup,
+    self, Condition, ContainerSpec, EnvFromSpec, EnvGroup, EnvSpec, Kind, PodAnnotationGroup,
+    PodLabelGroup, PortGroup, Service as Spec, Switch, VolumeGroup,
 };
 use crate::context::{Ctx, truncate_name};
 use crate::env;
@@ -652,7 +653,7 @@ impl Build<'_, '_> {
         // Highest precedence first; `put` keeps the first it sees.
         let own = user.over.map(|o| &o.env).into_iter().flatten();
         for (name, value) in own.chain(&self.values.env) {
-            put(name, user_env(self.ctx, name, value), &mut map);
+            put(name, user_env(name, value), &mut map);
         }
         for (name, value) in container.env.iter().chain(&self.spec.env) {
             put(name, self.catalog_env(name, value), &mut map);
@@ -664,19 +665,26 @@ impl Build<'_, '_> {
             .chain(&g.env)
             .chain(&g.extra_env)
         {
-            put(name, user_env(self.ctx, name, value), &mut map);
+            put(name, user_env(name, value), &mut map);
         }
-        for (name, source) in self.values.extra_env_from.iter().chain(&g.extra_env_from) {
+        // `global.extraEnvFrom` is not here: upstream gives it to its own
+        // charts' containers only (stores/common.rs).
+        for (name, source) in &self.values.extra_env_from {
             put(name, env::from_source(name, source.clone()), &mut map);
         }
         if main {
             for (name, value) in &self.sizing.env {
-                put(name, user_env(self.ctx, name, value), &mut map);
+                put(name, user_env(name, value), &mut map);
             }
         }
         let mut out: Vec<EnvVar> = Vec::new();
-        for group in &self.spec.env_groups {
-            for var in env::group(self.ctx, *group, self.values) {
+        // The service's `envTpls`, when given, choose its groups.
+        let groups: Vec<EnvGroup> = match &self.values.env_tpls {
+            Some(tpls) => tpls.iter().map(|t| env::group_of(t.0)).collect(),
+            None => self.spec.env_groups.clone(),
+        };
+        for group in groups {
+            for var in env::group(self.ctx, group, self.values) {
                 if !map.contains_key(&var.name) && !out.iter().any(|v| v.name == var.name) {
                     out.push(var);
                 }
@@ -790,7 +798,7 @@ impl Build<'_, '_> {
         };
         for text in tpls {
             // A bad entry was refused with the values.
-            match tpls::ports_entry(&self.ctx.expand(text)) {
+            match tpls::ports_entry(&self.ctx.expand(&tpls::with_release_placeholders(text))) {
                 Ok(Entry::Helper(tpls::LUMEN_PORT)) => ports.push(lumen_port()),
                 Ok(Entry::Value(more)) => ports.extend(more),
                 Ok(Entry::Helper(_)) | Err(_) => {}
@@ -905,8 +913,8 @@ impl Build<'_, '_> {
                     } else {
                         pod.overrides.init_container(name)
                     };
-                    let on = user.over.and_then(|o| o.enabled);
-                    on.unwrap_or_else(|| condition_holds(self.ctx, c.when))
+                    let on = user.over.and_then(|o| o.enabled.as_ref());
+                    on.map_or_else(|| condition_holds(self.ctx, c.when), Flag::is_on)
                         .then(|| self.container(name, c, main, user))
                 })
                 .collect()
@@ -944,7 +952,7 @@ impl Build<'_, '_> {
             &g.tolerations
         };
         let priority = non_empty_or(&v.priority_class_name, &g.priority_class_name);
-        let pull_secrets = pull_secrets(&v.image_pull_secrets, &g.image_pull_secrets, self.ctx);
+        let pull_secrets = pull_secrets(&v.image_pull_secrets, &g.image_pull_secrets);
         PodTemplateSpec {
             metadata: Some(ObjectMeta {
                 labels: Some(labels),
@@ -999,7 +1007,8 @@ impl Build<'_, '_> {
         };
         for text in tpls {
             // A bad entry was refused with the values.
-            match tpls::annotations_entry(&self.ctx.expand(text)) {
+            match tpls::annotations_entry(&self.ctx.expand(&tpls::with_release_placeholders(text)))
+            {
                 Ok(Entry::Helper(helper)) => {
                     let group = match helper {
                         tpls::LUMEN_ANNOTATIONS => PodAnnotationGroup::Lumen,
@@ -1331,10 +1340,11 @@ impl Build<'_, '_> {
         for (name, job) in &self.spec.jobs {
             let user = self.values.jobs.get(name).unwrap_or(&unset);
             // The user's `enabled` beats the catalog's condition.
-            if !user
+            let enabled = user
                 .enabled
-                .unwrap_or_else(|| condition_holds(self.ctx, job.when))
-            {
+                .as_ref()
+                .map_or_else(|| condition_holds(self.ctx, job.when), Flag::is_on);
+            if !enabled {
                 continue;
             }
             let mut meta = self.meta(&self.ctx.name(name));
@@ -1377,7 +1387,7 @@ impl Build<'_, '_> {
         let unset = CronJobValues::default();
         for (name, cron) in &self.spec.cron_jobs {
             let user = self.values.cron_jobs.get(name).unwrap_or(&unset);
-            let enabled = user.enabled.unwrap_or(cron.enabled);
+            let enabled = user.enabled.as_ref().map_or(cron.enabled, Flag::is_on);
             let suspend = user.suspend.unwrap_or(false) || !enabled;
             let restart = user
                 .restart_policy
@@ -1472,7 +1482,6 @@ fn non_empty_or(a: &str, b: &str) -> String {
 fn pull_secrets(
     local: &[serde_json::Value],
     global: &[serde_json::Value],
-    ctx: &Ctx,
 ) -> Vec<LocalObjectReference> {
     let mut names: Vec<String> = Vec::new();
     for s in local.iter().chain(global) {
@@ -1485,7 +1494,6 @@ fn pull_secrets(
                 .to_string(),
             _ => String::new(),
         };
-        let name = ctx.expand(&name);
         if !name.is_empty() && !names.contains(&name) {
             names.push(name);
         }
@@ -1497,28 +1505,22 @@ fn pull_secrets(
 }
 
 /// An env var from the user's values.
-pub fn user_env(ctx: &Ctx, name: &str, value: &EnvValue) -> EnvVar {
+pub fn user_env(name: &str, value: &EnvValue) -> EnvVar {
     match value {
         EnvValue::From { value_from } => env::from_source(name, (**value_from).clone()),
-        EnvValue::Wrapped { value } | EnvValue::Plain(value) => {
-            env::literal(name, ctx.expand(value.as_str()))
-        }
+        EnvValue::Wrapped { value } | EnvValue::Plain(value) => env::literal(name, value.as_str()),
     }
 }
 
 fn pod_label_group(ctx: &Ctx, group: PodLabelGroup, values: &Component) -> Labels {
     match group {
         PodLabelGroup::McpDatadog => {
-            let dd = &ctx.values.mcp_server.datadog;
             let mut out = Labels::from([
                 (
                     "tags.datadoghq.com/service".to_string(),
-                    non_empty_or(&dd.service, "wandb-mcp-server-onprem"),
+                    mcp_dd_service(ctx),
                 ),
-                (
-                    "tags.datadoghq.com/env".to_string(),
-                    non_empty_or(&dd.env, "production"),
-                ),
+                ("tags.datadoghq.com/env".to_string(), mcp_dd_env(ctx)),
             ]);
             if !values.image.tag.is_empty() {
                 out.insert(
@@ -1529,6 +1531,19 @@ fn pod_label_group(ctx: &Ctx, group: PodLabelGroup, values: &Component) -> Label
             out
         }
     }
+}
+
+/// The mcp-server's Datadog service (upstream's helper `wandb.mcpDDService`).
+pub fn mcp_dd_service(ctx: &Ctx) -> String {
+    non_empty_or(
+        &ctx.values.mcp_server.datadog.service,
+        "wandb-mcp-server-onprem",
+    )
+}
+
+/// The mcp-server's Datadog environment (`wandb.mcpDDEnv`).
+pub fn mcp_dd_env(ctx: &Ctx) -> String {
+    non_empty_or(&ctx.values.mcp_server.datadog.env, "production")
 }
 
 fn pod_annotation_group(ctx: &Ctx, group: PodAnnotationGroup) -> Labels {

@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use serde_json::{Map, Value};
 
 use crate::Problem;
+use crate::template::{self, Expr, Part};
 use crate::tree::type_name;
 use crate::types::Values;
 
@@ -33,11 +34,12 @@ pub fn generated_schema() -> Value {
 /// Keys of the upstream chart's component blocks that describe its template
 /// plumbing; here the service catalog is built in, so they do nothing.
 const UPSTREAM_PLUMBING: &[&str] = &[
-    "envTpls",
     "initContainers",
     "volumes",
     "volumesTpls",
     "volumeMounts",
+    "volumeMountsTpls",
+    "ports",
     "kind",
     "helmHook",
     "globalOptOut",
@@ -55,25 +57,54 @@ pub struct Findings {
     pub warnings: Vec<Problem>,
 }
 
+/// Upstream's defaults of the keys of its values.yaml that this operator
+/// does not use (see `upstream-unused.yaml`).
+static UPSTREAM_UNUSED: LazyLock<Value> = LazyLock::new(|| {
+    // Part of the binary and parsed by a test: a parse failure is a build defect.
+    serde_saphyr::from_str(include_str!("../upstream-unused.yaml"))
+        .expect("upstream-unused.yaml is valid YAML")
+});
+
 /// Checks a user's values tree against the schema of [`Values`].
 pub fn check(user: &Value) -> Findings {
     let mut findings = Findings::default();
-    walk(user, &SCHEMA, &SCHEMA, "", &mut findings);
+    let mut at = Vec::new();
+    walk(user, &SCHEMA, &SCHEMA, "", &mut at, &mut findings);
     findings
 }
 
-fn walk(node: &Value, schema: &Value, root: &Value, path: &str, out: &mut Findings) {
+/// `path` as shown; `at` the same keys, one by one (for lookups).
+fn walk(
+    node: &Value,
+    schema: &Value,
+    root: &Value,
+    path: &str,
+    at: &mut Vec<String>,
+    out: &mut Findings,
+) {
     if node.is_null() {
         // A null deletes a default or leaves a key unset: always allowed.
         return;
     }
     let schema = resolve(schema, root);
+    if node.is_string() && in_tpls(at) {
+        // Read by `crate::tpls`, which `validate` checks.
+        return;
+    }
+    if let Value::String(text) = node
+        && (template::is_template(text) || in_env_tpls(at))
+    {
+        // Before the types: a template is text until the render evaluates it.
+        out.errors
+            .extend(template_problem(text, schema, root, path, at));
+        return;
+    }
     if let Some(branches) = schema
         .get("anyOf")
         .or_else(|| schema.get("oneOf"))
         .and_then(Value::as_array)
     {
-        walk_branches(node, branches, root, path, out);
+        walk_branches(node, branches, root, path, at, out);
         return;
     }
     if let Some(expected) = type_mismatch(node, schema) {
@@ -84,11 +115,13 @@ fn walk(node: &Value, schema: &Value, root: &Value, path: &str, out: &mut Findin
         return;
     }
     match node {
-        Value::Object(map) => walk_object(map, schema, root, path, out),
+        Value::Object(map) => walk_object(map, schema, root, path, at, out),
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
-                    walk(item, item_schema, root, &format!("{path}[{i}]"), out);
+                    at.push(format!("[{i}]"));
+                    walk(item, item_schema, root, &format!("{path}[{i}]"), at, out);
+                    at.pop();
                 }
             }
         }
@@ -98,11 +131,18 @@ fn walk(node: &Value, schema: &Value, root: &Value, path: &str, out: &mut Findin
 
 /// For a choice of schemas, the first branch without type errors and with
 /// the fewest unknown keys decides.
-fn walk_branches(node: &Value, branches: &[Value], root: &Value, path: &str, out: &mut Findings) {
+fn walk_branches(
+    node: &Value,
+    branches: &[Value],
+    root: &Value,
+    path: &str,
+    at: &mut Vec<String>,
+    out: &mut Findings,
+) {
     let mut best: Option<Findings> = None;
     for branch in branches {
         let mut found = Findings::default();
-        walk(node, branch, root, path, &mut found);
+        walk(node, branch, root, path, at, &mut found);
         let better = match &best {
             None => true,
             Some(b) => {
@@ -138,12 +178,14 @@ fn walk_object(
     schema: &Value,
     root: &Value,
     path: &str,
+    at: &mut Vec<String>,
     out: &mut Findings,
 ) {
     let properties = collect_properties(schema, root);
     let additional = schema.get("additionalProperties");
     if properties.is_empty() && additional.is_none() {
-        // A free-form map (or `any`): everything goes.
+        // A free-form map (or `any`): everything goes. Upstream does not
+        // evaluate templates there either (a `{{` is text).
         return;
     }
     for (key, value) in map {
@@ -154,14 +196,193 @@ fn walk_object(
         } else {
             format!("{path}.{shown}")
         };
+        at.push(key.clone());
         if let Some(child_schema) = properties.get(key) {
-            walk(value, child_schema, root, &child_path, out);
+            walk(value, child_schema, root, &child_path, at, out);
         } else if let Some(extra) = additional.filter(|a| a.is_object()) {
-            walk(value, extra, root, &child_path, out);
+            // A key of a map (an envFrom name) is evaluated as text too.
+            if template::is_template(key) {
+                out.errors
+                    .extend(text_template_problem(key, &child_path, at));
+            }
+            walk(value, extra, root, &child_path, at, out);
         } else if additional != Some(&Value::Bool(true)) {
-            out.warnings
-                .push(unknown_key_warning(&child_path, key, &properties));
+            match lookup(&UPSTREAM_UNUSED, at) {
+                Some(default) if within(value, default) => {}
+                Some(_) => out.warnings.push(Problem::warning(
+                    &child_path,
+                    "is a key of the upstream chart that has no effect here; only its default \
+                     is supported (see docs/compatibility.md)"
+                        .into(),
+                )),
+                None => out
+                    .warnings
+                    .push(unknown_key_warning(&child_path, key, &properties)),
+            }
         }
+        at.pop();
+    }
+}
+
+/// The node at `keys` in `tree`.
+fn lookup<'a>(tree: &'a Value, keys: &[String]) -> Option<&'a Value> {
+    keys.iter().try_fold(tree, |node, key| node.get(key))
+}
+
+/// Whether every key `user` sets has the value `default` gives it.
+fn within(user: &Value, default: &Value) -> bool {
+    match (user, default) {
+        (Value::Object(u), Value::Object(d)) => u
+            .iter()
+            .all(|(k, v)| d.get(k).is_some_and(|dv| within(v, dv))),
+        _ => user == default,
+    }
+}
+
+/// The problem with a template at `path`, if any: one that cannot stand
+/// for what the key takes, or that cannot be evaluated.
+fn template_problem(
+    text: &str,
+    schema: &Value,
+    root: &Value,
+    path: &str,
+    at: &[String],
+) -> Option<Problem> {
+    if !takes_text(schema, root) {
+        let expected = describe_schema(schema, root).unwrap_or_else(|| "no text".into());
+        return Some(Problem::error(
+            display(path),
+            format!(
+                "cannot evaluate `{text}` here: a template gives text, and this key takes {expected}"
+            ),
+        ));
+    }
+    if in_env_tpls(at) {
+        return template::parse_env(text)
+            .err()
+            .map(|e| Problem::error(display(path), format!("cannot evaluate `{text}`: {e}")));
+    }
+    text_template_problem(text, path, at)
+}
+
+/// Whether `at` is an entry of a service's `envTpls`.
+fn in_env_tpls(at: &[String]) -> bool {
+    at.len() >= 2 && at[at.len() - 2] == "envTpls"
+}
+
+/// An entry of `portsTpls` or `podAnnotationsTpls` (`[i]` under it).
+fn in_tpls(at: &[String]) -> bool {
+    at.len() >= 2
+        && matches!(
+            at[at.len() - 2].as_str(),
+            "portsTpls" | "podAnnotationsTpls"
+        )
+}
+
+/// The problem with a template that gives text, if any.
+fn text_template_problem(text: &str, path: &str, at: &[String]) -> Option<Problem> {
+    let why = match template::parse(text) {
+        Err(e) => e.to_string(),
+        Ok(t) => t.parts.iter().find_map(|part| match part {
+            Part::Action(expr, _) => values_problem(expr, at),
+            Part::Text(_) => None,
+        })?,
+    };
+    Some(Problem::error(
+        display(path),
+        format!("cannot evaluate `{text}`: {why}"),
+    ))
+}
+
+/// A `.Values` key that this operator does not read, or that is no value.
+fn values_problem(expr: &Expr, at: &[String]) -> Option<String> {
+    let keys = match expr {
+        Expr::Values(keys) => keys,
+        Expr::Not(inner) => return values_problem(inner, at),
+        _ => return None,
+    };
+    let top = at.first().map(String::as_str).unwrap_or_default();
+    let target = template::values_path(top, keys);
+    let shown = format!(".Values.{}", keys.join("."));
+    match schema_at(&target) {
+        None => Some(format!(
+            "`{shown}` ({}) is not a key this operator reads",
+            target.join(".")
+        )),
+        Some(s) if is_container(s) => Some(format!("`{shown}` is a map or a list, not a value")),
+        Some(_) => None,
+    }
+}
+
+/// The schema of the key at `keys`, if the values have it.
+fn schema_at(keys: &[String]) -> Option<&'static Value> {
+    let root: &'static Value = &SCHEMA;
+    keys.iter().try_fold(root, |schema, key| {
+        let schema = object_schema(schema, root);
+        property(schema, root, key)
+            .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
+    })
+}
+
+/// The child schema of `key` in `schema` or its `allOf` parts.
+fn property<'a>(schema: &'a Value, root: &'a Value, key: &str) -> Option<&'a Value> {
+    if let Some(p) = schema.get("properties").and_then(|p| p.get(key)) {
+        return Some(p);
+    }
+    schema
+        .get("allOf")
+        .and_then(Value::as_array)?
+        .iter()
+        .find_map(|part| property(resolve(part, root), root, key))
+}
+
+/// The branch of an optional schema that describes a map, resolved.
+fn object_schema<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+    let schema = resolve(schema, root);
+    schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))
+        .and_then(Value::as_array)
+        .and_then(|branches| {
+            branches.iter().map(|b| resolve(b, root)).find(|b| {
+                b.get("properties").is_some()
+                    || b.get("additionalProperties").is_some()
+                    || b.get("allOf").is_some()
+            })
+        })
+        .unwrap_or(schema)
+}
+
+/// Whether the schema is only a map or a list.
+fn is_container(schema: &Value) -> bool {
+    let schema = object_schema(schema, &SCHEMA);
+    match schema.get("type") {
+        Some(Value::String(t)) => t == "object" || t == "array",
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .all(|t| matches!(t, "object" | "array" | "null")),
+        _ => schema.get("properties").is_some(),
+    }
+}
+
+/// Whether a string is a value the schema takes.
+fn takes_text(schema: &Value, root: &Value) -> bool {
+    let schema = resolve(schema, root);
+    if let Some(branches) = schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))
+        .and_then(Value::as_array)
+    {
+        return branches.iter().any(|b| takes_text(b, root));
+    }
+    if schema.get("x-kubernetes-int-or-string").is_some() {
+        return true;
+    }
+    match schema.get("type") {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+        _ => schema.get("properties").is_none(),
     }
 }
 
@@ -444,10 +665,10 @@ mod tests {
 
     #[test]
     fn nested_unknown_keys_and_plumbing() {
-        let got = warnings(json!({"app": {"envTpls": []}, "zzz": 1, "app2": {}}));
+        let got = warnings(json!({"app": {"volumesTpls": []}, "zzz": 1, "app2": {}}));
         assert!(
             got.iter()
-                .any(|m| m.starts_with("app.envTpls: is part of the upstream chart")),
+                .any(|m| m.starts_with("app.volumesTpls: is part of the upstream chart")),
             "{got:?}"
         );
         assert!(

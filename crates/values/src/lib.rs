@@ -12,15 +12,18 @@
 
 pub mod bufstream;
 pub mod check;
+pub mod cloud_exporters;
 pub mod load;
 pub mod set;
 pub mod stores;
+pub mod template;
 pub mod tpls;
 pub mod tree;
 pub mod types;
 pub mod validate;
 
 pub use bufstream::*;
+pub use cloud_exporters::*;
 pub use load::{Disk, FileReader, Loaded, NoFiles, Source, load};
 pub use set::SetKind;
 pub use stores::*;

@@ -671,8 +671,8 @@ pub struct ServiceAccount {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ContainerOverride {
-    /// `false` leaves it out.
-    pub enabled: Option<bool>,
+    /// `false` leaves it out (or a template that gives `false`).
+    pub enabled: Option<Flag>,
     pub resources: Option<ResourceRequirements>,
     pub env: BTreeMap<String, EnvValue>,
     /// Whole ConfigMaps or Secrets as this container's environment:
@@ -726,7 +726,7 @@ pub struct JobContainer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct JobValues {
-    pub enabled: Option<bool>,
+    pub enabled: Option<Flag>,
     pub backoff_limit: Option<i32>,
     /// 0 is no deadline.
     pub active_deadline_seconds: Option<i64>,
@@ -742,7 +742,7 @@ pub struct JobValues {
 #[serde(rename_all = "camelCase", default)]
 pub struct CronJobValues {
     /// `false` suspends the cron job.
-    pub enabled: Option<bool>,
+    pub enabled: Option<Flag>,
     pub schedule: Option<String>,
     pub suspend: Option<bool>,
     /// `Allow`, `Forbid` or `Replace`.
@@ -776,6 +776,39 @@ pub struct GlobalOptOut {
     pub volumes: Option<bool>,
 }
 
+/// `true` or `false`, or a template that gives one, as upstream's jobs take
+/// (`{{ include "wandb.olapAnyFeatureEnabled" . }}`). The render evaluates
+/// the template first; the text `true` is on, anything else off.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Flag {
+    Bool(bool),
+    Text(String),
+}
+
+impl Flag {
+    pub fn is_on(&self) -> bool {
+        match self {
+            Flag::Bool(b) => *b,
+            Flag::Text(t) => t.trim() == "true",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(b) => Ok(Flag::Bool(b)),
+            // What a template gave; other text is refused by `validate`.
+            serde_json::Value::String(s) => Ok(Flag::Text(s)),
+            other => Err(serde::de::Error::custom(format!(
+                "expected true or false (or a template that gives one), found {}",
+                crate::tree::type_name(&other)
+            ))),
+        }
+    }
+}
+
 /// Settings every W&B component takes (the upstream `wandb-base` chart's).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
@@ -797,6 +830,10 @@ pub struct Component {
     pub env_from: BTreeMap<String, String>,
     /// Environment variables from Secret or ConfigMap keys.
     pub extra_env_from: BTreeMap<String, EnvVarSource>,
+    /// The groups of environment variables of every container, as upstream's
+    /// env helpers (`{{ include "wandb.bucketEnvs" . }}`); unset is the
+    /// service's own list.
+    pub env_tpls: Option<Vec<crate::template::EnvTpl>>,
     pub autoscaling: Autoscaling,
     pub pod_disruption_budget: PodDisruptionBudget,
     pub node_selector: StringMap,
@@ -1119,13 +1156,16 @@ pub struct InstallToggle {
 #[serde(default)]
 pub struct Otel {
     pub install: bool,
-    pub daemonset: OtelDaemonset,
-    pub deployment: InstallToggle,
+    /// A collector on every node, which the W&B services send to.
+    pub daemonset: OtelCollector,
+    /// One more collector, as a Deployment (off by default, as upstream).
+    pub deployment: OtelCollector,
 }
 
+/// One of the collector's workloads.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
-pub struct OtelDaemonset {
+pub struct OtelCollector {
     pub install: bool,
     pub image: Image,
     pub resources: Option<ResourceRequirements>,
@@ -1224,6 +1264,10 @@ pub struct Values {
     pub object_store: Box<Store>,
     pub otel: Otel,
     pub prometheus: Prometheus,
+    /// Google Cloud Monitoring metrics of the managed stores (on GCP).
+    pub stackdriver: Box<crate::cloud_exporters::StackdriverValues>,
+    /// Amazon CloudWatch metrics of the managed stores (on AWS).
+    pub yace: Box<crate::cloud_exporters::YaceValues>,
     pub network_policy: NetworkPolicy,
     /// Accepted for compatibility and ignored: the operator itself rolls pods
     /// when their configuration changes.

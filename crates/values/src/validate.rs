@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use crate::Problem;
 use crate::stores::Store;
+use crate::template::is_template;
 use crate::tpls;
-use crate::types::{Component, ValueOrRef, Values};
+use crate::types::{Component, Flag, ValueOrRef, Values};
 
 /// Sizes with built-in presets.
 pub const KNOWN_SIZES: &[&str] = &["small", "medium", "large", "xlarge", "xxlarge", "testing"];
@@ -29,12 +30,11 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
         )),
     }
 
+    // As upstream, the Secret wins: a release moved from it may carry both.
     if !g.license.is_empty() && !g.license_secret.name.is_empty() {
-        out.push(Problem::error(
+        out.push(Problem::warning(
             "global.license",
-            "is set and so is global.licenseSecret.name: give the license one way, \
-             preferably as a Secret"
-                .into(),
+            "is ignored: global.licenseSecret.name names the Secret that holds the license".into(),
         ));
     }
 
@@ -115,6 +115,27 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
             );
         }
         check_autoscaling(&mut out, key, component);
+        let job_flags = component
+            .jobs
+            .iter()
+            .map(|(name, job)| ("jobs", name, &job.enabled));
+        let cron_flags = component
+            .cron_jobs
+            .iter()
+            .map(|(name, job)| ("cronJobs", name, &job.enabled));
+        for (kind, name, enabled) in job_flags.chain(cron_flags) {
+            if let Some(Flag::Text(text)) = enabled
+                && !is_template(text)
+                && !matches!(text.trim(), "true" | "false")
+            {
+                out.push(Problem::error(
+                    &format!("{key}.{kind}.{name}.enabled"),
+                    format!(
+                        "expected true or false (or a template that gives one), found {text:?}"
+                    ),
+                ));
+            }
+        }
     }
     for (key, store) in values.stores() {
         check_replicas(&mut out, key, store.replica_count);

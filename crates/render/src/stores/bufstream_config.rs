@@ -13,10 +13,9 @@ pub(super) const CONNECT_PORT: i64 = 8080;
 pub(super) const ADMIN_PORT: i64 = 9089;
 pub(super) const OBSERVABILITY_PORT: i64 = 9090;
 
-/// A value the user gave, or `None`: empty, or one of upstream's
-/// `{{ include ... }}` defaults copied from its values file.
+/// A value the user gave, or `None` when empty.
 pub(super) fn given(s: &str) -> Option<&str> {
-    (!s.is_empty() && !s.contains("{{")).then_some(s)
+    (!s.is_empty()).then_some(s)
 }
 
 /// The S3 credentials bufstream uses: the access key id (a literal, or the
@@ -59,7 +58,7 @@ pub(super) fn provider(ctx: &Ctx) -> String {
 }
 
 /// The bucket's name and, for `host:port/bucket` names, its endpoint.
-fn bucket_and_endpoint(ctx: &Ctx) -> (String, Option<String>) {
+pub fn bucket_and_endpoint(ctx: &Ctx) -> (String, Option<String>) {
     let name = &ctx.bucket().name;
     match name.split_once('/') {
         Some((endpoint, bucket)) => (bucket.into(), Some(format!("http://{endpoint}"))),
@@ -216,10 +215,12 @@ fn observability(ctx: &Ctx) -> Value {
 
 fn etcd(ctx: &Ctx) -> Value {
     let addresses: Vec<Value> = match ctx.values.bufstream.metadata.etcd.addresses.as_slice() {
-        [] => vec![json!({"host": super::etcd::client_host(ctx), "port": super::etcd::CLIENT_PORT})],
+        [] => {
+            vec![json!({"host": super::etcd::client_host(ctx), "port": super::etcd::CLIENT_PORT})]
+        }
         given => given
             .iter()
-            .map(|a| json!({"host": ctx.expand(&a.host), "port": a.port.unwrap_or(super::etcd::CLIENT_PORT)}))
+            .map(|a| json!({"host": a.host, "port": a.port.unwrap_or(super::etcd::CLIENT_PORT)}))
             .collect(),
     };
     json!({"addresses": addresses})

@@ -20,7 +20,7 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use wandb_values::Store;
+use wandb_values::{EnvValue, Store};
 
 use crate::config::common_labels;
 use crate::context::{Ctx, non_empty};
@@ -190,6 +190,39 @@ pub(super) fn image(ctx: &Ctx, store: &Store, default_registry: &str) -> String 
     )
 }
 
+/// The image of a store of upstream's own charts (MySQL, the otel
+/// collector), which take `global.repositoryPrefix` as the W&B images do.
+pub(super) fn prefixed_image(ctx: &Ctx, store: &Store, default_registry: &str) -> String {
+    if ctx.values.global.repository_prefix.is_empty() {
+        image(ctx, store, default_registry)
+    } else {
+        ctx.wandb_image(&store.image.base)
+    }
+}
+
+/// `global.extraEnvFrom` (`NAME: {secretKeyRef: ...}`), which upstream gives
+/// its own charts' containers (MySQL, the otel collector, the exporters),
+/// not the W&B services'.
+pub(super) fn global_env_from(ctx: &Ctx) -> Vec<EnvVar> {
+    ctx.values
+        .global
+        .extra_env_from
+        .iter()
+        .map(|(name, source)| crate::env::from_source(name, source.clone()))
+        .collect()
+}
+
+/// A store's own `extraEnv` over `global.extraEnv` (its own win), by name,
+/// as upstream's own charts merge them.
+pub(super) fn with_global_extra_env(
+    ctx: &Ctx,
+    own: &BTreeMap<String, EnvValue>,
+) -> BTreeMap<String, EnvValue> {
+    let mut env = ctx.values.global.extra_env.clone();
+    env.extend(own.clone());
+    env
+}
+
 pub(super) fn store_container(
     ctx: &Ctx,
     name: &str,
@@ -230,11 +263,11 @@ pub(super) fn resources(
 
 /// The store's own environment: `extraEnv` (`NAME: value`) then
 /// `extraEnvVars` (a list), after the variables the store needs.
-fn user_env(ctx: &Ctx, store: &Store) -> Vec<EnvVar> {
+fn user_env(store: &Store) -> Vec<EnvVar> {
     let mut env: Vec<EnvVar> = store
         .extra_env
         .iter()
-        .map(|(name, value)| user_env_var(ctx, name, value))
+        .map(|(name, value)| user_env_var(name, value))
         .collect();
     env.extend(store.extra_env_vars.iter().cloned());
     env
@@ -263,7 +296,7 @@ pub(super) fn pod_template(ctx: &Ctx, spec: &StoreSpec) -> PodTemplateSpec {
     };
     let mut containers = spec.containers.clone();
     if let Some(main) = containers.first_mut() {
-        let extra = user_env(ctx, v);
+        let extra = user_env(v);
         if !extra.is_empty() {
             main.env.get_or_insert_with(Vec::new).extend(extra);
         }

@@ -12,8 +12,8 @@ use crate::env::{self, literal, secret_ref};
 use crate::objects::{Manifest, Object};
 
 use super::common::{
-    StoreSpec, manifests, meta, pod_security, pod_template, port, resources, selector,
-    service_port, store_container, tcp_probe,
+    StoreSpec, global_env_from, manifests, meta, pod_security, pod_template, port, resources,
+    selector, service_port, store_container, tcp_probe, with_global_extra_env,
 };
 
 pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
@@ -86,11 +86,14 @@ fn exporter(
 ) -> Vec<Manifest> {
     let name = ctx.name(&format!("prometheus-{what}"));
     let sel = selector(ctx, what, None);
+    // Upstream's exporters take `global.extraEnv` and `global.extraEnvFrom`.
     let store = Store {
         image: StoreImage {
             base: image,
             registry: String::new(),
         },
+        extra_env: with_global_extra_env(ctx, &BTreeMap::new()),
+        extra_env_vars: global_env_from(ctx),
         ..Default::default()
     };
     let mut spec = StoreSpec {

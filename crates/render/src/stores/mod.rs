@@ -8,6 +8,7 @@
 mod bufstream;
 mod bufstream_config;
 mod clickhouse;
+mod cloud_exporters;
 mod common;
 mod etcd;
 mod exporters;
@@ -16,6 +17,8 @@ mod mysql;
 mod object_store;
 mod otel;
 mod redis;
+
+pub use bufstream_config::bucket_and_endpoint as bufstream_bucket;
 
 use crate::context::Ctx;
 use crate::objects::Manifest;
@@ -42,11 +45,17 @@ pub fn build(ctx: &Ctx) -> Vec<Manifest> {
     if ctx.stores.object_store {
         out.extend(object_store::build(ctx));
     }
-    if v.otel.install && v.otel.daemonset.install {
+    if v.otel.install {
         out.extend(otel::build(ctx));
     }
     if v.prometheus.install {
         out.extend(exporters::build(ctx));
+    }
+    if v.stackdriver.base.install == Some(true) {
+        out.extend(cloud_exporters::stackdriver(ctx));
+    }
+    if v.yace.base.install == Some(true) {
+        out.extend(cloud_exporters::yace(ctx));
     }
     out
 }

@@ -12,17 +12,22 @@ use crate::objects::{Manifest, Object};
 use wandb_values::Store;
 
 use super::common::{
-    StoreSpec, claim_spec, manifests, meta, network_policy, pod_security, port, resources,
-    selector, service, service_port, stateful_set, store_container, tcp_probe,
+    StoreSpec, claim_spec, global_env_from, manifests, meta, network_policy, pod_security, port,
+    prefixed_image, resources, selector, service, service_port, stateful_set, store_container,
+    tcp_probe, with_global_extra_env,
 };
 
 pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let g = &ctx.values.global;
-    // Upstream's MySQL chart also takes `global.extraEnv`; its own win.
-    let mut extra_env = g.extra_env.clone();
-    extra_env.extend(ctx.values.mysql.extra_env.clone());
+    // Upstream's MySQL chart also takes `global.extraEnv` (its own win) and
+    // `global.extraEnvFrom`.
     let store = Store {
-        extra_env,
+        extra_env: with_global_extra_env(ctx, &ctx.values.mysql.extra_env),
+        extra_env_vars: [
+            ctx.values.mysql.extra_env_vars.clone(),
+            global_env_from(ctx),
+        ]
+        .concat(),
         ..(*ctx.values.mysql).clone()
     };
     let v = &store;
@@ -69,6 +74,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
         &spec,
         resources("500m", "1Gi", Some("4"), "8Gi"),
     );
+    c.image = Some(prefixed_image(ctx, v, spec.default_registry));
     c.ports = Some(vec![port("mysql", 3306)]);
     c.env = Some(env);
     c.liveness_probe = Some(tcp_probe(3306, 0));
