@@ -102,7 +102,13 @@ impl<'a> Ctx<'a> {
         if !text.contains('{') {
             return text.to_string();
         }
-        text.replace("{release}", &self.release.name)
+        // `portsTpls` and `podAnnotationsTpls` entries, read rather than
+        // evaluated, may name the release as upstream's templates do.
+        text.replace("{{ .Release.Name }}", &self.release.name)
+            .replace("{{.Release.Name}}", &self.release.name)
+            .replace("{{ .Release.Namespace }}", &self.release.namespace)
+            .replace("{{.Release.Namespace}}", &self.release.namespace)
+            .replace("{release}", &self.release.name)
             .replace("{namespace}", &self.release.namespace)
     }
 

@@ -12,9 +12,9 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
-use wandb_values::Values;
+use serde_json::Value;
 use wandb_values::template::{self, BucketField, Expr, Helper, Part, Pipe};
+use wandb_values::{Scalar, ValueOrRef, Values};
 
 use crate::catalog::Source;
 use crate::context::{Ctx, Release};
@@ -23,89 +23,191 @@ use crate::{env, stores, workload};
 /// The values with every template evaluated; the same values when there is
 /// none.
 pub fn evaluate<'v>(values: &'v Values, release: &Release) -> Cow<'v, Values> {
-    let Ok(mut tree) = serde_json::to_value(values) else {
-        return Cow::Borrowed(values);
-    };
-    if !has_template(&tree) {
-        return Cow::Borrowed(values);
+    if values.user_templates {
+        return Cow::Owned(everywhere(values, release).unwrap_or_else(|| values.clone()));
     }
-    let snapshot = tree.clone();
-    let first = Scope {
-        release,
-        root: &snapshot,
-        facts: None,
-    };
-    first.rewrite(&mut tree, &mut Vec::new());
-    let Ok(plain) = serde_json::from_value::<Values>(tree.clone()) else {
-        return Cow::Borrowed(values);
-    };
-    if !has_template(&tree) {
-        return Cow::Owned(plain);
-    }
-    let ctx = Ctx::new(&plain, release);
-    let snapshot = tree.clone();
-    let second = Scope {
-        release,
-        root: &snapshot,
-        facts: Some(&ctx),
-    };
-    second.rewrite(&mut tree, &mut Vec::new());
-    Cow::Owned(serde_json::from_value(tree).unwrap_or(plain.clone()))
+    defaults_only(values, release)
 }
 
-fn has_template(node: &Value) -> bool {
-    match node {
-        Value::String(s) => template::is_template(s),
-        Value::Array(items) => items.iter().any(has_template),
-        Value::Object(map) => map.iter().any(|(k, v)| {
-            !template::READ_AS_HELPERS.contains(&k.as_str())
-                && (template::is_template(k) || has_template(v))
-        }),
-        _ => false,
+/// The templates of the defaults alone (`defaults.yaml` holds them at these
+/// keys, a test makes sure): evaluated in place, which is a fraction of the
+/// cost of going through the values' JSON form.
+fn defaults_only<'v>(values: &'v Values, release: &Release) -> Cow<'v, Values> {
+    let host = values
+        .global
+        .clickhouse
+        .host
+        .plain()
+        .is_some_and(template::is_template);
+    let jwt = values
+        .app
+        .internal_jwt_map
+        .iter()
+        .any(|e| template::is_template(&e.subject) || template::is_template(&e.issuer));
+    if !host && !jwt {
+        return Cow::Borrowed(values);
+    }
+    let root = Value::Null;
+    let scope = Scope {
+        release,
+        root: &root,
+        facts: None,
+    };
+    let mut v = values.clone();
+    let at = |key: &str| vec![key.to_string()];
+    if let ValueOrRef::Value(Scalar(host)) = &mut v.global.clickhouse.host
+        && let Some(text) = scope.text(host, &at("global"))
+    {
+        *host = text;
+    }
+    for e in &mut v.app.internal_jwt_map {
+        for field in [&mut e.subject, &mut e.issuer] {
+            if let Some(text) = scope.text(field, &at("app")) {
+                *field = text;
+            }
+        }
+    }
+    Cow::Owned(v)
+}
+
+/// Every template, through the values' JSON form: first those that need
+/// only the release and the values, then the helpers, with the facts of
+/// the values the first pass gave.
+fn everywhere(values: &Values, release: &Release) -> Option<Values> {
+    let mut tree = serde_json::to_value(values).ok()?;
+    let edits = Scope {
+        release,
+        root: &tree,
+        facts: None,
+    }
+    .edits(&tree);
+    apply(&mut tree, edits);
+    let plain: Values = serde_json::from_value(tree.clone()).ok()?;
+    if !template::holds_template(&tree) {
+        return Some(plain);
+    }
+    let ctx = Ctx::new(&plain, release);
+    let edits = Scope {
+        release,
+        root: &tree,
+        facts: Some(&ctx),
+    }
+    .edits(&tree);
+    apply(&mut tree, edits);
+    Some(serde_json::from_value(tree).unwrap_or_else(|_| plain.clone()))
+}
+
+/// One step down a tree.
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A string (or a key, the last step) to replace, and its new text.
+struct Edit {
+    at: Vec<Step>,
+    key: bool,
+    text: String,
+}
+
+fn apply(tree: &mut Value, edits: Vec<Edit>) {
+    for edit in edits {
+        let Some((last, parents)) = edit.at.split_last() else {
+            continue;
+        };
+        let parent = parents
+            .iter()
+            .try_fold(&mut *tree, |node, step| match step {
+                Step::Key(k) => node.get_mut(k),
+                Step::Index(i) => node.get_mut(*i),
+            });
+        match (parent, last) {
+            (Some(Value::Object(map)), Step::Key(k)) if edit.key => {
+                if let Some(value) = map.remove(k) {
+                    map.insert(edit.text, value);
+                }
+            }
+            (Some(parent), Step::Key(k)) => {
+                if let Some(node) = parent.get_mut(k) {
+                    *node = Value::String(edit.text);
+                }
+            }
+            (Some(parent), Step::Index(i)) => {
+                if let Some(node) = parent.get_mut(*i) {
+                    *node = Value::String(edit.text);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
 /// What a pass evaluates with.
 struct Scope<'a> {
     release: &'a Release,
-    /// The values before this pass, for `.Values` keys.
+    /// The values, for `.Values` keys.
     root: &'a Value,
     /// The facts of the values, for the helpers; `None` in the first pass.
     facts: Option<&'a Ctx<'a>>,
 }
 
 impl Scope<'_> {
-    /// Evaluates every template under `node` (at the keys `at`) it can.
-    fn rewrite(&self, node: &mut Value, at: &mut Vec<String>) {
+    /// The templates of `tree` this pass can evaluate, deepest first (a
+    /// key's own edit comes after those below it).
+    fn edits(&self, tree: &Value) -> Vec<Edit> {
+        let mut out = Vec::new();
+        self.collect(tree, &mut Vec::new(), &mut Vec::new(), &mut out);
+        out
+    }
+
+    /// `steps` is the way to `node`; `keys` the same keys, for `.Values`.
+    fn collect(
+        &self,
+        node: &Value,
+        steps: &mut Vec<Step>,
+        keys: &mut Vec<String>,
+        out: &mut Vec<Edit>,
+    ) {
         match node {
             Value::String(s) if template::is_template(s) => {
-                if let Some(text) = self.text(s, at) {
-                    *s = text;
+                if let Some(text) = self.text(s, keys) {
+                    out.push(Edit {
+                        at: steps.clone(),
+                        key: false,
+                        text,
+                    });
                 }
             }
             Value::Array(items) => {
-                for item in items {
-                    self.rewrite(item, at);
+                for (i, item) in items.iter().enumerate() {
+                    steps.push(Step::Index(i));
+                    self.collect(item, steps, keys, out);
+                    steps.pop();
                 }
             }
             Value::Object(map) => {
-                let entries = std::mem::take(map);
-                let mut out = Map::new();
-                for (key, mut value) in entries {
+                for (key, value) in map {
                     // An `envTpls` entry chooses env groups, a `portsTpls` entry
                     // ports: they are read, not evaluated.
-                    if !template::READ_AS_HELPERS.contains(&key.as_str()) {
-                        at.push(key.clone());
-                        self.rewrite(&mut value, at);
-                        at.pop();
+                    if template::READ_AS_HELPERS.contains(&key.as_str()) {
+                        continue;
                     }
-                    let key = match template::is_template(&key) {
-                        true => self.text(&key, at).unwrap_or(key),
-                        false => key,
-                    };
-                    out.insert(key, value);
+                    steps.push(Step::Key(key.clone()));
+                    keys.push(key.clone());
+                    self.collect(value, steps, keys, out);
+                    keys.pop();
+                    if template::is_template(key)
+                        && let Some(text) = self.text(key, keys)
+                    {
+                        out.push(Edit {
+                            at: steps.clone(),
+                            key: true,
+                            text,
+                        });
+                    }
+                    steps.pop();
                 }
-                *map = out;
             }
             _ => {}
         }

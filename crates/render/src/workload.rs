@@ -798,7 +798,7 @@ impl Build<'_, '_> {
         };
         for text in tpls {
             // A bad entry was refused with the values.
-            match tpls::ports_entry(&self.ctx.expand(&tpls::with_release_placeholders(text))) {
+            match tpls::ports_entry(&self.ctx.expand(text)) {
                 Ok(Entry::Helper(tpls::LUMEN_PORT)) => ports.push(lumen_port()),
                 Ok(Entry::Value(more)) => ports.extend(more),
                 Ok(Entry::Helper(_)) | Err(_) => {}
@@ -1007,8 +1007,7 @@ impl Build<'_, '_> {
         };
         for text in tpls {
             // A bad entry was refused with the values.
-            match tpls::annotations_entry(&self.ctx.expand(&tpls::with_release_placeholders(text)))
-            {
+            match tpls::annotations_entry(&self.ctx.expand(text)) {
                 Ok(Entry::Helper(helper)) => {
                     let group = match helper {
                         tpls::LUMEN_ANNOTATIONS => PodAnnotationGroup::Lumen,

@@ -252,3 +252,33 @@ fn values_survive_the_round_trip_of_the_evaluation() {
     let back: Values = serde_json::from_value(serde_json::to_value(&v).unwrap()).unwrap();
     assert_eq!(back, v);
 }
+
+#[test]
+fn the_defaults_hold_templates_only_where_they_are_evaluated_in_place() {
+    // Values without templates of the user's skip the JSON round trip: the
+    // defaults' own templates are evaluated at these keys alone.
+    fn walk(node: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match node {
+            serde_json::Value::String(s) if s.contains("{{") => out.push(at.to_string()),
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    walk(item, &format!("{at}[]"), out);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    walk(v, &format!("{at}.{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(&wandb_values::load::defaults(), "", &mut found);
+    found.sort();
+    found.dedup();
+    assert_eq!(
+        found,
+        [".app.internalJWTMap[].subject", ".global.clickhouse.host"]
+    );
+}

@@ -313,7 +313,7 @@ pub fn from_user_tree(user: Value) -> Result<Loaded, Vec<Problem>> {
     tree::coalesce_onto_defaults(&mut merged, user.clone());
     // The schema check above catches wrong types with every path; serde's own
     // error is the backstop for anything it lets through.
-    let values: Values = serde_path_to_error::deserialize(merged.clone()).map_err(|e| {
+    let mut values: Values = serde_path_to_error::deserialize(merged.clone()).map_err(|e| {
         vec![Problem::error(
             &e.path().to_string(),
             type_message(&e.inner().to_string()),
@@ -326,6 +326,7 @@ pub fn from_user_tree(user: Value) -> Result<Loaded, Vec<Problem>> {
         return Err(errors);
     }
     warnings.extend(more_warnings);
+    values.user_templates = crate::template::holds_template(&user);
     Ok(Loaded {
         values,
         tree: merged,

@@ -25,6 +25,19 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{")
 }
 
+/// Whether a tree holds a template to evaluate, in a string or a key (an
+/// `envTpls` entry is read, not evaluated).
+pub fn holds_template(tree: &serde_json::Value) -> bool {
+    match tree {
+        serde_json::Value::String(s) => is_template(s),
+        serde_json::Value::Array(items) => items.iter().any(holds_template),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k != "envTpls" && (is_template(k) || holds_template(v))),
+        _ => false,
+    }
+}
+
 /// A parsed template: text and actions, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {

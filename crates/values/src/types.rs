@@ -1272,4 +1272,9 @@ pub struct Values {
     /// Accepted for compatibility and ignored: the operator itself rolls pods
     /// when their configuration changes.
     pub reloader: serde_json::Value,
+    /// Whether the user's values hold templates (the loader sets it): the
+    /// render then evaluates every string; else only the defaults' own.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub user_templates: bool,
 }
