@@ -41,7 +41,7 @@ use crate::catalog::{
 };
 use crate::context::{Ctx, truncate_name};
 use crate::env;
-use crate::k8s::{config_map_volume, mount};
+use crate::k8s::{config_map_volume, empty_dir, mount};
 use crate::objects::{CustomObject, Labels, Manifest, Object, Phase};
 
 /// Label values are at most 63 characters.
@@ -244,19 +244,6 @@ fn lay_keda(out: &mut wandb_values::Keda, top: &wandb_values::Keda) {
     }
 }
 
-/// Drops `null`s so that an unset field does not erase a preset.
-fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(m) => serde_json::Value::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
 /// Lays `top` over `bottom`, per `limits`/`requests` key.
 pub fn merge_resources(
     bottom: Option<&ResourceRequirements>,
@@ -363,7 +350,7 @@ fn overlay_json<T: serde::Serialize + serde::de::DeserializeOwned>(base: &mut T,
     let mut b = serde_json::to_value(&*base).unwrap_or_default();
     wandb_values::tree::merge(
         &mut b,
-        strip_nulls(serde_json::to_value(over).unwrap_or_default()),
+        wandb_values::tree::strip_nulls(serde_json::to_value(over).unwrap_or_default()),
     );
     if let Ok(merged) = serde_json::from_value(b) {
         *base = merged;
@@ -1611,11 +1598,7 @@ fn pod_annotation_group(ctx: &Ctx, group: PodAnnotationGroup) -> Labels {
 pub fn ca_cert_volumes(ctx: &Ctx) -> Vec<Volume> {
     let g = &ctx.values.global;
     let mut out = vec![
-        Volume {
-            name: "wandb-ca-certs-root".into(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
-            ..Default::default()
-        },
+        empty_dir("wandb-ca-certs-root"),
         config_map_volume("wandb-ca-certs", &ctx.name("ca-certs"), None, false),
         config_map_volume(
             "wandb-ca-certs-user",
@@ -1753,18 +1736,10 @@ fn group_volumes(ctx: &Ctx, group: VolumeGroup) -> Vec<Volume> {
                     ..Default::default()
                 }]
             } else {
-                vec![Volume {
-                    name: "fuse".into(),
-                    empty_dir: Some(EmptyDirVolumeSource::default()),
-                    ..Default::default()
-                }]
+                vec![empty_dir("fuse")]
             }
         }
-        VolumeGroup::LumenStaging => vec![Volume {
-            name: "lumen-staging-dir".into(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
-            ..Default::default()
-        }],
+        VolumeGroup::LumenStaging => vec![empty_dir("lumen-staging-dir")],
         VolumeGroup::LumenWif if !g.lumen.gcp_workload_identity.audience.is_empty() => vec![
             Volume {
                 name: "gcp-ksa".into(),

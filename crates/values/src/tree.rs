@@ -51,8 +51,8 @@ pub fn coalesce_onto_defaults(defaults: &mut Value, user: Value) {
 }
 
 /// Removes `null` entries from maps, at any depth: a `null` for a key that
-/// has no default means "not set".
-fn strip_nulls(value: Value) -> Value {
+/// has no default means "not set" (and an unset field erases no preset).
+pub fn strip_nulls(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
