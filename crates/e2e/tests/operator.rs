@@ -1542,9 +1542,8 @@ fn invalid_values_are_refused_and_change_nothing() {
     // Values the schema takes and the operator refuses.
     let mut negative = base_values();
     negative["app"] = json!({"replicaCount": -1});
-    let mut two_licenses = base_values();
-    two_licenses["global"]["licenseSecret"] =
-        json!({"name": "e2e-license-secret", "key": "license"});
+    let mut bad_kind = base_values();
+    bad_kind["app"] = json!({"envFrom": {"my-config": "configMap"}});
     let cases = [
         (
             "app.replicaCount: -1",
@@ -1552,9 +1551,12 @@ fn invalid_values_are_refused_and_change_nothing() {
             vec!["spec.values.app.replicaCount"],
         ),
         (
-            "license inline and from a Secret",
-            two_licenses,
-            vec!["global.license", "global.licenseSecret.name"],
+            "an envFrom entry of no kind",
+            bad_kind,
+            vec![
+                "spec.values.app.envFrom.my-config",
+                "configMapRef or secretRef",
+            ],
         ),
     ];
     for (what, values, keys) in &cases {
