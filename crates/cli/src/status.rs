@@ -297,16 +297,35 @@ pub fn table<'a>(
     rows: impl Iterator<Item = &'a Row>,
 ) -> String {
     let mut out = String::new();
-    let health = match (&invalid, ready) {
-        (Some(_), _) => format!("{RED}InvalidValues{RESET}"),
-        (None, true) => format!("{GREEN}Ready{RESET}"),
-        (None, false) => format!("{YELLOW}NotReady{RESET}"),
+    let condition = |type_: &str| status.conditions.iter().find(|c| c.type_ == type_);
+    let paused = condition(types::PAUSED)
+        .filter(|c| c.status == "True")
+        .map(|c| c.message.clone());
+    let stopped = condition(types::READY).is_some_and(|c| c.reason == reasons::STOPPED);
+    let health = match (&invalid, &paused, ready) {
+        (Some(_), _, _) => format!("{RED}InvalidValues{RESET}"),
+        (None, Some(_), _) => format!("{YELLOW}Paused{RESET}"),
+        (None, None, _) if stopped => format!("{YELLOW}Stopped{RESET}"),
+        (None, None, true) => format!("{GREEN}Ready{RESET}"),
+        (None, None, false) => format!("{YELLOW}NotReady{RESET}"),
     };
     out.push_str(&format!(
         "WeightsAndBiases/{name} in {namespace}: {health}  version {}  host {}\n",
         status.version.as_deref().unwrap_or("-"),
         status.host.as_deref().unwrap_or("-")
     ));
+    // `  paused: ` and `  stopped: ` are 10 and 11 columns.
+    if let Some(message) = paused {
+        out.push_str(&format!("  paused: {}\n", clip(&message, WIDTH - 10)));
+    } else if stopped {
+        out.push_str(&format!(
+            "  stopped: {}\n",
+            clip(
+                "the W&B services are at zero replicas; the stores keep running",
+                WIDTH - 11
+            )
+        ));
+    }
     if let Some(problems) = invalid {
         for line in problems.lines() {
             out.push_str(&format!("  {RED}invalid{RESET} {line}\n"));
@@ -404,6 +423,44 @@ mod tests {
         ));
         assert!(text.contains("InvalidValues"));
         assert!(text.contains("spec.values.app.replicaCount: bad"));
+    }
+
+    #[test]
+    fn a_paused_or_stopped_install_says_so() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+        let condition = |type_: &str, status: &str, reason: &str, message: &str| Condition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: message.into(),
+            last_transition_time: Time(Default::default()),
+            observed_generation: None,
+        };
+        let mut status = wandb_operator_core::crd::WeightsAndBiasesStatus {
+            conditions: vec![
+                condition(types::READY, "True", reasons::READY, ""),
+                condition(
+                    types::PAUSED,
+                    "True",
+                    reasons::PAUSED,
+                    "spec.paused is true: ...",
+                ),
+            ],
+            ..Default::default()
+        };
+        let text = strip_colors(&table("wandb", "ns", &status, true, None, [].iter()));
+        assert!(
+            text.starts_with("WeightsAndBiases/wandb in ns: Paused"),
+            "{text}"
+        );
+        assert!(text.contains("\n  paused: spec.paused is true"), "{text}");
+        status.conditions = vec![condition(types::READY, "False", reasons::STOPPED, "")];
+        let text = strip_colors(&table("wandb", "ns", &status, false, None, [].iter()));
+        assert!(
+            text.starts_with("WeightsAndBiases/wandb in ns: Stopped"),
+            "{text}"
+        );
+        assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
     }
 
     #[test]

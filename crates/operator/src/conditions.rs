@@ -10,6 +10,9 @@ pub mod types {
     pub const VALUES_VALID: &str = "ValuesValid";
     /// True when some values were accepted with warnings (ignored keys).
     pub const VALUES_WARNINGS: &str = "ValuesWarnings";
+    /// True while the operator writes nothing for the install (`spec.paused`
+    /// or the annotation `apps.wandb.com/paused`).
+    pub const PAUSED: &str = "Paused";
     /// The suffix of a component's condition: `AppReady`.
     pub const COMPONENT_SUFFIX: &str = "Ready";
 }
@@ -22,6 +25,12 @@ pub mod reasons {
     pub const PROGRESSING: &str = "Progressing";
     /// `Ready` while objects belong to another install.
     pub const CONFLICT: &str = "Conflict";
+    /// `Ready` while `spec.stopped` holds the W&B services at zero.
+    pub const STOPPED: &str = "Stopped";
+    /// `Paused` when True.
+    pub const PAUSED: &str = "Paused";
+    /// `Paused` when False.
+    pub const NOT_PAUSED: &str = "NotPaused";
     /// `<Component>Ready` when False.
     pub const NOT_READY: &str = "NotReady";
     /// `ValuesValid` when True.
@@ -35,7 +44,12 @@ pub mod reasons {
 }
 
 /// Every condition type of fixed name, for documentation and tests.
-pub const FIXED_TYPES: [&str; 3] = [types::READY, types::VALUES_VALID, types::VALUES_WARNINGS];
+pub const FIXED_TYPES: [&str; 4] = [
+    types::READY,
+    types::VALUES_VALID,
+    types::VALUES_WARNINGS,
+    types::PAUSED,
+];
 
 /// What `status.conditions` holds, for the CRD's schema.
 pub fn description() -> String {

@@ -45,6 +45,16 @@ pub struct WeightsAndBiasesSpec {
     /// What to keep when the resource is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
+    /// The operator writes nothing for this install while true (as does the
+    /// annotation `apps.wandb.com/paused: "true"`), and repairs what drifted
+    /// meanwhile once it is false again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
+    /// Every W&B service scaled to zero (their autoscalers removed, their
+    /// CronJobs suspended) while true; the stores and their data keep
+    /// running. False again brings the replicas back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 /// What outlives the resource. By default, data: volumes and generated
@@ -67,8 +77,8 @@ pub struct WeightsAndBiasesStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready`, `ValuesValid`, `ValuesWarnings`, and one `<Component>Ready`
-    /// per component (`conditions::types`).
+    /// `Ready`, `ValuesValid`, `ValuesWarnings`, `Paused`, and one
+    /// `<Component>Ready` per component (`conditions::types`).
     #[serde(default)]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
@@ -152,6 +162,14 @@ fn openapi_schema() -> JSONSchemaProps {
                         "x-kubernetes-preserve-unknown-fields": true
                     },
                     "retention": structural(&retention, &retention, 0),
+                    "paused": {
+                        "type": "boolean",
+                        "description": "The operator writes nothing for this install while true (as does the annotation apps.wandb.com/paused: \"true\"), and repairs what drifted meanwhile once it is false again."
+                    },
+                    "stopped": {
+                        "type": "boolean",
+                        "description": "Every W&B service scaled to zero (their autoscalers removed, their CronJobs suspended) while true; the stores and their data keep running. False again brings the replicas back."
+                    },
                 }
             },
             "status": structural(&status, &status, 0),

@@ -259,6 +259,15 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
         generation: wandb.metadata.generation,
         ..Default::default()
     };
+    if let Some(by) = crate::pause::paused_by(wandb) {
+        return paused(wandb, ctx, previous.as_ref(), observed, by).await;
+    }
+    if was_paused(previous.as_ref()) {
+        info!(resource = %wandb.name_any(), "resumed");
+        let note = "resumed: the operator repairs what changed while it was paused".to_string();
+        ctx.event(wandb, EventType::Normal, "Resumed", "Pause", note)
+            .await;
+    }
     if wandb.spec.chart.is_some() {
         observed
             .warnings
@@ -300,6 +309,10 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
 
     // 2. What the values ask for.
     let mut objects = desired(wandb, &loaded.values);
+    if wandb.spec.stopped {
+        crate::stop::scale_to_zero(&mut objects);
+        observed.stopped = true;
+    }
     let mut readiness: BTreeMap<String, Vec<(String, Readiness)>> = BTreeMap::new();
     let floors = readiness::autoscaler_floors(objects.iter().map(|o| (o.kind.as_str(), &o.body)));
     let mut changed: Vec<String> = Vec::new();
@@ -355,7 +368,12 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
                 }
                 let drifted = match &live {
                     None => Some(" (absent)".to_string()),
-                    Some(l) => drift::difference(&o.body, l),
+                    // Below an autoscaler's minimum (at 0 after a stop, which
+                    // an autoscaler does not scale from): applied, then raised.
+                    Some(l) => drift::difference(&o.body, l).or_else(|| {
+                        readiness::raise_to_floor(&o.body, l, floor)
+                            .map(|_| "spec.replicas (below the autoscaler's minimum)".into())
+                    }),
                 };
                 if let Some(path) = drifted {
                     tracing::debug!(object = %o.key(), field = %path, "applying");
@@ -491,6 +509,37 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
     } else {
         // Watches wake the reconcile as workloads change; this is a backstop.
         Action::requeue(Duration::from_secs(10))
+    })
+}
+
+/// A paused install: nothing is read or written but its `Paused` condition
+/// (and one Event when the pause begins). Changes to its objects wake no
+/// reconcile that acts; resuming repairs them.
+async fn paused(
+    wandb: &WeightsAndBiases,
+    ctx: &Context,
+    previous: Option<&WeightsAndBiasesStatus>,
+    mut observed: Observed,
+    by: String,
+) -> Result<Action, Error> {
+    if !was_paused(previous) {
+        info!(resource = %wandb.name_any(), by = %by, "paused");
+        let note = format!(
+            "paused ({by}): the operator changes nothing of this install until it is resumed"
+        );
+        ctx.event(wandb, EventType::Normal, "Paused", "Pause", note)
+            .await;
+    }
+    observed.paused = Some(by);
+    write_status(wandb, ctx, previous, &observed).await?;
+    Ok(Action::await_change())
+}
+
+fn was_paused(previous: Option<&WeightsAndBiasesStatus>) -> bool {
+    previous.is_some_and(|p| {
+        p.conditions
+            .iter()
+            .any(|c| c.type_ == crate::conditions::types::PAUSED && c.status == "True")
     })
 }
 
@@ -675,6 +724,12 @@ async fn write_status(
         &wandb.name_any(),
         ready,
         &observed.components,
+    );
+    ctx.metrics.record_held(
+        &wandb.namespace().unwrap_or_default(),
+        &wandb.name_any(),
+        observed.paused.is_some(),
+        observed.paused.is_none().then_some(observed.stopped),
     );
     if previous.is_some_and(|p| status::same(p, &next)) {
         return Ok(ready);

@@ -3,7 +3,7 @@
 //!
 //! Pure parts (what to apply, in which order, whether it drifted, whether it
 //! is ready, what the status says) are in `desired`, `drift`, `readiness`,
-//! `secrets`, `status` and `v1`; the kube client is used in `engine`,
+//! `secrets`, `status`, `pause`, `stop` and `v1`; the kube client is used in `engine`,
 //! `controller` and `leader`.
 
 pub mod cache;
@@ -17,8 +17,10 @@ pub mod events;
 pub mod kinds;
 pub mod leader;
 pub mod metrics;
+pub mod pause;
 pub mod readiness;
 pub mod secrets;
 pub mod server;
 pub mod status;
+pub mod stop;
 pub mod v1;

@@ -54,6 +54,8 @@ pub struct Metrics {
     pub api_requests: Family<VerbLabel, Counter>,
     pub leader: Gauge,
     pub install_ready: Family<InstallLabel, Gauge>,
+    pub install_paused: Family<InstallLabel, Gauge>,
+    pub install_stopped: Family<InstallLabel, Gauge>,
     pub component_ready: Family<ComponentLabel, Gauge>,
     pub component_failed: Family<ComponentLabel, Gauge>,
     /// The components each install has series of, to remove them when
@@ -73,6 +75,8 @@ impl Default for Metrics {
         let api_requests = Family::<VerbLabel, Counter>::default();
         let leader = Gauge::default();
         let install_ready = Family::<InstallLabel, Gauge>::default();
+        let install_paused = Family::<InstallLabel, Gauge>::default();
+        let install_stopped = Family::<InstallLabel, Gauge>::default();
         let component_ready = Family::<ComponentLabel, Gauge>::default();
         let component_failed = Family::<ComponentLabel, Gauge>::default();
         registry.register("reconciles", "Reconciles, by result", reconciles.clone());
@@ -112,6 +116,16 @@ impl Default for Metrics {
             install_ready.clone(),
         );
         registry.register(
+            "install_paused",
+            "1 while an install is paused (spec.paused or the paused annotation)",
+            install_paused.clone(),
+        );
+        registry.register(
+            "install_stopped",
+            "1 while an install is stopped (spec.stopped: its services at zero)",
+            install_stopped.clone(),
+        );
+        registry.register(
             "component_ready",
             "1 while a component of an install is ready",
             component_ready.clone(),
@@ -131,6 +145,8 @@ impl Default for Metrics {
             api_requests,
             leader,
             install_ready,
+            install_paused,
+            install_stopped,
             component_ready,
             component_failed,
             components: Default::default(),
@@ -181,6 +197,23 @@ impl Metrics {
         }
     }
 
+    /// Whether an install is paused, and stopped; `stopped` is `None` when
+    /// not known (a paused install's spec is not read), leaving it as it was.
+    pub fn record_held(&self, namespace: &str, name: &str, paused: bool, stopped: Option<bool>) {
+        let install = InstallLabel {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        self.install_paused
+            .get_or_create(&install)
+            .set(paused.into());
+        if let Some(stopped) = stopped {
+            self.install_stopped
+                .get_or_create(&install)
+                .set(stopped.into());
+        }
+    }
+
     /// An install deleted: its series go.
     pub fn forget_install(&self, namespace: &str, name: &str) {
         let install = InstallLabel {
@@ -188,6 +221,8 @@ impl Metrics {
             name: name.into(),
         };
         self.install_ready.remove(&install);
+        self.install_paused.remove(&install);
+        self.install_stopped.remove(&install);
         self.forget_components(&install);
     }
 
@@ -263,6 +298,16 @@ mod tests {
         // Refused values (no components known) keep the components' series.
         m.record_install("ns", "wandb", false, &BTreeMap::new());
         assert!(m.encode().contains(r#"component="app"} 1"#));
+
+        m.record_held("ns", "wandb", false, Some(true));
+        m.record_held("ns", "wandb", true, None);
+        let text = m.encode();
+        assert!(
+            text.contains(r#"wandb_operator_install_paused{namespace="ns",name="wandb"} 1"#)
+                && text
+                    .contains(r#"wandb_operator_install_stopped{namespace="ns",name="wandb"} 1"#),
+            "{text}"
+        );
 
         m.forget_install("ns", "wandb");
         let text = m.encode();

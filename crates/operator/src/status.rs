@@ -76,7 +76,14 @@ pub struct Observed {
     pub inventory: Vec<String>,
     /// Cluster-scoped objects left alone because another resource owns them.
     pub conflicts: Vec<String>,
+    /// What pauses the install (`pause::paused_by`): nothing was looked at.
+    pub paused: Option<String>,
+    /// `spec.stopped`: the services are held at zero replicas.
+    pub stopped: bool,
 }
+
+/// The message of the `Ready` condition of a stopped install.
+pub const STOPPED_MESSAGE: &str = "spec.stopped is true: the W&B services are scaled to zero; the stores and their data keep running";
 
 fn condition(
     type_: &str,
@@ -119,6 +126,32 @@ pub fn next(
     let generation = observed.generation;
     let mut conditions = Vec::new();
     let previous_conditions = previous.map(|p| p.conditions.clone()).unwrap_or_default();
+    if let Some(by) = &observed.paused {
+        // Nothing was looked at: the rest of the status is as it was.
+        let mut status = previous.cloned().unwrap_or_default();
+        status.observed_generation = generation;
+        status.phase = None;
+        let message =
+            format!("{by}: the operator changes nothing of this install until it is resumed");
+        let mut paused = condition(
+            types::PAUSED,
+            true,
+            reasons::PAUSED,
+            &message,
+            generation,
+            &now,
+        );
+        if let Some(p) = previous_conditions
+            .iter()
+            .find(|p| p.type_ == types::PAUSED)
+            && p.status == paused.status
+        {
+            paused.last_transition_time = p.last_transition_time.clone();
+        }
+        status.conditions.retain(|c| c.type_ != types::PAUSED);
+        status.conditions.push(paused);
+        return status;
+    }
     match &observed.invalid_values {
         Some(problems) => {
             conditions.push(condition(
@@ -133,7 +166,10 @@ pub fn next(
             conditions.extend(
                 previous_conditions
                     .iter()
-                    .filter(|c| c.type_ != types::VALUES_VALID && c.type_ != types::VALUES_WARNINGS)
+                    .filter(|c| {
+                        ![types::VALUES_VALID, types::VALUES_WARNINGS, types::PAUSED]
+                            .contains(&c.type_.as_str())
+                    })
                     .cloned(),
             );
         }
@@ -148,7 +184,8 @@ pub fn next(
             ));
             let all_ready = observed.components.values().all(|c| c.ready)
                 && observed.waiting_on.is_none()
-                && observed.conflicts.is_empty();
+                && observed.conflicts.is_empty()
+                && !observed.stopped;
             let not_ready: Vec<&str> = observed
                 .components
                 .iter()
@@ -159,6 +196,10 @@ pub fn next(
                 "every component is ready".to_string()
             } else if !observed.conflicts.is_empty() {
                 observed.conflicts.join("\n")
+            } else if observed.stopped && not_ready.is_empty() {
+                STOPPED_MESSAGE.to_string()
+            } else if observed.stopped {
+                format!("{STOPPED_MESSAGE}; not ready: {}", not_ready.join(", "))
             } else if let Some(stage) = &observed.waiting_on {
                 format!(
                     "waiting for the {stage} to be ready: {}",
@@ -172,10 +213,12 @@ pub fn next(
                 all_ready,
                 if all_ready {
                     reasons::READY
-                } else if observed.conflicts.is_empty() {
-                    reasons::PROGRESSING
-                } else {
+                } else if !observed.conflicts.is_empty() {
                     reasons::CONFLICT
+                } else if observed.stopped {
+                    reasons::STOPPED
+                } else {
+                    reasons::PROGRESSING
                 },
                 &message,
                 generation,
@@ -198,6 +241,14 @@ pub fn next(
             }
         }
     }
+    conditions.push(condition(
+        types::PAUSED,
+        false,
+        reasons::NOT_PAUSED,
+        "the operator keeps the install true to its spec",
+        generation,
+        &now,
+    ));
     conditions.push(condition(
         types::VALUES_WARNINGS,
         !observed.warnings.is_empty(),
@@ -412,6 +463,67 @@ mod tests {
             "the running install is still ready"
         );
         assert_eq!(s.observed_generation, Some(3));
+    }
+
+    #[test]
+    fn a_paused_install_keeps_its_status_and_says_it_is_paused() {
+        let running = next(None, &observed(true), now(1));
+        assert_eq!(get(&running, "Paused").status, "False");
+        let paused = Observed {
+            generation: Some(3),
+            paused: Some("spec.paused is true".into()),
+            ..Default::default()
+        };
+        let s = next(Some(&running), &paused, now(5));
+        let p = get(&s, "Paused");
+        assert_eq!((p.status.as_str(), p.reason.as_str()), ("True", "Paused"));
+        assert!(
+            p.message.starts_with("spec.paused is true"),
+            "{}",
+            p.message
+        );
+        assert_eq!(p.last_transition_time, now(5));
+        assert_eq!(
+            get(&s, "Ready").status,
+            "True",
+            "the last known state is kept"
+        );
+        assert_eq!(get(&s, "AppReady").status, "True");
+        assert_eq!(s.inventory, running.inventory);
+        assert_eq!(s.observed_generation, Some(3));
+        assert_eq!(
+            s.conditions.iter().filter(|c| c.type_ == "Paused").count(),
+            1
+        );
+        // Paused again: the same status, so nothing is written.
+        let again = next(Some(&s), &paused, now(50));
+        assert!(same(&s, &again));
+        assert_eq!(get(&again, "Paused").last_transition_time, now(5));
+        // Resumed.
+        let resumed = next(Some(&again), &observed(true), now(60));
+        assert_eq!(get(&resumed, "Paused").status, "False");
+        assert_eq!(get(&resumed, "Paused").last_transition_time, now(60));
+    }
+
+    #[test]
+    fn a_stopped_install_is_not_ready_and_says_why() {
+        let mut o = observed(true);
+        o.stopped = true;
+        let s = next(None, &o, now(1));
+        let ready = get(&s, "Ready");
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "Stopped")
+        );
+        assert_eq!(ready.message, STOPPED_MESSAGE);
+        let mut o = observed(false);
+        o.stopped = true;
+        let ready = next(None, &o, now(1));
+        assert!(
+            get(&ready, "Ready").message.ends_with("not ready: app"),
+            "{}",
+            get(&ready, "Ready").message
+        );
     }
 
     #[test]
