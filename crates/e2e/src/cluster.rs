@@ -158,17 +158,30 @@ impl Cluster {
             .map(|d| format!("crd/{}", d.name))
             .collect();
         self.kubectl_ok(&["apply", "--server-side", "-f", "-"], Some(&yaml));
-        let mut args = vec!["wait", "--for=condition=Established", "--timeout=60s"];
-        args.extend(names.iter().map(String::as_str));
-        let out = self.kubectl(&args, None, Duration::from_secs(75));
-        assert!(
-            out.success(),
-            "CRDs not Established ({}):\n{}{}",
-            out.describe_status(),
-            out.stdout,
-            out.stderr
-        );
+        for name in &names {
+            self.wait_established(name);
+        }
         eprintln!("[e2e] CRDs Established: {}", names.join(", "));
+    }
+
+    /// Waits until a CRD (`crd/<name>`) is Established. Polled: `kubectl
+    /// wait --for=condition=Established` fails at once on a CRD just
+    /// created, which has no conditions yet.
+    pub fn wait_established(&self, crd: &str) {
+        let jsonpath = r#"jsonpath={.status.conditions[?(@.type=="Established")].status}"#;
+        crate::wait_for(
+            &format!("{crd} Established"),
+            Duration::from_secs(60),
+            Duration::from_millis(200),
+            || {
+                let out =
+                    self.kubectl(&["get", crd, "-o", jsonpath], None, Duration::from_secs(10));
+                match out.stdout.trim() {
+                    "True" if out.success() => Ok(()),
+                    _ => Err(format!("{}{}", out.stdout, out.stderr)),
+                }
+            },
+        );
     }
 
     /// Creates namespace `ns` with PodSecurity `restricted` enforced and

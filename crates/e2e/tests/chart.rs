@@ -2240,14 +2240,7 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
     cluster.kubectl_ok(&["create", "namespace", ns], None);
     let v1_crd = wandb_e2e::fixture("v1-crd.yaml");
     cluster.kubectl_ok(&["create", "-f", &v1_crd.to_string_lossy()], None);
-    cluster.kubectl_ok(
-        &[
-            "wait",
-            "--for=condition=Established",
-            "crd/weightsandbiases.apps.wandb.com",
-        ],
-        None,
-    );
+    cluster.wait_established("crd/weightsandbiases.apps.wandb.com");
     let upstream_ready = install_upstream(h, &work.0, &cluster, ns, &upstream);
 
     // A Secret of the install made by hand: a password of one's own, no

@@ -189,15 +189,8 @@ impl<'a> Supervised<'a> {
             .as_mut()
             .unwrap()
             .wait_leading(Duration::from_secs(60));
-        self.cluster.kubectl_ok(
-            &[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=30s",
-                "crd/weightsandbiases.apps.wandb.com",
-            ],
-            None,
-        );
+        self.cluster
+            .wait_established("crd/weightsandbiases.apps.wandb.com");
         took
     }
 
@@ -1284,15 +1277,7 @@ fn two_replicas_only_the_leader_writes() {
         "replicas: two started together -> {leader} leads after {}",
         secs(took)
     ));
-    cluster.kubectl_ok(
-        &[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=30s",
-            "crd/weightsandbiases.apps.wandb.com",
-        ],
-        None,
-    );
+    cluster.wait_established("crd/weightsandbiases.apps.wandb.com");
     let mut leader = leader;
     let mut next = 0;
     let upgrades = upgrades();

@@ -240,15 +240,7 @@ fn many_installs_in_many_namespaces() {
         &log,
     );
     op.wait_leading(Duration::from_secs(60));
-    cluster.kubectl_ok(
-        &[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=30s",
-            "crd/weightsandbiases.apps.wandb.com",
-        ],
-        None,
-    );
+    cluster.wait_established("crd/weightsandbiases.apps.wandb.com");
     let op_start = op.usage().expect("the operator's /proc");
     let comp_start = components_usage();
 

@@ -69,15 +69,7 @@ fn operator(cluster: &Cluster, test: &str, identity: &str) -> Operator {
         took.as_secs_f64()
     );
     // It applied its CRD before leading; make sure the API serves it.
-    cluster.kubectl_ok(
-        &[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=30s",
-            "crd/weightsandbiases.apps.wandb.com",
-        ],
-        None,
-    );
+    cluster.wait_established("crd/weightsandbiases.apps.wandb.com");
     op
 }
 
