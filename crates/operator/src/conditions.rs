@@ -25,6 +25,8 @@ pub mod reasons {
     pub const PROGRESSING: &str = "Progressing";
     /// `Ready` while objects belong to another install.
     pub const CONFLICT: &str = "Conflict";
+    /// `Ready` while a migration Job failed (the services keep their version).
+    pub const MIGRATION_FAILED: &str = "MigrationFailed";
     /// `Ready` while `spec.stopped` holds the W&B services at zero.
     pub const STOPPED: &str = "Stopped";
     /// `Paused` when True.

@@ -20,7 +20,7 @@ use crate::kinds::{self, KindInfo};
 use crate::metrics::Metrics;
 use crate::readiness::{self, Readiness};
 use crate::status::{self, ComponentState, Observed};
-use crate::{drift, secrets, v1};
+use crate::{drift, migration, secrets, v1};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -229,6 +229,40 @@ impl Context {
         Ok(true)
     }
 
+    /// The last lines of the log of a Job's newest pod.
+    async fn job_log(&self, job: &str, namespace: &str) -> Result<String, String> {
+        use k8s_openapi::api::core::v1::Pod;
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        self.metrics.request("list");
+        let selector = format!("batch.kubernetes.io/job-name={job}");
+        let list = pods
+            .list(&kube::api::ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| format!("listing its pods: {e}"))?;
+        let newest = list
+            .items
+            .iter()
+            .max_by(|a, b| {
+                a.metadata
+                    .creation_timestamp
+                    .cmp(&b.metadata.creation_timestamp)
+            })
+            .ok_or("the Job has no pod left")?;
+        self.metrics.request("log");
+        let params = kube::api::LogParams {
+            tail_lines: Some(migration::LOG_LINES),
+            ..Default::default()
+        };
+        // The API server asks the node's kubelet, which may not answer.
+        let pod = newest.name_any();
+        let read = pods.logs(&pod, &params);
+        match tokio::time::timeout(Duration::from_secs(5), read).await {
+            Ok(Ok(text)) => Ok(text),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 5 s".into()),
+        }
+    }
+
     /// Publishes an Event on the resource; a failure to do so is logged, not fatal.
     pub async fn event(
         &self,
@@ -339,6 +373,8 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
     );
     // Objects left alone because another resource owns them.
     let mut conflicted: BTreeSet<String> = BTreeSet::new();
+    // Migration Jobs that failed: (name, desired body, live object).
+    let mut failed_migrations: Vec<(String, Value, Value)> = Vec::new();
     for stage in stages {
         let held = observed.waiting_on.is_some();
         for o in objects.iter_mut().filter(|o| o.stage == stage) {
@@ -416,10 +452,17 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
                 }
             }
             if is_workload(&o.kind) {
+                let r = readiness::of(&o.kind, live.as_ref(), floor);
+                if o.stage == Stage::Migrations
+                    && r.failed
+                    && let Some(live) = &live
+                {
+                    failed_migrations.push((o.name.clone(), o.body.clone(), live.clone()));
+                }
                 readiness
                     .entry(o.component.clone())
                     .or_default()
-                    .push((o.key(), readiness::of(&o.kind, live.as_ref(), floor)));
+                    .push((o.key(), r));
             }
         }
         let stage_ready = objects
@@ -433,6 +476,12 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
         if !held && !stage_ready && stage != Stage::PostInstall && stage != Stage::Config {
             observed.waiting_on = Some(stage.name().replace('-', " "));
         }
+    }
+
+    if let Some((job, body, live)) = failed_migrations.first() {
+        let failure = Failure { job, body, live };
+        observed.migration_failed =
+            Some(failed_migration(wandb, ctx, previous.as_ref(), &objects, failure).await);
     }
 
     // 4. Prune what an earlier spec asked for and this one does not. Data
@@ -511,6 +560,81 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
         Action::requeue(Duration::from_secs(10))
     })
 }
+
+/// A migration Job that failed.
+struct Failure<'a> {
+    job: &'a str,
+    body: &'a Value,
+    live: &'a Value,
+}
+
+/// What `Ready` says of a failed migration. Its pod's log is read once per
+/// failure (a new Job, or the same failing again later), with every value
+/// of the Secrets it reads masked, and told in a Warning Event; later
+/// reconciles keep the message.
+async fn failed_migration(
+    wandb: &WeightsAndBiases,
+    ctx: &Context,
+    previous: Option<&WeightsAndBiasesStatus>,
+    objects: &[DesiredObject],
+    failure: Failure<'_>,
+) -> String {
+    use crate::conditions::{reasons, types};
+    let at = migration::failed_at(failure.live).unwrap_or_default();
+    let prefix = migration::failure_prefix(failure.job, &at);
+    let told = previous.and_then(|p| {
+        p.conditions.iter().find(|c| {
+            c.type_ == types::READY
+                && c.reason == reasons::MIGRATION_FAILED
+                && c.message.starts_with(&prefix)
+        })
+    });
+    if let Some(told) = told {
+        return told.message.clone();
+    }
+    let namespace = wandb.namespace().unwrap_or_default();
+    let mut values: Vec<String> = objects
+        .iter()
+        .filter(|o| o.kind == "Secret")
+        .flat_map(|o| migration::secret_values(&o.body))
+        .collect();
+    let ours: BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| o.kind == "Secret")
+        .map(|o| o.name.as_str())
+        .collect();
+    for name in migration::secret_names(failure.body) {
+        if ours.contains(name.as_str()) {
+            continue;
+        }
+        // A Secret the user made (an external database's password).
+        if let Some(info) = kinds::info("Secret")
+            && let Ok(Some(secret)) = ctx.get(info, &name, Some(&namespace)).await
+        {
+            values.extend(migration::secret_values(&secret));
+        }
+    }
+    let log = ctx
+        .job_log(failure.job, &namespace)
+        .await
+        .map(|text| migration::mask(&text, &values))
+        .map_err(|why| migration::mask(&why, &values));
+    let message = migration::failure_message(failure.job, &at, log);
+    warn!(job = %failure.job, "a migration Job failed");
+    let note: String = message.chars().take(EVENT_NOTE_MAX).collect();
+    ctx.event(
+        wandb,
+        EventType::Warning,
+        reasons::MIGRATION_FAILED,
+        "Migrate",
+        note,
+    )
+    .await;
+    message
+}
+
+/// An Event's note is at most 1 kB (events.k8s.io/v1).
+const EVENT_NOTE_MAX: usize = 1000;
 
 /// A paused install: nothing is read or written but its `Paused` condition
 /// (and one Event when the pause begins). Changes to its objects wake no

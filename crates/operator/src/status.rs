@@ -80,6 +80,8 @@ pub struct Observed {
     pub paused: Option<String>,
     /// `spec.stopped`: the services are held at zero replicas.
     pub stopped: bool,
+    /// A migration Job failed: what `Ready` says (`migration::failure_message`).
+    pub migration_failed: Option<String>,
 }
 
 /// The message of the `Ready` condition of a stopped install.
@@ -185,6 +187,7 @@ pub fn next(
             let all_ready = observed.components.values().all(|c| c.ready)
                 && observed.waiting_on.is_none()
                 && observed.conflicts.is_empty()
+                && observed.migration_failed.is_none()
                 && !observed.stopped;
             let not_ready: Vec<&str> = observed
                 .components
@@ -196,6 +199,8 @@ pub fn next(
                 "every component is ready".to_string()
             } else if !observed.conflicts.is_empty() {
                 observed.conflicts.join("\n")
+            } else if let Some(failure) = &observed.migration_failed {
+                failure.clone()
             } else if observed.stopped && not_ready.is_empty() {
                 STOPPED_MESSAGE.to_string()
             } else if observed.stopped {
@@ -215,6 +220,8 @@ pub fn next(
                     reasons::READY
                 } else if !observed.conflicts.is_empty() {
                     reasons::CONFLICT
+                } else if observed.migration_failed.is_some() {
+                    reasons::MIGRATION_FAILED
                 } else if observed.stopped {
                     reasons::STOPPED
                 } else {
@@ -503,6 +510,20 @@ mod tests {
         let resumed = next(Some(&again), &observed(true), now(60));
         assert_eq!(get(&resumed, "Paused").status, "False");
         assert_eq!(get(&resumed, "Paused").last_transition_time, now(60));
+    }
+
+    #[test]
+    fn a_failed_migration_is_the_reason_the_install_is_not_ready() {
+        let mut o = observed(false);
+        o.waiting_on = Some("migrations".into());
+        o.migration_failed = Some("the migration Job/x failed at T; ...".into());
+        let s = next(None, &o, now(1));
+        let ready = get(&s, "Ready");
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "MigrationFailed")
+        );
+        assert!(ready.message.starts_with("the migration Job/x"), "{}", ready.message);
     }
 
     #[test]

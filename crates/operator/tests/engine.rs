@@ -782,3 +782,85 @@ async fn a_stopped_install_scales_the_services_to_zero_and_keeps_its_data() {
     }
     assert_eq!(condition(&status(&fake), types::READY).0, "True");
 }
+
+#[tokio::test]
+async fn a_failed_migration_holds_the_upgrade_and_shows_its_log_masked() {
+    let (fake, ctx, wandb) = installed(values()).await;
+    let objects = desired(&wandb);
+    let migration = objects
+        .iter()
+        .find(|o| o.kind == "Job" && o.stage == Stage::Migrations)
+        .expect("a migration Job");
+    let job = path(migration);
+    let mut live = fake.get(&job).expect("the Job");
+    live["status"] = json!({"conditions": [{"type": "Failed", "status": "True",
+        "lastTransitionTime": "2026-12-01T10:00:00Z"}]});
+    fake.insert(&job, live);
+    fake.state().ready_on_apply = false;
+    // Its pod printed a generated password, as a careless script might.
+    let generated = objects
+        .iter()
+        .find(|o| !o.generated.is_empty())
+        .expect("a generated Secret");
+    let encoded = fake.get(&path(generated)).expect("the Secret")["data"][&generated.generated[0].key]
+        .as_str()
+        .expect("a value")
+        .to_string();
+    use base64::Engine;
+    let password = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(&encoded)
+            .expect("base64"),
+    )
+    .expect("UTF-8");
+    let pod = path_of("Pod", &format!("{}-x7k2p", migration.name));
+    fake.insert(
+        &pod,
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": format!("{}-x7k2p", migration.name), "namespace": NS,
+            "creationTimestamp": "2026-12-01T09:59:00Z",
+            "labels": {"batch.kubernetes.io/job-name": migration.name}}}),
+    );
+    fake.state().logs.insert(
+        pod.clone(),
+        format!("migrating\nError 1045: access denied with password {password}\n"),
+    );
+
+    // An upgrade of the app while the migration fails.
+    let app = path_of_component(&wandb, "Deployment", "app");
+    let app_before = fake.get(&app).expect("the app");
+    let mut upgrade = values();
+    upgrade["app"] = json!({"image": {"tag": "0.99.0"}});
+    let mut next = resource(upgrade);
+    next.status = wandb.status.clone();
+    engine::reconcile(&next, &ctx).await.expect("reconciled");
+    let requests = fake.take_requests();
+    assert_eq!(fake.get(&app), Some(app_before), "the app changed while a migration failed");
+    assert!(
+        requests.iter().any(|r| r.path == format!("{pod}/log")),
+        "the log was not read: {requests:?}"
+    );
+    let (ready, reason, message) = condition(&status(&fake), types::READY);
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", reasons::MIGRATION_FAILED)
+    );
+    assert!(message.contains(&format!("Job/{}", migration.name)), "{message}");
+    assert!(message.contains("access denied with password ****"), "{message}");
+    assert!(!message.contains(&password), "a secret in the status: {message}");
+
+    // The next reconcile keeps the message and does not read the log again.
+    let next = with_status(next, &fake);
+    engine::reconcile(&next, &ctx).await.expect("reconciled");
+    let requests = fake.take_requests();
+    assert!(
+        !requests.iter().any(|r| r.path.ends_with("/log")),
+        "the log read again: {requests:?}"
+    );
+    assert_eq!(condition(&status(&fake), types::READY).2, message);
+
+    // Deleting the failed Job runs it again.
+    fake.state().objects.remove(&job);
+    engine::reconcile(&next, &ctx).await.expect("reconciled");
+    assert!(applied(&fake.take_requests()).contains(&job));
+}

@@ -42,6 +42,8 @@ pub struct State {
     pub failures: Vec<Failure>,
     /// Workloads applied report themselves ready (rolled out, complete).
     pub ready_on_apply: bool,
+    /// Pods' logs, by the pod's path.
+    pub logs: BTreeMap<String, String>,
     next_uid: u64,
 }
 
@@ -134,6 +136,20 @@ impl FakeApi {
             Method::GET if query.contains("labelSelector") || query.contains("watch") => {
                 list(&state, &path, &query)
             }
+            Method::GET if path.ends_with("/log") => match path
+                .strip_suffix("/log")
+                .and_then(|pod| state.logs.get(pod))
+            {
+                Some(text) => {
+                    let mut response = Response::new(Body::from(text.clone().into_bytes()));
+                    response.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("text/plain"),
+                    );
+                    response
+                }
+                None => status(404, "not found"),
+            },
             Method::GET => match state.objects.get(&path) {
                 Some(o) => ok(o),
                 None => status(404, "not found"),
