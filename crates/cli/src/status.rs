@@ -302,18 +302,40 @@ pub fn table<'a>(
         .filter(|c| c.status == "True")
         .map(|c| c.message.clone());
     let stopped = condition(types::READY).is_some_and(|c| c.reason == reasons::STOPPED);
-    let health = match (&invalid, &paused, ready) {
-        (Some(_), _, _) => format!("{RED}InvalidValues{RESET}"),
-        (None, Some(_), _) => format!("{YELLOW}Paused{RESET}"),
-        (None, None, _) if stopped => format!("{YELLOW}Stopped{RESET}"),
-        (None, None, true) => format!("{GREEN}Ready{RESET}"),
-        (None, None, false) => format!("{YELLOW}NotReady{RESET}"),
+    // Not ready for a reason that waiting does not mend.
+    let failed = condition(types::READY)
+        .filter(|c| {
+            c.status == "False"
+                && [reasons::MIGRATION_FAILED, reasons::DOWNGRADE_REFUSED]
+                    .contains(&c.reason.as_str())
+        })
+        .map(|c| (c.reason.clone(), c.message.clone()));
+    let health = match (&invalid, &paused, &failed, ready) {
+        (Some(_), _, _, _) => format!("{RED}InvalidValues{RESET}"),
+        (None, Some(_), _, _) => format!("{YELLOW}Paused{RESET}"),
+        (None, None, Some((reason, _)), _) => format!("{RED}{reason}{RESET}"),
+        (None, None, None, _) if stopped => format!("{YELLOW}Stopped{RESET}"),
+        (None, None, None, true) => format!("{GREEN}Ready{RESET}"),
+        (None, None, None, false) => format!("{YELLOW}NotReady{RESET}"),
     };
     out.push_str(&format!(
         "WeightsAndBiases/{name} in {namespace}: {health}  version {}  host {}\n",
         status.version.as_deref().unwrap_or("-"),
         status.host.as_deref().unwrap_or("-")
     ));
+    if let Some(u) = &status.upgrade {
+        out.push_str(&format!(
+            "  upgrading: {} -> {}, at the {}\n",
+            clip(&u.from, 20),
+            clip(&u.to, 20),
+            u.stage
+        ));
+    }
+    if let Some((_, message)) = &failed {
+        for line in message.lines().take(12) {
+            out.push_str(&format!("  {}\n", clip(line, WIDTH - 2)));
+        }
+    }
     // `  paused: ` and `  stopped: ` are 10 and 11 columns.
     if let Some(message) = paused {
         out.push_str(&format!("  paused: {}\n", clip(&message, WIDTH - 10)));
@@ -454,6 +476,28 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\n  paused: spec.paused is true"), "{text}");
+        status.upgrade = Some(wandb_operator_core::crd::Upgrade {
+            from: "0.75.0".into(),
+            to: "0.76.0".into(),
+            stage: "migrations".into(),
+        });
+        status.conditions = vec![condition(
+            types::READY,
+            "False",
+            reasons::MIGRATION_FAILED,
+            "the migration Job/x failed at T; ...\nlog line",
+        )];
+        let text = strip_colors(&table("wandb", "ns", &status, false, None, [].iter()));
+        assert!(
+            text.starts_with("WeightsAndBiases/wandb in ns: MigrationFailed"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  upgrading: 0.75.0 -> 0.76.0, at the migrations\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n  log line\n"), "{text}");
+        status.upgrade = None;
         status.conditions = vec![condition(types::READY, "False", reasons::STOPPED, "")];
         let text = strip_colors(&table("wandb", "ns", &status, false, None, [].iter()));
         assert!(

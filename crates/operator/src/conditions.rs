@@ -25,6 +25,8 @@ pub mod reasons {
     pub const PROGRESSING: &str = "Progressing";
     /// `Ready` while objects belong to another install.
     pub const CONFLICT: &str = "Conflict";
+    /// `Ready` while the spec asks for a version below the last migrated one.
+    pub const DOWNGRADE_REFUSED: &str = "DowngradeRefused";
     /// `Ready` while a migration Job failed (the services keep their version).
     pub const MIGRATION_FAILED: &str = "MigrationFailed";
     /// `Ready` while `spec.stopped` holds the W&B services at zero.

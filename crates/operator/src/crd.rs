@@ -30,6 +30,7 @@ use serde_json::{Map, Value, json};
     schema = "disabled",
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Version","type":"string","jsonPath":".status.version"}"#,
+    printcolumn = r#"{"name":"Upgrading-To","type":"string","jsonPath":".status.upgrade.to"}"#,
     printcolumn = r#"{"name":"Host","type":"string","jsonPath":".status.host"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
@@ -82,9 +83,17 @@ pub struct WeightsAndBiasesStatus {
     #[serde(default)]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
-    /// The W&B version running (the app's image tag).
+    /// The W&B version running (the app's image tag), once every service
+    /// runs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The rollout of another version, while it lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<Upgrade>,
+    /// The last version whose migrations completed; a downgrade below it is
+    /// refused unless the annotation `apps.wandb.com/allow-downgrade` is "true".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated_version: Option<String>,
     /// Where users reach the install.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -95,6 +104,18 @@ pub struct WeightsAndBiasesStatus {
     /// Config`); never by this one, which removes it with v1's leftovers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
+}
+
+/// A version being rolled out.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Upgrade {
+    /// The version that ran before.
+    pub from: String,
+    /// The version being rolled out.
+    pub to: String,
+    /// The stage it is at: `stores`, `migrations` or `services`.
+    pub stage: String,
 }
 
 fn conditions_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {

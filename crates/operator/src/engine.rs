@@ -341,6 +341,24 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
     observed.host = Some(loaded.values.global.host.clone());
     observed.version = Some(loaded.values.app.base.image.tag.clone()).filter(|t| !t.is_empty());
 
+    // A version below the last migrated one changes nothing that runs.
+    let migrated = previous
+        .as_ref()
+        .and_then(|p| p.migrated_version.clone().or_else(|| p.version.clone()));
+    if let Some(why) =
+        crate::version::downgrade_refusal(wandb, observed.version.as_deref(), migrated.as_deref())
+    {
+        if previous.as_ref().and_then(|s| s.observed_generation) != wandb.metadata.generation {
+            warn!(resource = %wandb.name_any(), "downgrade refused");
+            let reason = crate::conditions::reasons::DOWNGRADE_REFUSED;
+            ctx.event(wandb, EventType::Warning, reason, "Upgrade", why.clone())
+                .await;
+        }
+        observed.downgrade_refused = Some(why);
+        write_status(wandb, ctx, previous.as_ref(), &observed).await?;
+        return Ok(Action::await_change());
+    }
+
     // 2. What the values ask for.
     let mut objects = desired(wandb, &loaded.values);
     if wandb.spec.stopped {
@@ -475,6 +493,9 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
             });
         if !held && !stage_ready && stage != Stage::PostInstall && stage != Stage::Config {
             observed.waiting_on = Some(stage.name().replace('-', " "));
+        }
+        if stage == Stage::Migrations && !held && stage_ready {
+            observed.migrated = true;
         }
     }
 

@@ -25,3 +25,4 @@ pub mod server;
 pub mod status;
 pub mod stop;
 pub mod v1;
+pub mod version;

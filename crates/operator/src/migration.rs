@@ -21,7 +21,12 @@ pub fn failed_at(job: &Value) -> Option<String> {
         .as_array()?
         .iter()
         .find(|c| c["type"] == "Failed" && c["status"] == "True")
-        .map(|c| c["lastTransitionTime"].as_str().unwrap_or_default().to_string())
+        .map(|c| {
+            c["lastTransitionTime"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
 }
 
 /// What one failure's message starts with: a new failure (a new Job, or
@@ -141,7 +146,10 @@ mod tests {
         assert!(values.contains(&"s3cr3t-pw".to_string()), "{values:?}");
         let log = "connecting to mysql://wandb:hunter22@db:3306/wandb\nauth failed for password s3cr3t-pw\n";
         let masked = mask(log, &values);
-        assert!(!masked.contains("s3cr3t-pw") && !masked.contains("hunter22"), "{masked}");
+        assert!(
+            !masked.contains("s3cr3t-pw") && !masked.contains("hunter22"),
+            "{masked}"
+        );
         assert!(masked.contains("auth failed for password ****"), "{masked}");
         // Short values (a port) are left: masking them hides the log, not a secret.
         assert!(mask("port 3306", &values).contains("3306"));

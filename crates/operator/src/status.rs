@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::conditions::{reasons, types};
-use crate::crd::WeightsAndBiasesStatus;
+use crate::crd::{Upgrade, WeightsAndBiasesStatus};
 use crate::readiness::Readiness;
 
 /// A component's readiness, aggregated over its workloads.
@@ -82,6 +82,10 @@ pub struct Observed {
     pub stopped: bool,
     /// A migration Job failed: what `Ready` says (`migration::failure_message`).
     pub migration_failed: Option<String>,
+    /// Every migration Job of `version` completed.
+    pub migrated: bool,
+    /// The spec's version is refused (`version::downgrade_refusal`): nothing was applied.
+    pub downgrade_refused: Option<String>,
 }
 
 /// The message of the `Ready` condition of a stopped install.
@@ -154,7 +158,38 @@ pub fn next(
         status.conditions.push(paused);
         return status;
     }
+    let kept = |c: &&Condition| {
+        ![
+            types::VALUES_VALID,
+            types::VALUES_WARNINGS,
+            types::PAUSED,
+            types::READY,
+        ]
+        .contains(&c.type_.as_str())
+    };
+    let mut all_ready = false;
     match &observed.invalid_values {
+        None if observed.downgrade_refused.is_some() => {
+            let why = observed.downgrade_refused.as_deref().unwrap_or_default();
+            conditions.push(condition(
+                types::VALUES_VALID,
+                true,
+                reasons::VALID,
+                "the values are valid",
+                generation,
+                &now,
+            ));
+            conditions.push(condition(
+                types::READY,
+                false,
+                reasons::DOWNGRADE_REFUSED,
+                why,
+                generation,
+                &now,
+            ));
+            // Nothing was applied: keep what was known of the components.
+            conditions.extend(previous_conditions.iter().filter(kept).cloned());
+        }
         Some(problems) => {
             conditions.push(condition(
                 types::VALUES_VALID,
@@ -184,7 +219,7 @@ pub fn next(
                 generation,
                 &now,
             ));
-            let all_ready = observed.components.values().all(|c| c.ready)
+            all_ready = observed.components.values().all(|c| c.ready)
                 && observed.waiting_on.is_none()
                 && observed.conflicts.is_empty()
                 && observed.migration_failed.is_none()
@@ -280,15 +315,35 @@ pub fn next(
             c.last_transition_time = p.last_transition_time.clone();
         }
     }
-    let keep = observed.invalid_values.is_some();
+    let keep = observed.invalid_values.is_some() || observed.downgrade_refused.is_some();
+    let running = previous.and_then(|p| p.version.clone());
+    let version = if all_ready {
+        observed.version.clone()
+    } else {
+        running.clone()
+    };
+    let upgrade = match (running, &observed.version) {
+        (Some(from), Some(to)) if !keep && !all_ready && from != *to => Some(Upgrade {
+            from,
+            to: to.clone(),
+            stage: observed
+                .waiting_on
+                .clone()
+                .unwrap_or_else(|| "services".into()),
+        }),
+        _ if keep => previous.and_then(|p| p.upgrade.clone()),
+        _ => None,
+    };
+    let migrated_version = match &observed.version {
+        Some(v) if observed.migrated && !keep => Some(v.clone()),
+        _ => previous.and_then(|p| p.migrated_version.clone()),
+    };
     WeightsAndBiasesStatus {
         observed_generation: generation,
         conditions,
-        version: if keep {
-            previous.and_then(|p| p.version.clone())
-        } else {
-            observed.version.clone()
-        },
+        version,
+        upgrade,
+        migrated_version,
         host: if keep {
             previous.and_then(|p| p.host.clone())
         } else {
@@ -322,6 +377,12 @@ pub fn differences(
     }
     if before.host != after.host {
         out.push("host".into());
+    }
+    if before.upgrade != after.upgrade {
+        out.push("upgrade".into());
+    }
+    if before.migrated_version != after.migrated_version {
+        out.push("migratedVersion".into());
     }
     if before.inventory != after.inventory {
         out.push("inventory".into());
@@ -523,7 +584,11 @@ mod tests {
             (ready.status.as_str(), ready.reason.as_str()),
             ("False", "MigrationFailed")
         );
-        assert!(ready.message.starts_with("the migration Job/x"), "{}", ready.message);
+        assert!(
+            ready.message.starts_with("the migration Job/x"),
+            "{}",
+            ready.message
+        );
     }
 
     #[test]

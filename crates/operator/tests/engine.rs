@@ -802,7 +802,8 @@ async fn a_failed_migration_holds_the_upgrade_and_shows_its_log_masked() {
         .iter()
         .find(|o| !o.generated.is_empty())
         .expect("a generated Secret");
-    let encoded = fake.get(&path(generated)).expect("the Secret")["data"][&generated.generated[0].key]
+    let encoded = fake.get(&path(generated)).expect("the Secret")["data"]
+        [&generated.generated[0].key]
         .as_str()
         .expect("a value")
         .to_string();
@@ -835,7 +836,11 @@ async fn a_failed_migration_holds_the_upgrade_and_shows_its_log_masked() {
     next.status = wandb.status.clone();
     engine::reconcile(&next, &ctx).await.expect("reconciled");
     let requests = fake.take_requests();
-    assert_eq!(fake.get(&app), Some(app_before), "the app changed while a migration failed");
+    assert_eq!(
+        fake.get(&app),
+        Some(app_before),
+        "the app changed while a migration failed"
+    );
     assert!(
         requests.iter().any(|r| r.path == format!("{pod}/log")),
         "the log was not read: {requests:?}"
@@ -845,9 +850,18 @@ async fn a_failed_migration_holds_the_upgrade_and_shows_its_log_masked() {
         (ready.as_str(), reason.as_str()),
         ("False", reasons::MIGRATION_FAILED)
     );
-    assert!(message.contains(&format!("Job/{}", migration.name)), "{message}");
-    assert!(message.contains("access denied with password ****"), "{message}");
-    assert!(!message.contains(&password), "a secret in the status: {message}");
+    assert!(
+        message.contains(&format!("Job/{}", migration.name)),
+        "{message}"
+    );
+    assert!(
+        message.contains("access denied with password ****"),
+        "{message}"
+    );
+    assert!(
+        !message.contains(&password),
+        "a secret in the status: {message}"
+    );
 
     // The next reconcile keeps the message and does not read the log again.
     let next = with_status(next, &fake);
@@ -863,4 +877,99 @@ async fn a_failed_migration_holds_the_upgrade_and_shows_its_log_masked() {
     fake.state().objects.remove(&job);
     engine::reconcile(&next, &ctx).await.expect("reconciled");
     assert!(applied(&fake.take_requests()).contains(&job));
+}
+
+fn with_tag(tag: &str) -> Value {
+    let mut v = values();
+    v["app"] = json!({"image": {"tag": tag}});
+    v
+}
+
+/// What a Deployment's controller writes once it has rolled out.
+fn rolled_out(fake: &FakeApi, path: &str) {
+    let mut live = fake.get(path).expect("the Deployment");
+    let replicas = live["spec"]["replicas"].as_i64().unwrap_or(1);
+    live["status"] = json!({"observedGeneration": live["metadata"]["generation"],
+        "replicas": replicas, "updatedReplicas": replicas, "availableReplicas": replicas});
+    fake.insert(path, live);
+}
+
+#[tokio::test]
+async fn an_upgrade_records_its_progress_and_a_downgrade_is_refused() {
+    let (fake, ctx, wandb) = installed(with_tag("0.75.0")).await;
+    let s = status(&fake);
+    assert_eq!(
+        (
+            s.version.as_deref(),
+            s.migrated_version.as_deref(),
+            &s.upgrade
+        ),
+        (Some("0.75.0"), Some("0.75.0"), &None)
+    );
+
+    // The new version's services roll out.
+    fake.state().ready_on_apply = false;
+    let upgrade = edited(&wandb, |w| w.spec.values = with_tag("0.76.0"));
+    engine::reconcile(&upgrade, &ctx).await.expect("reconciled");
+    let s = status(&fake);
+    assert_eq!(s.version.as_deref(), Some("0.75.0"), "the version running");
+    assert_eq!(s.migrated_version.as_deref(), Some("0.76.0"));
+    let progress = s.upgrade.clone().expect("an upgrade in progress");
+    assert_eq!(
+        (
+            progress.from.as_str(),
+            progress.to.as_str(),
+            progress.stage.as_str()
+        ),
+        ("0.75.0", "0.76.0", "services")
+    );
+
+    // Rolled out.
+    let app = path_of_component(&upgrade, "Deployment", "app");
+    rolled_out(&fake, &app);
+    let upgrade = with_status(upgrade, &fake);
+    fake.state().ready_on_apply = true;
+    for o in desired(&upgrade).iter().filter(|o| o.kind == "Deployment") {
+        rolled_out(&fake, &path(o));
+    }
+    engine::reconcile(&upgrade, &ctx).await.expect("reconciled");
+    let s = status(&fake);
+    assert_eq!(condition(&s, types::READY).0, "True", "{:?}", s.conditions);
+    assert_eq!((s.version.as_deref(), &s.upgrade), (Some("0.76.0"), &None));
+    fake.take_requests();
+
+    // Back to 0.75.0: refused, nothing applied.
+    let upgrade = with_status(upgrade, &fake);
+    let downgrade = edited(&upgrade, |w| w.spec.values = with_tag("0.75.0"));
+    engine::reconcile(&downgrade, &ctx)
+        .await
+        .expect("reconciled");
+    let requests = fake.take_requests();
+    assert_eq!(applied(&requests), Vec::<String>::new());
+    let s = status(&fake);
+    let (ready, reason, message) = condition(&s, types::READY);
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", reasons::DOWNGRADE_REFUSED)
+    );
+    assert!(message.contains("0.75.0 is below 0.76.0"), "{message}");
+    assert_eq!(s.version.as_deref(), Some("0.76.0"));
+    assert_eq!(
+        condition(&s, "AppReady").0,
+        "True",
+        "the components' state is kept"
+    );
+
+    // Allowed by the annotation.
+    let allowed = edited(&with_status(downgrade, &fake), |w| {
+        w.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(
+                wandb_operator_core::version::ALLOW_DOWNGRADE_ANNOTATION.into(),
+                "true".into(),
+            );
+    });
+    engine::reconcile(&allowed, &ctx).await.expect("reconciled");
+    assert!(applied(&fake.take_requests()).contains(&app));
 }
