@@ -4,6 +4,61 @@
 
 use serde_json::Value;
 
+/// Annotation with a hash of what the operator last applied. A field the
+/// operator no longer sets (a removed annotation, env var or volume) is
+/// absent from the desired object, so comparing fields alone would never
+/// see it go: the hash does.
+pub const APPLIED_HASH_ANNOTATION: &str = "apps.wandb.com/applied-hash";
+
+/// Writes the hash of the object as it is applied into its annotations.
+pub fn stamp(body: &mut Value) {
+    let hash = format!("{:016x}", fnv1a(body));
+    let annotations = &mut body["metadata"]["annotations"];
+    if !annotations.is_object() {
+        *annotations = Value::Object(Default::default());
+    }
+    annotations[APPLIED_HASH_ANNOTATION] = Value::String(hash);
+}
+
+/// FNV-1a over the JSON with its keys sorted: the same object hashes the
+/// same whatever its key order, in every build.
+fn fnv1a(v: &Value) -> u64 {
+    fn feed(hash: &mut u64, bytes: &[u8]) {
+        for b in bytes {
+            *hash ^= u64::from(*b);
+            *hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn walk(v: &Value, hash: &mut u64) {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                feed(hash, b"{");
+                for k in keys {
+                    feed(hash, k.as_bytes());
+                    feed(hash, b":");
+                    walk(&m[k], hash);
+                    feed(hash, b",");
+                }
+                feed(hash, b"}");
+            }
+            Value::Array(items) => {
+                feed(hash, b"[");
+                for i in items {
+                    walk(i, hash);
+                    feed(hash, b",");
+                }
+                feed(hash, b"]");
+            }
+            other => feed(hash, other.to_string().as_bytes()),
+        }
+    }
+    let mut hash = 0xcbf2_9ce4_8422_2325;
+    walk(v, &mut hash);
+    hash
+}
+
 /// The first field of `desired` that `live` does not carry, as a path, or
 /// `None` when every field matches.
 pub fn difference(desired: &Value, live: &Value) -> Option<String> {
@@ -92,6 +147,41 @@ fn quantity(s: &str) -> Option<f64> {
         }
     }
     s.parse::<f64>().ok()
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_field_removed_from_the_desired_object_is_a_difference() {
+        let mut before =
+            json!({"metadata": {"name": "a", "annotations": {"x": "1"}}, "spec": {"n": 1}});
+        let mut after = json!({"metadata": {"name": "a"}, "spec": {"n": 1}});
+        stamp(&mut before);
+        stamp(&mut after);
+        // Fields alone: the live object (as before) carries all of `after`'s.
+        let plain_after = json!({"metadata": {"name": "a"}, "spec": {"n": 1}});
+        assert_eq!(difference(&plain_after, &before), None);
+        assert!(
+            difference(&after, &before).is_some(),
+            "the removal is not seen"
+        );
+        assert_eq!(difference(&before, &before), None);
+    }
+
+    #[test]
+    fn the_hash_does_not_depend_on_key_order() {
+        let mut a = json!({"b": 1, "a": [1, {"y": 2, "x": 3}]});
+        let mut b = json!({"a": [1, {"x": 3, "y": 2}], "b": 1});
+        stamp(&mut a);
+        stamp(&mut b);
+        assert_eq!(a["metadata"], b["metadata"]);
+        let mut c = json!({"a": [1, {"x": 3, "y": 4}], "b": 1});
+        stamp(&mut c);
+        assert_ne!(a["metadata"], c["metadata"]);
+    }
 }
 
 #[cfg(test)]

@@ -258,6 +258,7 @@ impl Context {
         let read = pods.logs(&pod, &params);
         match tokio::time::timeout(Duration::from_secs(5), read).await {
             Ok(Ok(text)) => Ok(text),
+            Ok(Err(kube::Error::Api(e))) => Err(e.message),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err("no answer within 5 s".into()),
         }
@@ -364,6 +365,9 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
     if wandb.spec.stopped {
         crate::stop::scale_to_zero(&mut objects);
         observed.stopped = true;
+    }
+    for o in &mut objects {
+        drift::stamp(&mut o.body);
     }
     let mut readiness: BTreeMap<String, Vec<(String, Readiness)>> = BTreeMap::new();
     let floors = readiness::autoscaler_floors(objects.iter().map(|o| (o.kind.as_str(), &o.body)));

@@ -265,6 +265,23 @@ async fn a_drifted_object_is_applied_again_and_only_it() {
 }
 
 #[tokio::test]
+async fn a_field_no_longer_set_is_applied_away() {
+    let mut with = values();
+    with["app"] = json!({"podAnnotations": {"example.com/team": "ml"}});
+    let (fake, ctx, wandb) = installed(with).await;
+    let app = path_of_component(&wandb, "Deployment", "app");
+    let next = edited(&wandb, |w| w.spec.values = values());
+    engine::reconcile(&next, &ctx).await.expect("reconciled");
+    assert_eq!(applied(&fake.take_requests()), vec![app.clone()]);
+    let live = fake.get(&app).expect("the app");
+    assert!(
+        live.pointer("/spec/template/metadata/annotations/example.com~1team")
+            .is_none(),
+        "{live}"
+    );
+}
+
+#[tokio::test]
 async fn a_deleted_object_is_created_again() {
     let (fake, ctx, wandb) = installed(values()).await;
     let config = path_of("ConfigMap", "wandb-global-configmap");
