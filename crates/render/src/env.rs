@@ -366,7 +366,8 @@ pub fn group(ctx: &Ctx, group: EnvGroup, component: &Component) -> Vec<EnvVar> {
     }
 }
 
-fn mysql_config(ctx: &Ctx) -> Vec<EnvVar> {
+/// The MySQL connection's env vars (`MYSQL_HOST`, `MYSQL_PASSWORD`, ...).
+pub fn mysql_config(ctx: &Ctx) -> Vec<EnvVar> {
     let m = &ctx.values.global.mysql;
     let mut out = vec![
         match &m.password {

@@ -10,6 +10,7 @@
 //!   -> checked: unknown keys warn, bad values fail   (check, validate)
 //! ```
 
+pub mod backup;
 pub mod bufstream;
 pub mod check;
 pub mod cloud_exporters;
@@ -22,6 +23,7 @@ pub mod tree;
 pub mod types;
 pub mod validate;
 
+pub use backup::*;
 pub use bufstream::*;
 pub use cloud_exporters::*;
 pub use load::{Disk, FileReader, Loaded, NoFiles, Source, load};

@@ -1269,6 +1269,8 @@ pub struct Values {
     /// Amazon CloudWatch metrics of the managed stores (on AWS).
     pub yace: Box<crate::cloud_exporters::YaceValues>,
     pub network_policy: NetworkPolicy,
+    /// Backups of the MySQL database to a bucket (this operator's addition).
+    pub backup: Box<crate::backup::BackupValues>,
     /// Accepted for compatibility and ignored: the operator itself rolls pods
     /// when their configuration changes.
     pub reloader: serde_json::Value,

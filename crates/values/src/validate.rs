@@ -52,6 +52,8 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
         ));
     }
 
+    check_backup(&mut out, values);
+
     for (key, component) in values.components() {
         check_replicas(&mut out, key, component.replica_count);
         check_env_from(&mut out, key, &component.env_from);
@@ -192,6 +194,74 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
 
 /// The pod takes each entry as `- <kind>: {name: ...}`: any other kind is a
 /// pod the API server refuses.
+/// Backups go to an S3-compatible bucket, on a schedule, keeping at least one.
+fn check_backup(out: &mut Vec<Problem>, values: &Values) {
+    let b = &values.backup;
+    if b.base.install != Some(true) {
+        return;
+    }
+    if b.schedule.split_whitespace().count() != 5 && !b.schedule.starts_with('@') {
+        out.push(Problem::error(
+            "backup.schedule",
+            format!(
+                "expected a CronJob schedule of five fields (\"0 3 * * *\"), found {:?}",
+                b.schedule
+            ),
+        ));
+    }
+    if b.retention < 1 {
+        out.push(Problem::error(
+            "backup.retention",
+            format!(
+                "must be 1 or more (the backups to keep), found {}",
+                b.retention
+            ),
+        ));
+    }
+    if b.bucket.is_set() {
+        if b.bucket.secret_name.is_empty() {
+            out.push(Problem::error(
+                "backup.bucket.secretName",
+                "must name the Secret with the bucket's access key and secret key".into(),
+            ));
+        }
+        if !matches!(url_scheme(&b.bucket.endpoint), Some("http" | "https")) {
+            out.push(Problem::error(
+                "backup.bucket.endpoint",
+                format!(
+                    "expected the bucket's S3 endpoint, http(s)://host[:port], found {:?}",
+                    b.bucket.endpoint
+                ),
+            ));
+        }
+        return;
+    }
+    let g = &values.global;
+    let bucket = if g.bucket.name.is_empty() {
+        &g.default_bucket
+    } else {
+        &g.bucket
+    };
+    let external = !g.bucket.name.is_empty() || !g.default_bucket.name.is_empty();
+    if external && !bucket.provider.is_empty() && bucket.provider != "s3" {
+        out.push(Problem::error(
+            "backup.bucket",
+            format!(
+                "the install's bucket is of provider {:?}; backups go to an S3-compatible bucket: \
+                 set backup.bucket (endpoint, name, region, secretName)",
+                bucket.provider
+            ),
+        ));
+    } else if external && g.bucket.secret.secret_name.is_empty() && g.bucket.access_key.is_empty() {
+        out.push(Problem::error(
+            "backup.bucket",
+            "the install's bucket has no access keys (global.bucket.secret or accessKey): \
+             backups sign their requests with keys; set backup.bucket with a Secret"
+                .into(),
+        ));
+    }
+}
+
 fn check_env_from(out: &mut Vec<Problem>, at: &str, env_from: &BTreeMap<String, String>) {
     for (name, kind) in env_from {
         if kind != "configMapRef" && kind != "secretRef" {

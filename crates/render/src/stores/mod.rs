@@ -5,6 +5,7 @@
 //! Object names, images, env vars and ports follow the upstream chart's
 //! subcharts, so that an install moved from it finds its volumes.
 
+mod backup;
 mod bufstream;
 mod bufstream_config;
 mod clickhouse;
@@ -56,6 +57,9 @@ pub fn build(ctx: &Ctx) -> Vec<Manifest> {
     }
     if v.yace.base.install == Some(true) {
         out.extend(cloud_exporters::yace(ctx));
+    }
+    if v.backup.base.install == Some(true) {
+        out.extend(backup::build(ctx));
     }
     out
 }
