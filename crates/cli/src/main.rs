@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod apply;
+mod backup;
 mod chart;
 mod check;
 mod out;
@@ -33,6 +34,8 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Show the state of an install, per component.
     Status(status::StatusArgs),
+    /// Back up the install's MySQL database, list the backups, restore one.
+    Backup(backup::BackupArgs),
     /// Check values and the external stores they name, before installing.
     Check(check::CheckArgs),
     /// Run the operator: watch WeightsAndBiases resources and reconcile them.
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => apply::run(args),
         Command::Run(args) => run::run(args),
         Command::Status(args) => status::run(args),
+        Command::Backup(args) => backup::run(args),
         Command::Check(args) => check::run(args),
         Command::ChartFiles(args) => chart::run(args),
         Command::Completions { shell } => {
