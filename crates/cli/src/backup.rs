@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
@@ -78,18 +78,14 @@ pub fn cron_job_name(install: &str) -> String {
     format!("{install}-mysql-backup")
 }
 
+fn template(cron: &CronJob) -> Option<&PodTemplateSpec> {
+    Some(&cron.spec.as_ref()?.job_template.spec.as_ref()?.template)
+}
+
 /// The pod of the backup CronJob: its `dump` (MySQL client) and `upload`
 /// (bucket) containers.
 fn containers(cron: &CronJob) -> Option<(PodSpec, Container, Container)> {
-    let pod = cron
-        .spec
-        .as_ref()?
-        .job_template
-        .spec
-        .as_ref()?
-        .template
-        .spec
-        .clone()?;
+    let pod = template(cron)?.spec.clone()?;
     let dump = pod
         .init_containers
         .iter()
@@ -117,14 +113,7 @@ fn job(
     main: Vec<Container>,
 ) -> Option<Job> {
     let (pod, _, _) = containers(cron)?;
-    let mut template = cron
-        .spec
-        .as_ref()?
-        .job_template
-        .spec
-        .as_ref()?
-        .template
-        .clone();
+    let mut template = template(cron)?.clone();
     template.spec = Some(PodSpec {
         init_containers: (!init.is_empty()).then_some(init),
         containers: main,

@@ -84,9 +84,9 @@ fn apply(cluster: &Cluster, values: &Value) {
     apply_resource(cluster, NS, NAME, values);
 }
 
-/// `weave.install` of the resource set to `install` by a merge patch.
-fn set_weave(cluster: &Cluster, install: bool) {
-    let patch = json!({"spec": {"values": {"weave": {"install": install}}}}).to_string();
+/// A merge patch of the resource's spec.
+fn patch_spec(cluster: &Cluster, spec: Value) {
+    let patch = json!({ "spec": spec }).to_string();
     cluster.kubectl_ok(
         &[
             "-n",
@@ -100,6 +100,11 @@ fn set_weave(cluster: &Cluster, install: bool) {
         ],
         None,
     );
+}
+
+/// `weave.install` of the resource set to `install` by a merge patch.
+fn set_weave(cluster: &Cluster, install: bool) {
+    patch_spec(cluster, json!({"values": {"weave": {"install": install}}}));
 }
 
 fn resource(cluster: &Cluster) -> Value {
@@ -1911,24 +1916,6 @@ fn a_second_install_of_the_same_name_reports_a_conflict() {
 }
 
 // ---------------------------------------------------------------- pause and stop
-
-/// A merge patch of the resource's spec.
-fn patch_spec(cluster: &Cluster, spec: Value) {
-    let patch = json!({ "spec": spec }).to_string();
-    cluster.kubectl_ok(
-        &[
-            "-n",
-            NS,
-            "patch",
-            "wandb",
-            NAME,
-            "--type=merge",
-            "-p",
-            &patch,
-        ],
-        None,
-    );
-}
 
 /// Deployments by name: (component, spec.replicas, status.replicas).
 fn deployments(cluster: &Cluster) -> BTreeMap<String, (String, i64, i64)> {

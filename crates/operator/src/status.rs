@@ -451,6 +451,16 @@ mod tests {
         s.conditions.iter().find(|c| c.type_ == t).unwrap()
     }
 
+    /// The Ready condition, checked to have this status and reason.
+    fn ready_is<'a>(s: &'a WeightsAndBiasesStatus, status: &str, reason: &str) -> &'a Condition {
+        let ready = get(s, "Ready");
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            (status, reason)
+        );
+        ready
+    }
+
     #[test]
     fn differences_name_what_a_status_patch_changes() {
         let before = next(None, &observed(true), now(1));
@@ -477,11 +487,7 @@ mod tests {
         let mut o = observed(true);
         o.conflicts = vec!["ClusterRole/wandb-console belongs to weightsandbiases a/wandb".into()];
         let s = next(None, &o, now(1));
-        let ready = get(&s, "Ready");
-        assert_eq!(
-            (ready.status.as_str(), ready.reason.as_str()),
-            ("False", "Conflict")
-        );
+        let ready = ready_is(&s, "False", "Conflict");
         assert!(
             ready.message.contains("ClusterRole/wandb-console"),
             "{}",
@@ -579,11 +585,7 @@ mod tests {
         o.waiting_on = Some("migrations".into());
         o.migration_failed = Some("the migration Job/x failed at T; ...".into());
         let s = next(None, &o, now(1));
-        let ready = get(&s, "Ready");
-        assert_eq!(
-            (ready.status.as_str(), ready.reason.as_str()),
-            ("False", "MigrationFailed")
-        );
+        let ready = ready_is(&s, "False", "MigrationFailed");
         assert!(
             ready.message.starts_with("the migration Job/x"),
             "{}",
@@ -596,11 +598,7 @@ mod tests {
         let mut o = observed(true);
         o.stopped = true;
         let s = next(None, &o, now(1));
-        let ready = get(&s, "Ready");
-        assert_eq!(
-            (ready.status.as_str(), ready.reason.as_str()),
-            ("False", "Stopped")
-        );
+        let ready = ready_is(&s, "False", "Stopped");
         assert_eq!(ready.message, STOPPED_MESSAGE);
         let mut o = observed(false);
         o.stopped = true;
