@@ -8,6 +8,7 @@ mod apply;
 mod backup;
 mod chart;
 mod check;
+mod images;
 mod out;
 mod render;
 mod run;
@@ -36,6 +37,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Back up the install's MySQL database, list the backups, restore one.
     Backup(backup::BackupArgs),
+    /// Print every image an install pulls, for mirroring.
+    Images(images::ImagesArgs),
     /// Check values and the external stores they name, before installing.
     Check(check::CheckArgs),
     /// Run the operator: watch WeightsAndBiases resources and reconcile them.
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Status(args) => status::run(args),
         Command::Backup(args) => backup::run(args),
+        Command::Images(args) => images::run(args),
         Command::Check(args) => check::run(args),
         Command::ChartFiles(args) => chart::run(args),
         Command::Completions { shell } => {
