@@ -2216,6 +2216,25 @@ fn a_failed_migration_holds_the_upgrade() {
     );
     let upgraded = app_rollout(&cluster);
     assert_ne!(upgraded.0, before.0, "the app did not roll out");
+    // In order: the migration completed before the app's new ReplicaSet.
+    let job = cluster.get_json(&["-n", NS, "job", "wandb-app-rename-pre-hook"]);
+    let completed = text(&job, "/status/completionTime").to_string();
+    let sets = cluster.get_json(&["-n", NS, "replicasets"]);
+    let newest = sets["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|rs| {
+            upgraded.1.contains(text(rs, "/metadata/name"))
+                && !before.1.contains(text(rs, "/metadata/name"))
+        })
+        .map(|rs| text(rs, "/metadata/creationTimestamp").to_string())
+        .max()
+        .expect("a new ReplicaSet of the app");
+    assert!(
+        !completed.is_empty() && completed <= newest,
+        "the app rolled out ({newest}) before its migration completed ({completed:?})"
+    );
 
     // A downgrade is refused and changes nothing.
     apply(&cluster, &upgrade_values("0.75.0", false));
