@@ -22,6 +22,7 @@
 
 mod cluster;
 mod faults;
+mod helm;
 mod http;
 mod operator;
 mod paths;
@@ -35,6 +36,7 @@ mod wait;
 
 pub use cluster::*;
 pub use faults::*;
+pub use helm::*;
 pub use http::*;
 pub use operator::*;
 pub use paths::*;

@@ -36,12 +36,14 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
-use wandb_e2e::{Cluster, Output, cache_dir, indent, int, reference_cases, repo_root, run, text};
+use wandb_e2e::{
+    Cluster, HELMS, Helm, Output, WorkDir, cache_dir, indent, int, reference_cases, repo_root, run,
+    text,
+};
 
 const RELEASE: &str = "wandb";
 const HOST: &str = "global.host=https://wandb.example.com";
 const LICENSE: &str = "global.license=your-license-key";
-const HELM_TIMEOUT: Duration = Duration::from_secs(240);
 /// How long an install may take to become Ready once the operator runs.
 const READY_TIMEOUT: Duration = Duration::from_secs(240);
 const POLL: Duration = Duration::from_millis(500);
@@ -50,130 +52,7 @@ const GENERATED_KEYS: &str = "apps.wandb.com/generated-keys";
 /// Label of every object the operator manages.
 const INSTANCE_LABEL: &str = "apps.wandb.com/instance";
 
-// ---------------------------------------------------------------- helm
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Helm {
-    V3,
-    V4,
-}
-
-const HELMS: [Helm; 2] = [Helm::V3, Helm::V4];
-
-impl Helm {
-    fn name(self) -> &'static str {
-        match self {
-            Helm::V3 => "helm3",
-            Helm::V4 => "helm4",
-        }
-    }
-
-    fn bin(self) -> PathBuf {
-        let bin = cache_dir().join("bin").join(self.name());
-        if !bin.is_file() {
-            // A fresh machine: `hack/cluster install` builds and fetches the tools.
-            let mut cmd = Command::new(repo_root().join("hack/cluster"));
-            cmd.arg("install");
-            let out = run(cmd, None, Duration::from_secs(1800));
-            assert!(out.success(), "{}\n{}", out.describe_status(), out.stderr);
-        }
-        bin
-    }
-
-    /// `helm ARGS` in the repository root, against `kubeconfig`, with Helm's
-    /// own config, cache and data in `work` (nothing in the user's home).
-    fn command(self, work: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Command {
-        let mut cmd = Command::new(self.bin());
-        cmd.args(args)
-            .current_dir(repo_root())
-            .env("HELM_CONFIG_HOME", work.join("helm/config"))
-            .env("HELM_CACHE_HOME", work.join("helm/cache"))
-            .env("HELM_DATA_HOME", work.join("helm/data"));
-        match kubeconfig {
-            Some(k) => cmd.env("KUBECONFIG", k),
-            None => cmd.env_remove("KUBECONFIG"),
-        };
-        cmd
-    }
-
-    fn run(self, work: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
-        run(self.command(work, kubeconfig, args), None, HELM_TIMEOUT)
-    }
-
-    fn ok(self, work: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
-        let out = self.run(work, kubeconfig, args);
-        assert!(
-            out.success(),
-            "{} failed:\n{}{}",
-            out.describe_status(),
-            out.stderr,
-            out.stdout
-        );
-        out
-    }
-
-    /// `helm install ARGS`, asserting success. Helm 4.1 does not wait for
-    /// the CRDs of a chart's crds/ to be Established before it maps the
-    /// templates' objects (helm/helm#32671: its default wait strategy,
-    /// hookOnly, skips that wait too), so on a cluster without the CRD its
-    /// first attempt fails with "no matches for kind". It records no release
-    /// and leaves the CRD behind, so the same command is run again. Returns
-    /// the output and, when that happened, a note.
-    fn install(self, work: &Path, kubeconfig: &Path, args: &[&str]) -> (Output, Option<String>) {
-        let out = self.run(work, Some(kubeconfig), args);
-        let known = "no matches for kind \"WeightsAndBiases\" in version \"apps.wandb.com/v1\"";
-        if !out.success() && self == Helm::V4 && out.stderr.contains(known) {
-            let note = format!(
-                "helm4's first `helm install` failed ({known}: Helm 4.1 does not wait for crds/ to be \
-                 Established, helm/helm#32671) and the same command succeeded on the second try"
-            );
-            eprintln!("[chart] NOTE: {note}");
-            return (self.ok(work, Some(kubeconfig), args), Some(note));
-        }
-        assert!(
-            out.success(),
-            "{} failed:\n{}{}",
-            out.describe_status(),
-            out.stderr,
-            out.stdout
-        );
-        (out, None)
-    }
-
-    /// Runs `helm ARGS` in a thread, for commands that wait on a pod the
-    /// test must "run" meanwhile.
-    fn spawn(self, work: &Path, kubeconfig: &Path, args: &[&str]) -> thread::JoinHandle<Output> {
-        let cmd = self.command(work, Some(kubeconfig), args);
-        thread::spawn(move || run(cmd, None, HELM_TIMEOUT))
-    }
-}
-
 // ---------------------------------------------------------------- files and processes
-
-/// A directory for one test's files, removed at the end unless the test failed.
-struct WorkDir(PathBuf);
-
-impl WorkDir {
-    fn new(name: &str) -> WorkDir {
-        let dir = std::env::temp_dir().join(format!("wandb-e2e-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        WorkDir(dir)
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            eprintln!(
-                "[chart] files of the failed test kept in {}",
-                self.0.display()
-            );
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
 
 fn kubectl_bin() -> PathBuf {
     cache_dir().join("bin/kubectl")

@@ -1,0 +1,260 @@
+//! The operator as users get it: its image built without a container engine
+//! (hack/image) and its chart packaged, both pushed to an OCI registry on
+//! loopback (go-containerregistry's, built from hack/registry), then
+//! `helm install oci://...` with Helm 3 and 4 on the local control plane.
+//!
+//! - The image's config: a non-root user, the binary as entrypoint, the
+//!   version and source labels; its one layer holds the binary and the
+//!   user's passwd entries, no shell. The binary extracted from the pushed
+//!   layer runs `--version` (the crate's) and `render`.
+//! - Two builds of the image have the same digest.
+//! - The chart's version and appVersion are the crate's; installed from the
+//!   registry, the operator Deployment's image is the pushed digest.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use wandb_e2e::{Cluster, HELMS, WorkDir, cache_dir, repo_root, run, serial};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The registry and crane, built from hack/registry (Go's cache makes a
+/// second build a no-op).
+fn tools() -> (PathBuf, PathBuf) {
+    let bin = cache_dir().join("bin");
+    let mut cmd = Command::new("go");
+    cmd.args(["build", "-o"])
+        .arg(&bin)
+        .args([".", "github.com/google/go-containerregistry/cmd/crane"])
+        .current_dir(repo_root().join("hack/registry"));
+    let out = run(cmd, None, Duration::from_secs(900));
+    assert!(out.success(), "building hack/registry: {}", out.stderr);
+    (bin.join("registry"), bin.join("crane"))
+}
+
+/// The registry process; killed when dropped.
+struct Registry {
+    child: Child,
+    address: String,
+}
+
+impl Registry {
+    fn start(bin: &Path) -> Registry {
+        let mut child = Command::new(bin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the registry starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("its stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the registry prints its address");
+        let address = line.trim().to_string();
+        assert!(address.starts_with("127.0.0.1:"), "{address:?}");
+        Registry { child, address }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ok(mut cmd: Command, what: &str) -> String {
+    cmd.stdin(Stdio::null());
+    let out = run(cmd, None, Duration::from_secs(1800));
+    assert!(
+        out.success(),
+        "{what}: {}\n{}{}",
+        out.describe_status(),
+        out.stdout,
+        out.stderr
+    );
+    out.stdout
+}
+
+/// hack/image into `out`; returns the image's digest.
+fn build_image(out: &Path, binary: Option<&Path>) -> String {
+    let mut cmd = Command::new(repo_root().join("hack/image"));
+    cmd.arg("--out").arg(out);
+    if let Some(b) = binary {
+        cmd.arg("--binary").arg(b);
+    }
+    let stdout = ok(cmd, "hack/image");
+    stdout.lines().last().unwrap_or_default().trim().to_string()
+}
+
+fn crane(bin: &Path, args: &[&str]) -> String {
+    let mut cmd = Command::new(bin);
+    cmd.args(args);
+    ok(cmd, &format!("crane {}", args.join(" ")))
+}
+
+#[test]
+fn the_image_and_the_chart_install_from_a_registry() {
+    let _serial = serial();
+    let work = WorkDir::new("registry");
+    let (registry_bin, crane_bin) = tools();
+    let registry = Registry::start(&registry_bin);
+    let image = format!("{}/wandb-operator", registry.address);
+
+    // The image, twice: the same bytes.
+    let first = build_image(&work.0.join("image"), None);
+    let static_binary = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"))
+        .join("x86_64-unknown-linux-gnu/release/wandb-operator");
+    let second = build_image(&work.0.join("again"), Some(&static_binary));
+    assert!(first.starts_with("sha256:"), "{first:?}");
+    assert_eq!(first, second, "two builds of the image differ");
+
+    let layout = work.0.join("image/oci");
+    crane(
+        &crane_bin,
+        &[
+            "push",
+            &layout.to_string_lossy(),
+            &format!("{image}:{VERSION}"),
+        ],
+    );
+    let tarball = work.0.join(format!("image/wandb-operator-{VERSION}.tar"));
+    crane(
+        &crane_bin,
+        &[
+            "push",
+            &tarball.to_string_lossy(),
+            &format!("{image}:tarball"),
+        ],
+    );
+    let digest = crane(&crane_bin, &["digest", &format!("{image}:{VERSION}")]);
+    assert_eq!(digest.trim(), first, "the registry has another digest");
+
+    // Its config.
+    let config: Value = serde_json::from_str(&crane(
+        &crane_bin,
+        &["config", &format!("{image}:{VERSION}")],
+    ))
+    .expect("a JSON config");
+    let c = &config["config"];
+    assert_eq!(c["User"], "65532:65532");
+    assert_eq!(c["Entrypoint"][0], "/usr/local/bin/wandb-operator");
+    assert_eq!(c["Cmd"][0], "run");
+    assert_eq!(c["Labels"]["org.opencontainers.image.version"], VERSION);
+    assert!(
+        c["Labels"]["org.opencontainers.image.source"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("https://")),
+        "{c}"
+    );
+
+    // Its layer, as pulled: the binary and nothing to run a shell with.
+    let exported = work.0.join("exported.tar");
+    crane(
+        &crane_bin,
+        &[
+            "export",
+            &format!("{image}@{first}"),
+            &exported.to_string_lossy(),
+        ],
+    );
+    let mut tar = Command::new("tar");
+    tar.arg("-tf").arg(&exported);
+    let files = ok(tar, "tar -t");
+    assert!(
+        files.lines().any(|f| f == "usr/local/bin/wandb-operator"),
+        "{files}"
+    );
+    assert!(
+        !files
+            .lines()
+            .any(|f| f.ends_with("bin/sh") || f.ends_with("busybox")),
+        "a shell in the image: {files}"
+    );
+    let root = work.0.join("rootfs");
+    std::fs::create_dir_all(&root).expect("a directory");
+    let mut tar = Command::new("tar");
+    tar.arg("-xf").arg(&exported).arg("-C").arg(&root);
+    ok(tar, "tar -x");
+    let binary = root.join("usr/local/bin/wandb-operator");
+    let mut cmd = Command::new(&binary);
+    cmd.arg("--version");
+    assert_eq!(
+        ok(cmd, "--version").trim(),
+        format!("wandb-operator {VERSION}")
+    );
+    let mut cmd = Command::new(&binary);
+    cmd.args(["render", "--set", "global.host=https://wandb.example.com"])
+        .args(["--set", "global.license=l", "--skip-tests"]);
+    assert!(ok(cmd, "render").contains("kind: Deployment"));
+
+    // The chart, versioned as the crate, pushed, installed from there.
+    let chart_yaml = std::fs::read_to_string(repo_root().join("charts/operator-wandb/Chart.yaml"))
+        .expect("Chart.yaml");
+    assert!(
+        chart_yaml.contains(&format!("\nversion: {VERSION}\n")),
+        "{chart_yaml}"
+    );
+    assert!(
+        chart_yaml.contains(&format!("\nappVersion: \"{VERSION}\"\n")),
+        "{chart_yaml}"
+    );
+    let packages = work.0.join("packages");
+    let h = HELMS[0];
+    h.ok(
+        &work.0,
+        None,
+        &[
+            "package",
+            "charts/operator-wandb",
+            "-d",
+            &packages.to_string_lossy(),
+        ],
+    );
+    let package = packages.join(format!("operator-wandb-{VERSION}.tgz"));
+    let charts = format!("oci://{}/charts", registry.address);
+    h.ok(
+        &work.0,
+        None,
+        &["push", &package.to_string_lossy(), &charts, "--plain-http"],
+    );
+
+    for h in HELMS {
+        let cluster = Cluster::up(&format!("registry-{}", h.name()));
+        let repository = format!("--set=operator.image.repository={image}");
+        let pinned = format!("--set=operator.image.digest={first}");
+        let reference = format!("{charts}/operator-wandb");
+        h.install(
+            &work.0,
+            &cluster.kubeconfig,
+            &[
+                "install",
+                "wandb",
+                &reference,
+                "--version",
+                VERSION,
+                "--plain-http",
+                &repository,
+                &pinned,
+                "--set=global.host=https://wandb.example.com",
+                "--set=global.license=l",
+            ],
+        );
+        let deployment = cluster.get_json(&["deployment", "wandb-operator"]);
+        let running = deployment
+            .pointer("/spec/template/spec/containers/0/image")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(running, format!("{image}@{first}"), "{}", h.name());
+        eprintln!(
+            "[e2e] REPORT registry: {} installed oci://.../operator-wandb:{VERSION}, the operator runs {running}",
+            h.name()
+        );
+    }
+}
