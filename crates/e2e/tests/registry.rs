@@ -10,6 +10,7 @@
 //! - Two builds of the image have the same digest.
 //! - The chart's version and appVersion are the crate's; installed from the
 //!   registry, the operator Deployment's image is the pushed digest.
+//! - The release workflow (.github/workflows/release.yml) passes actionlint.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,18 +22,52 @@ use wandb_e2e::{Cluster, HELMS, WorkDir, cache_dir, repo_root, run, serial};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The registry and crane, built from hack/registry (Go's cache makes a
-/// second build a no-op).
-fn tools() -> (PathBuf, PathBuf) {
+/// The registry, crane and actionlint, built from hack/registry (Go's
+/// cache makes a second build a no-op).
+fn tools() -> (PathBuf, PathBuf, PathBuf) {
     let bin = cache_dir().join("bin");
     let mut cmd = Command::new("go");
     cmd.args(["build", "-o"])
         .arg(&bin)
-        .args([".", "github.com/google/go-containerregistry/cmd/crane"])
+        .args([
+            ".",
+            "github.com/google/go-containerregistry/cmd/crane",
+            "github.com/rhysd/actionlint/cmd/actionlint",
+        ])
         .current_dir(repo_root().join("hack/registry"));
     let out = run(cmd, None, Duration::from_secs(900));
     assert!(out.success(), "building hack/registry: {}", out.stderr);
-    (bin.join("registry"), bin.join("crane"))
+    (
+        bin.join("registry"),
+        bin.join("crane"),
+        bin.join("actionlint"),
+    )
+}
+
+/// The release workflow that does the same on a tag passes actionlint.
+#[test]
+fn the_release_workflow_is_lint_clean() {
+    let (_, _, actionlint) = tools();
+    let mut cmd = Command::new(actionlint);
+    cmd.arg(".github/workflows/release.yml")
+        .current_dir(repo_root());
+    let out = ok(cmd, "actionlint");
+    assert!(out.trim().is_empty(), "{out}");
+    let workflow = std::fs::read_to_string(repo_root().join(".github/workflows/release.yml"))
+        .expect("the workflow");
+    for step in [
+        "hack/image",
+        "crane push",
+        "helm push",
+        "cosign sign",
+        "sha256sum",
+        "sbom",
+    ] {
+        assert!(
+            workflow.contains(step),
+            "the release workflow has no {step}"
+        );
+    }
 }
 
 /// The registry process; killed when dropped.
@@ -100,7 +135,7 @@ fn crane(bin: &Path, args: &[&str]) -> String {
 fn the_image_and_the_chart_install_from_a_registry() {
     let _serial = serial();
     let work = WorkDir::new("registry");
-    let (registry_bin, crane_bin) = tools();
+    let (registry_bin, crane_bin, _) = tools();
     let registry = Registry::start(&registry_bin);
     let image = format!("{}/wandb-operator", registry.address);
 
