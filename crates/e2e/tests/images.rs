@@ -43,6 +43,37 @@ fn rendered_images(yaml: &str) -> BTreeSet<String> {
     out
 }
 
+/// The objects (`Kind/name`) with a pod that lacks the pull secret `name`.
+fn pods_without_pull_secret(yaml: &str, name: &str) -> Vec<String> {
+    fn pods<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+        match v {
+            Value::Object(m) => {
+                if m.get("containers").is_some_and(Value::is_array) {
+                    out.push(v);
+                }
+                m.values().for_each(|c| pods(c, out));
+            }
+            Value::Array(items) => items.iter().for_each(|i| pods(i, out)),
+            _ => {}
+        }
+    }
+    let mut missing = Vec::new();
+    for doc in split_documents(yaml) {
+        let value: Value = serde_saphyr::from_str(&doc.yaml).unwrap_or(Value::Null);
+        let mut found = Vec::new();
+        pods(&value, &mut found);
+        let lacking = found.iter().any(|p| {
+            !p["imagePullSecrets"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["name"] == name))
+        });
+        if lacking {
+            missing.push(doc.id());
+        }
+    }
+    missing
+}
+
 fn images(args: &[&str]) -> BTreeSet<String> {
     let mut cmd = Command::new(operator_binary());
     cmd.arg("images").args(args);
@@ -100,9 +131,22 @@ fn with_a_mirror_every_image_comes_from_it() {
                 &registry,
                 "--set-string",
                 &prefix,
+                "--set-string",
+                "global.imagePullSecrets[0].name=mirror-credentials",
             ],
         )
         .yaml;
+        // Every pod pulls with the mirror's credentials; the helm test
+        // pods do not, as upstream's do not.
+        let without: Vec<String> = pods_without_pull_secret(&yaml, "mirror-credentials")
+            .into_iter()
+            .filter(|id| !id.starts_with("Pod/wandb-operator-wandb-test-"))
+            .collect();
+        assert!(
+            without.is_empty(),
+            "{}: pods without global.imagePullSecrets: {without:?}",
+            case.name
+        );
         let elsewhere: Vec<String> = rendered_images(&yaml)
             .into_iter()
             .filter(|i| !i.starts_with(&format!("{MIRROR}/")))

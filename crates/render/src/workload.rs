@@ -1465,7 +1465,8 @@ fn non_empty_or(a: &str, b: &str) -> String {
     }
 }
 
-fn pull_secrets(
+/// Image pull secrets by name (a name or `{name: ...}`), the local ones first.
+pub(crate) fn pull_secrets(
     local: &[serde_json::Value],
     global: &[serde_json::Value],
 ) -> Vec<LocalObjectReference> {

@@ -319,6 +319,12 @@ pub(super) fn pod_template(ctx: &Ctx, spec: &StoreSpec) -> PodTemplateSpec {
             affinity: v.affinity.clone(),
             priority_class_name: non_empty(&v.priority_class_name)
                 .or_else(|| non_empty(&g.priority_class_name)),
+            // As upstream's subcharts take `global.imagePullSecrets`: a
+            // mirror that needs credentials serves the stores too.
+            image_pull_secrets: {
+                let secrets = crate::workload::pull_secrets(&[], &g.image_pull_secrets);
+                (!secrets.is_empty()).then_some(secrets)
+            },
             ..Default::default()
         }),
     }
