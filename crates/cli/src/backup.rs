@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 use wandb_operator_core::conditions::{reasons, types};
@@ -404,15 +404,7 @@ async fn wait_job(jobs: &Api<Job>, name: &str, timeout: Duration) -> Result<(), 
 
 /// The log of a Job's pod.
 async fn job_log(client: &kube::Client, namespace: &str, job: &str) -> Result<String, Error> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let list = pods
-        .list(&ListParams::default().labels(&format!("batch.kubernetes.io/job-name={job}")))
-        .await?;
-    let pod = list
-        .items
-        .first()
-        .ok_or_else(|| Error::Failed(format!("Job {job} has no pod")))?;
-    pods.logs(&pod.name_any(), &LogParams::default())
+    wandb_operator_core::logs::job_log(client, namespace, job, None, &|_| {})
         .await
         .map_err(|e| Error::Failed(format!("the log of Job {job}'s pod could not be read: {e}")))
 }

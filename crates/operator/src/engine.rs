@@ -231,35 +231,12 @@ impl Context {
 
     /// The last lines of the log of a Job's newest pod.
     async fn job_log(&self, job: &str, namespace: &str) -> Result<String, String> {
-        use k8s_openapi::api::core::v1::Pod;
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
-        self.metrics.request("list");
-        let selector = format!("batch.kubernetes.io/job-name={job}");
-        let list = pods
-            .list(&kube::api::ListParams::default().labels(&selector))
-            .await
-            .map_err(|e| format!("listing its pods: {e}"))?;
-        let newest = list
-            .items
-            .iter()
-            .max_by(|a, b| {
-                a.metadata
-                    .creation_timestamp
-                    .cmp(&b.metadata.creation_timestamp)
-            })
-            .ok_or("the Job has no pod left")?;
-        self.metrics.request("log");
-        let params = kube::api::LogParams {
-            tail_lines: Some(migration::LOG_LINES),
-            ..Default::default()
-        };
+        let request = |verb: &str| self.metrics.request(verb);
+        let tail = Some(migration::LOG_LINES);
+        let read = crate::logs::job_log(&self.client, namespace, job, tail, &request);
         // The API server asks the node's kubelet, which may not answer.
-        let pod = newest.name_any();
-        let read = pods.logs(&pod, &params);
         match tokio::time::timeout(Duration::from_secs(5), read).await {
-            Ok(Ok(text)) => Ok(text),
-            Ok(Err(kube::Error::Api(e))) => Err(e.message),
-            Ok(Err(e)) => Err(e.to_string()),
+            Ok(log) => log,
             Err(_) => Err("no answer within 5 s".into()),
         }
     }

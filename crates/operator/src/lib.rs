@@ -16,6 +16,7 @@ pub mod engine;
 pub mod events;
 pub mod kinds;
 pub mod leader;
+pub mod logs;
 pub mod metrics;
 pub mod migration;
 pub mod pause;
