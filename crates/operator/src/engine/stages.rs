@@ -1,0 +1,144 @@
+//! The objects of a reconcile, stage by stage: each through the apply step
+//! (`apply`), then the readiness of the stage's workloads. A stage that is
+//! not ready holds the stages after it: their objects are read, not
+//! applied, so that the services never start on stores or migrations that
+//! are not there yet.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::migration_failure::FailedMigration;
+use super::{Context, Error, apply};
+use crate::crd::{WeightsAndBiases, WeightsAndBiasesStatus};
+use crate::desired::{DesiredObject, Stage, is_workload, owned_by_another};
+use crate::readiness::{self, Readiness};
+use crate::secrets;
+use crate::status::{self, ComponentState, Observed};
+
+/// The stages, in the order they are applied.
+const STAGES: [Stage; 5] = [
+    Stage::Config,
+    Stage::Stores,
+    Stage::Migrations,
+    Stage::Services,
+    Stage::PostInstall,
+];
+
+/// What going through the stages found.
+#[derive(Default)]
+pub(super) struct Walk {
+    /// The workloads of each component, by `Kind/name`.
+    readiness: BTreeMap<String, Vec<(String, Readiness)>>,
+    /// Objects left alone because another resource owns them.
+    pub conflicted: BTreeSet<String>,
+    /// The first migration Job found failed.
+    pub failed_migration: Option<FailedMigration>,
+    /// How many objects were applied or replaced.
+    pub applied: usize,
+}
+
+impl Walk {
+    /// The state of each component, for the status.
+    pub fn component_states(&self) -> BTreeMap<String, ComponentState> {
+        self.readiness
+            .iter()
+            .map(|(c, rs)| (c.clone(), status::component_state(rs)))
+            .collect()
+    }
+
+    fn record_readiness(&mut self, o: &DesiredObject, live: Option<&Value>, floor: Option<i64>) {
+        let r = readiness::of(&o.kind, live, floor);
+        if o.stage == Stage::Migrations
+            && r.failed
+            && self.failed_migration.is_none()
+            && let Some(live) = live
+        {
+            self.failed_migration = Some(FailedMigration {
+                job: o.name.clone(),
+                body: o.body.clone(),
+                live: live.clone(),
+            });
+        }
+        self.readiness
+            .entry(o.component.clone())
+            .or_default()
+            .push((o.key(), r));
+    }
+
+    /// Whether every workload of `stage` is ready; one left alone for a
+    /// conflict has no readiness, so it holds the stage too.
+    fn stage_ready(&self, objects: &[DesiredObject], stage: Stage) -> bool {
+        objects
+            .iter()
+            .filter(|o| o.stage == stage && is_workload(&o.kind))
+            .all(|o| {
+                self.readiness
+                    .get(&o.component)
+                    .is_some_and(|rs| rs.iter().any(|(k, r)| k == &o.key() && r.ready))
+            })
+    }
+}
+
+/// Takes `objects` through the stages in order, noting in `observed` the
+/// conflicts, the stage waited on and whether the migrations completed.
+/// `mine` is the resource as `<namespace>/<name>`.
+pub(super) async fn apply_in_stages(
+    wandb: &WeightsAndBiases,
+    ctx: &Context,
+    previous: Option<&WeightsAndBiasesStatus>,
+    objects: &mut [DesiredObject],
+    mine: &str,
+    observed: &mut Observed,
+) -> Result<Walk, Error> {
+    let floors = readiness::autoscaler_floors(objects.iter().map(|o| (o.kind.as_str(), &o.body)));
+    // A generated Secret of a component applied before that is absent now
+    // was deleted, not yet to be created.
+    let established =
+        secrets::applied_components(objects, previous.map_or(&[][..], |p| &p.inventory[..]));
+    let mut walk = Walk::default();
+    for stage in STAGES {
+        // Held by an earlier stage: this one's objects are only read.
+        let held = observed.waiting_on.is_some();
+        for o in objects.iter_mut().filter(|o| o.stage == stage) {
+            let mut live = ctx.live(o).await?;
+            let floor = floors.get(&o.key()).copied();
+            if o.namespace.is_none()
+                && let Some(owner) = owned_by_another(live.as_ref(), mine)
+            {
+                // Never take over another install's object: say so instead.
+                observed.conflicts.push(conflict_message(o, owner));
+                walk.conflicted.insert(o.key());
+                continue;
+            }
+            if !held {
+                let step = apply::apply_object(wandb, ctx, o, live, floor, &established).await?;
+                if step.changed {
+                    walk.applied += 1;
+                }
+                live = step.live;
+            }
+            if is_workload(&o.kind) {
+                walk.record_readiness(o, live.as_ref(), floor);
+            }
+        }
+        let stage_ready = walk.stage_ready(objects, stage);
+        // Post-install is last, holding nothing; config has no workloads.
+        if !held && !stage_ready && stage != Stage::PostInstall && stage != Stage::Config {
+            observed.waiting_on = Some(stage.name().replace('-', " "));
+        }
+        if stage == Stage::Migrations && !held && stage_ready {
+            observed.migrated = true;
+        }
+    }
+    Ok(walk)
+}
+
+/// What the status says of a cluster-scoped object another resource owns.
+fn conflict_message(o: &DesiredObject, owner: &str) -> String {
+    format!(
+        "{} belongs to weightsandbiases {owner}: cluster-wide names come from the \
+         resource's name, so give this resource another name",
+        o.key()
+    )
+}
