@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use crate::*;
 
+mod workloads;
+
+pub use workloads::Workloads;
+
 /// Label of every object the operator manages: the resource it belongs to.
 pub const INSTANCE_LABEL: &str = "apps.wandb.com/instance";
 /// Label of every object the operator manages: its component.
@@ -242,39 +246,6 @@ impl Data {
             self.secrets.len(),
             secrets.join(", "),
             self.pvcs.len()
-        )
-    }
-}
-
-/// Workloads of an install, as the cluster's controllers run them.
-#[derive(Clone, Debug, Default)]
-pub struct Workloads {
-    pub deployments: usize,
-    pub replica_sets: usize,
-    pub statefulsets: usize,
-    pub jobs: usize,
-    pub pods: usize,
-    /// `deployment.kubernetes.io/revision` of each Deployment.
-    pub revisions: BTreeMap<String, i64>,
-    /// How many ReplicaSets each Deployment has.
-    pub sets: BTreeMap<String, usize>,
-}
-
-impl Workloads {
-    /// Rollouts since the Deployments were created: the sum of (revision - 1).
-    pub fn rollouts(&self) -> i64 {
-        self.revisions.values().map(|r| r - 1).sum()
-    }
-
-    pub fn describe(&self) -> String {
-        format!(
-            "{} Deployments with {} ReplicaSets ({} rollouts), {} StatefulSets, {} Jobs, {} pods",
-            self.deployments,
-            self.replica_sets,
-            self.rollouts(),
-            self.statefulsets,
-            self.jobs,
-            self.pods
         )
     }
 }
@@ -518,177 +489,6 @@ impl Snapshot {
         }
         if problems.is_empty() {
             Ok(live.len() + expected.cluster.len())
-        } else {
-            Err(format!("{ns}: {}", problems.join("; ")))
-        }
-    }
-
-    /// The workloads run as asked, once: each Deployment has one
-    /// ReplicaSet with replicas and exactly its replicas in pods, all Ready
-    /// (older ReplicaSets at 0); each StatefulSet its replicas in pods;
-    /// each Job one pod, Succeeded; no ReplicaSet or pod whose owner is gone.
-    pub fn workloads(&self, ns: &str, name: &str) -> Result<Workloads, String> {
-        let mut problems = Vec::new();
-        let mut w = Workloads::default();
-        let live = |o: &&serde_json::Value| !terminating(o);
-        let pods: Vec<&serde_json::Value> = self.of_kind(ns, "Pod").filter(live).collect();
-        let sets: Vec<&serde_json::Value> = self.of_kind(ns, "ReplicaSet").collect();
-        let pod_ready = |p: &serde_json::Value| has_condition(p, "Ready");
-        let owned = |uid: &str| -> Vec<&serde_json::Value> {
-            pods.iter()
-                .copied()
-                .filter(|p| owner_uids(p).contains(&uid))
-                .collect()
-        };
-        let mut owners = std::collections::BTreeSet::new();
-        for d in self
-            .of_kind(ns, "Deployment")
-            .filter(|d| label_of(d, INSTANCE_LABEL) == name)
-            .filter(live)
-        {
-            let dname = str_at(d, "/metadata/name");
-            let uid = str_at(d, "/metadata/uid");
-            owners.insert(uid.to_string());
-            w.deployments += 1;
-            let desired = int_at(d, "/spec/replicas").unwrap_or(1);
-            let revision = annotation_of(d, "deployment.kubernetes.io/revision")
-                .and_then(|r| r.parse::<i64>().ok())
-                .unwrap_or(0);
-            w.revisions.insert(dname.to_string(), revision);
-            let mine: Vec<&serde_json::Value> = sets
-                .iter()
-                .copied()
-                .filter(|rs| owner_uids(rs).contains(&uid))
-                .collect();
-            w.replica_sets += mine.len();
-            w.sets.insert(dname.to_string(), mine.len());
-            let active: Vec<&serde_json::Value> = mine
-                .iter()
-                .copied()
-                .filter(|rs| {
-                    int_at(rs, "/spec/replicas").unwrap_or(0) > 0
-                        || int_at(rs, "/status/replicas").unwrap_or(0) > 0
-                })
-                .collect();
-            let want_active = usize::from(desired > 0);
-            if active.len() != want_active {
-                problems.push(format!(
-                    "Deployment/{dname}: {} ReplicaSets with replicas ({}), expected {want_active}",
-                    active.len(),
-                    active
-                        .iter()
-                        .map(|rs| str_at(rs, "/metadata/name"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            for rs in &active {
-                let rev = annotation_of(rs, "deployment.kubernetes.io/revision")
-                    .and_then(|r| r.parse::<i64>().ok())
-                    .unwrap_or(0);
-                if rev != revision {
-                    problems.push(format!(
-                        "Deployment/{dname} at revision {revision} runs ReplicaSet/{} of revision {rev}",
-                        str_at(rs, "/metadata/name")
-                    ));
-                }
-            }
-            let mut running = 0;
-            for rs in &mine {
-                let rs_pods = owned(str_at(rs, "/metadata/uid"));
-                running += rs_pods.len();
-                if let Some(p) = rs_pods.iter().find(|p| !pod_ready(p)) {
-                    problems.push(format!(
-                        "pod {} of Deployment/{dname} is not Ready",
-                        str_at(p, "/metadata/name")
-                    ));
-                }
-            }
-            w.pods += running;
-            if running as i64 != desired {
-                problems.push(format!(
-                    "Deployment/{dname}: {running} pods, replicas {desired}"
-                ));
-            }
-        }
-        for rs in &sets {
-            let owners_of: Vec<&str> = owner_uids(rs);
-            if !owners_of.iter().any(|u| owners.contains(*u)) {
-                // ReplicaSets of another install (same namespace) are its business.
-                if label_of(rs, INSTANCE_LABEL) == name {
-                    problems.push(format!(
-                        "ReplicaSet/{} has no live Deployment (owners {owners_of:?})",
-                        str_at(rs, "/metadata/name")
-                    ));
-                }
-            }
-        }
-        let mut pod_owners: std::collections::BTreeSet<String> = sets
-            .iter()
-            .map(|rs| str_at(rs, "/metadata/uid").to_string())
-            .collect();
-        for s in self
-            .of_kind(ns, "StatefulSet")
-            .filter(|s| label_of(s, INSTANCE_LABEL) == name)
-            .filter(live)
-        {
-            w.statefulsets += 1;
-            let uid = str_at(s, "/metadata/uid");
-            pod_owners.insert(uid.to_string());
-            let desired = int_at(s, "/spec/replicas").unwrap_or(1);
-            let mine = owned(uid);
-            w.pods += mine.len();
-            let sname = str_at(s, "/metadata/name");
-            if mine.len() as i64 != desired {
-                problems.push(format!(
-                    "StatefulSet/{sname}: {} pods, replicas {desired}",
-                    mine.len()
-                ));
-            }
-            if let Some(p) = mine.iter().find(|p| !pod_ready(p)) {
-                problems.push(format!(
-                    "pod {} of StatefulSet/{sname} is not Ready",
-                    str_at(p, "/metadata/name")
-                ));
-            }
-        }
-        for j in self
-            .of_kind(ns, "Job")
-            .filter(|j| label_of(j, INSTANCE_LABEL) == name)
-            .filter(live)
-        {
-            w.jobs += 1;
-            let uid = str_at(j, "/metadata/uid");
-            pod_owners.insert(uid.to_string());
-            let mine = owned(uid);
-            w.pods += mine.len();
-            let jname = str_at(j, "/metadata/name");
-            let succeeded = mine
-                .iter()
-                .filter(|p| str_at(p, "/status/phase") == "Succeeded")
-                .count();
-            if mine.len() != 1 || succeeded != 1 || !has_condition(j, "Complete") {
-                problems.push(format!(
-                    "Job/{jname}: {} pods, {succeeded} Succeeded, Complete {}",
-                    mine.len(),
-                    has_condition(j, "Complete")
-                ));
-            }
-        }
-        for p in &pods {
-            if label_of(p, INSTANCE_LABEL) != name {
-                continue;
-            }
-            let owners_of = owner_uids(p);
-            if !owners_of.iter().any(|u| pod_owners.contains(*u)) {
-                problems.push(format!(
-                    "pod {} has no live owner (owners {owners_of:?})",
-                    str_at(p, "/metadata/name")
-                ));
-            }
-        }
-        if problems.is_empty() {
-            Ok(w)
         } else {
             Err(format!("{ns}: {}", problems.join("; ")))
         }

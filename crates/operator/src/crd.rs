@@ -222,8 +222,12 @@ fn structural(node: &Value, root: &Value, depth: usize) -> Value {
     structural_in(node, root, depth, false)
 }
 
+/// Anything: what a node is when its schema cannot be kept.
+fn any() -> Value {
+    json!({"x-kubernetes-preserve-unknown-fields": true})
+}
+
 fn structural_in(node: &Value, root: &Value, depth: usize, in_k8s: bool) -> Value {
-    let any = || json!({"x-kubernetes-preserve-unknown-fields": true});
     if depth > 40 {
         return any();
     }
@@ -232,85 +236,17 @@ fn structural_in(node: &Value, root: &Value, depth: usize, in_k8s: bool) -> Valu
         return any();
     };
     if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
-        let target = reference.strip_prefix('#').and_then(|p| root.pointer(p));
-        if reference.contains("io.k8s.")
-            && !reference.contains("Quantity")
-            && !reference.contains("IntOrString")
-        {
-            // Kubernetes' own types (affinity, tolerations, security
-            // contexts, ...) are checked by the operator when it types the
-            // values; inlining their schemas in every component would make
-            // the CRD megabytes long.
-            let kind = target
-                .and_then(|t| t.get("type"))
-                .and_then(Value::as_str)
-                .unwrap_or("object");
-            let mut out = json!({"type": kind, "x-kubernetes-preserve-unknown-fields": true});
-            if kind == "array" {
-                out = json!({"type": "array", "items": {"x-kubernetes-preserve-unknown-fields": true}});
-            }
-            if let Some(d) = obj.get("description") {
-                out["description"] = d.clone();
-            }
-            return out;
-        }
-        let k8s = in_k8s || reference.contains("io.k8s.");
-        let mut out = match target {
-            Some(t) => structural_in(t, root, depth + 1, k8s),
-            None => any(),
-        };
-        if let (Some(d), Value::Object(m)) = (obj.get("description"), &mut out) {
-            m.insert("description".into(), d.clone());
-        }
-        return out;
+        return structural_ref(obj, reference, root, depth, in_k8s);
     }
     if let Some(branches) = obj
         .get("anyOf")
         .or_else(|| obj.get("oneOf"))
         .and_then(Value::as_array)
     {
-        let non_null: Vec<&Value> = branches
-            .iter()
-            .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
-            .collect();
-        let mut out = if non_null.len() == 1 {
-            let mut inner = structural_in(non_null[0], root, depth + 1, in_k8s);
-            if let Value::Object(m) = &mut inner
-                && m.contains_key("type")
-            {
-                m.insert("nullable".into(), true.into());
-            }
-            inner
-        } else {
-            any()
-        };
-        if let (Some(d), Value::Object(m)) = (obj.get("description"), &mut out) {
-            m.insert("description".into(), d.clone());
-        }
-        return out;
+        return structural_branches(obj, branches, root, depth, in_k8s);
     }
-    let mut out = Map::new();
-    for key in KEPT {
-        if let Some(v) = obj.get(*key) {
-            if *key == "description" && in_k8s {
-                continue;
-            }
-            if *key == "format"
-                && !matches!(
-                    v.as_str(),
-                    Some("int32" | "int64" | "date-time" | "double" | "float" | "byte")
-                )
-            {
-                continue;
-            }
-            out.insert(key.to_string(), v.clone());
-        }
-    }
-    let types: Vec<&str> = match obj.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
+    let mut out = kept_fields(obj, in_k8s);
+    let types = schema_types(obj);
     if types.contains(&"null") {
         out.insert("nullable".into(), true.into());
     }
@@ -334,38 +270,7 @@ fn structural_in(node: &Value, root: &Value, depth: usize, in_k8s: bool) -> Valu
         }
     }
     match real.first().map(|t| **t) {
-        Some("object") => {
-            let mut props = BTreeMap::new();
-            if let Some(p) = obj.get("properties").and_then(Value::as_object) {
-                for (k, v) in p {
-                    props.insert(k.clone(), structural_in(v, root, depth + 1, in_k8s));
-                }
-            }
-            match obj.get("additionalProperties") {
-                Some(Value::Object(a)) if !a.is_empty() => {
-                    out.insert(
-                        "additionalProperties".into(),
-                        structural_in(&Value::Object(a.clone()), root, depth + 1, in_k8s),
-                    );
-                }
-                Some(Value::Bool(true)) | Some(Value::Object(_)) => {
-                    out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
-                }
-                _ => {}
-            }
-            if !props.is_empty() {
-                out.insert(
-                    "properties".into(),
-                    serde_json::to_value(props).unwrap_or_default(),
-                );
-                // Keys our types do not know are kept and reported, not pruned.
-                if !in_k8s && !out.contains_key("additionalProperties") {
-                    out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
-                }
-            } else if !out.contains_key("additionalProperties") {
-                out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
-            }
-        }
+        Some("object") => structural_object(obj, &mut out, root, depth, in_k8s),
         Some("array") => {
             let items = obj
                 .get("items")
@@ -378,6 +283,150 @@ fn structural_in(node: &Value, root: &Value, depth: usize, in_k8s: bool) -> Valu
     // has a default in our types would refuse partial values.
     out.remove("required");
     Value::Object(out)
+}
+
+/// A `$ref`: Kubernetes' own types become a bare object (or array), ours are
+/// inlined; the referring node's description wins.
+fn structural_ref(
+    obj: &Map<String, Value>,
+    reference: &str,
+    root: &Value,
+    depth: usize,
+    in_k8s: bool,
+) -> Value {
+    let target = reference.strip_prefix('#').and_then(|p| root.pointer(p));
+    if reference.contains("io.k8s.")
+        && !reference.contains("Quantity")
+        && !reference.contains("IntOrString")
+    {
+        // Kubernetes' own types (affinity, tolerations, security
+        // contexts, ...) are checked by the operator when it types the
+        // values; inlining their schemas in every component would make
+        // the CRD megabytes long.
+        let kind = target
+            .and_then(|t| t.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("object");
+        let mut out = json!({"type": kind, "x-kubernetes-preserve-unknown-fields": true});
+        if kind == "array" {
+            out = json!({"type": "array", "items": {"x-kubernetes-preserve-unknown-fields": true}});
+        }
+        if let Some(d) = obj.get("description") {
+            out["description"] = d.clone();
+        }
+        return out;
+    }
+    let k8s = in_k8s || reference.contains("io.k8s.");
+    let mut out = match target {
+        Some(t) => structural_in(t, root, depth + 1, k8s),
+        None => any(),
+    };
+    if let (Some(d), Value::Object(m)) = (obj.get("description"), &mut out) {
+        m.insert("description".into(), d.clone());
+    }
+    out
+}
+
+/// `anyOf`/`oneOf`: one type besides null is that type, nullable (how
+/// schemars writes `Option<T>`); a real choice of types is anything.
+fn structural_branches(
+    obj: &Map<String, Value>,
+    branches: &[Value],
+    root: &Value,
+    depth: usize,
+    in_k8s: bool,
+) -> Value {
+    let non_null: Vec<&Value> = branches
+        .iter()
+        .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
+        .collect();
+    let mut out = if non_null.len() == 1 {
+        let mut inner = structural_in(non_null[0], root, depth + 1, in_k8s);
+        if let Value::Object(m) = &mut inner
+            && m.contains_key("type")
+        {
+            m.insert("nullable".into(), true.into());
+        }
+        inner
+    } else {
+        any()
+    };
+    if let (Some(d), Value::Object(m)) = (obj.get("description"), &mut out) {
+        m.insert("description".into(), d.clone());
+    }
+    out
+}
+
+/// The fields of [`KEPT`] the node has, less Kubernetes' descriptions and
+/// the formats the API server does not know.
+fn kept_fields(obj: &Map<String, Value>, in_k8s: bool) -> Map<String, Value> {
+    let mut out = Map::new();
+    for key in KEPT {
+        if let Some(v) = obj.get(*key) {
+            if *key == "description" && in_k8s {
+                continue;
+            }
+            if *key == "format"
+                && !matches!(
+                    v.as_str(),
+                    Some("int32" | "int64" | "date-time" | "double" | "float" | "byte")
+                )
+            {
+                continue;
+            }
+            out.insert(key.to_string(), v.clone());
+        }
+    }
+    out
+}
+
+/// The node's `type`, one or a list.
+fn schema_types(obj: &Map<String, Value>) -> Vec<&str> {
+    match obj.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+/// An object's properties and additional properties, into `out`.
+fn structural_object(
+    obj: &Map<String, Value>,
+    out: &mut Map<String, Value>,
+    root: &Value,
+    depth: usize,
+    in_k8s: bool,
+) {
+    let mut props = BTreeMap::new();
+    if let Some(p) = obj.get("properties").and_then(Value::as_object) {
+        for (k, v) in p {
+            props.insert(k.clone(), structural_in(v, root, depth + 1, in_k8s));
+        }
+    }
+    match obj.get("additionalProperties") {
+        Some(Value::Object(a)) if !a.is_empty() => {
+            out.insert(
+                "additionalProperties".into(),
+                structural_in(&Value::Object(a.clone()), root, depth + 1, in_k8s),
+            );
+        }
+        Some(Value::Bool(true)) | Some(Value::Object(_)) => {
+            out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
+        }
+        _ => {}
+    }
+    if !props.is_empty() {
+        out.insert(
+            "properties".into(),
+            serde_json::to_value(props).unwrap_or_default(),
+        );
+        // Keys our types do not know are kept and reported, not pruned.
+        if !in_k8s && !out.contains_key("additionalProperties") {
+            out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
+        }
+    } else if !out.contains_key("additionalProperties") {
+        out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
+    }
 }
 
 #[cfg(test)]

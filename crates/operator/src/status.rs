@@ -130,34 +130,72 @@ pub fn next(
     now: Time,
 ) -> WeightsAndBiasesStatus {
     let generation = observed.generation;
-    let mut conditions = Vec::new();
     let previous_conditions = previous.map(|p| p.conditions.clone()).unwrap_or_default();
     if let Some(by) = &observed.paused {
-        // Nothing was looked at: the rest of the status is as it was.
-        let mut status = previous.cloned().unwrap_or_default();
-        status.observed_generation = generation;
-        status.phase = None;
-        let message =
-            format!("{by}: the operator changes nothing of this install until it is resumed");
-        let mut paused = condition(
-            types::PAUSED,
-            true,
-            reasons::PAUSED,
-            &message,
-            generation,
-            &now,
-        );
-        if let Some(p) = previous_conditions
-            .iter()
-            .find(|p| p.type_ == types::PAUSED)
-            && p.status == paused.status
-        {
-            paused.last_transition_time = p.last_transition_time.clone();
-        }
-        status.conditions.retain(|c| c.type_ != types::PAUSED);
-        status.conditions.push(paused);
-        return status;
+        return paused_status(previous, &previous_conditions, by, generation, &now);
     }
+    let (mut conditions, all_ready) = match &observed.invalid_values {
+        None if observed.downgrade_refused.is_some() => {
+            let why = observed.downgrade_refused.as_deref().unwrap_or_default();
+            (
+                refused_conditions(why, &previous_conditions, generation, &now),
+                false,
+            )
+        }
+        Some(problems) => (
+            invalid_conditions(problems, &previous_conditions, generation, &now),
+            false,
+        ),
+        None => applied_conditions(observed, &now),
+    };
+    conditions.push(condition(
+        types::PAUSED,
+        false,
+        reasons::NOT_PAUSED,
+        "the operator keeps the install true to its spec",
+        generation,
+        &now,
+    ));
+    conditions.push(warnings_condition(&observed.warnings, generation, &now));
+    keep_transition_times(&mut conditions, &previous_conditions);
+    next_fields(previous, observed, conditions, all_ready)
+}
+
+/// A paused install: nothing was looked at, so the rest of the status is as
+/// it was; only `Paused` is set.
+fn paused_status(
+    previous: Option<&WeightsAndBiasesStatus>,
+    previous_conditions: &[Condition],
+    by: &str,
+    generation: Option<i64>,
+    now: &Time,
+) -> WeightsAndBiasesStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    status.observed_generation = generation;
+    status.phase = None;
+    let message = format!("{by}: the operator changes nothing of this install until it is resumed");
+    let mut paused = condition(
+        types::PAUSED,
+        true,
+        reasons::PAUSED,
+        &message,
+        generation,
+        now,
+    );
+    keep_transition_times(std::slice::from_mut(&mut paused), previous_conditions);
+    status.conditions.retain(|c| c.type_ != types::PAUSED);
+    status.conditions.push(paused);
+    status
+}
+
+/// The spec's version is refused: the values are valid, `Ready` says why
+/// nothing was applied, and the components keep their last known state.
+fn refused_conditions(
+    why: &str,
+    previous_conditions: &[Condition],
+    generation: Option<i64>,
+    now: &Time,
+) -> Vec<Condition> {
     let kept = |c: &&Condition| {
         ![
             types::VALUES_VALID,
@@ -167,154 +205,186 @@ pub fn next(
         ]
         .contains(&c.type_.as_str())
     };
-    let mut all_ready = false;
-    match &observed.invalid_values {
-        None if observed.downgrade_refused.is_some() => {
-            let why = observed.downgrade_refused.as_deref().unwrap_or_default();
-            conditions.push(condition(
-                types::VALUES_VALID,
-                true,
-                reasons::VALID,
-                "the values are valid",
-                generation,
-                &now,
-            ));
-            conditions.push(condition(
-                types::READY,
-                false,
-                reasons::DOWNGRADE_REFUSED,
-                why,
-                generation,
-                &now,
-            ));
-            // Nothing was applied: keep what was known of the components.
-            conditions.extend(previous_conditions.iter().filter(kept).cloned());
-        }
-        Some(problems) => {
-            conditions.push(condition(
-                types::VALUES_VALID,
-                false,
-                reasons::INVALID_VALUES,
-                &problems.join("\n"),
-                generation,
-                &now,
-            ));
-            // Nothing was applied: keep what was known of the components.
-            conditions.extend(
-                previous_conditions
-                    .iter()
-                    .filter(|c| {
-                        ![types::VALUES_VALID, types::VALUES_WARNINGS, types::PAUSED]
-                            .contains(&c.type_.as_str())
-                    })
-                    .cloned(),
-            );
-        }
-        None => {
-            conditions.push(condition(
-                types::VALUES_VALID,
-                true,
-                reasons::VALID,
-                "the values are valid",
-                generation,
-                &now,
-            ));
-            all_ready = observed.components.values().all(|c| c.ready)
-                && observed.waiting_on.is_none()
-                && observed.conflicts.is_empty()
-                && observed.migration_failed.is_none()
-                && !observed.stopped;
-            let not_ready: Vec<&str> = observed
-                .components
-                .iter()
-                .filter(|(_, c)| !c.ready)
-                .map(|(n, _)| n.as_str())
-                .collect();
-            let message = if all_ready {
-                "every component is ready".to_string()
-            } else if !observed.conflicts.is_empty() {
-                observed.conflicts.join("\n")
-            } else if let Some(failure) = &observed.migration_failed {
-                failure.clone()
-            } else if observed.stopped && not_ready.is_empty() {
-                STOPPED_MESSAGE.to_string()
-            } else if observed.stopped {
-                format!("{STOPPED_MESSAGE}; not ready: {}", not_ready.join(", "))
-            } else if let Some(stage) = &observed.waiting_on {
-                format!(
-                    "waiting for the {stage} to be ready: {}",
-                    not_ready.join(", ")
-                )
-            } else {
-                format!("not ready: {}", not_ready.join(", "))
-            };
-            conditions.push(condition(
-                types::READY,
-                all_ready,
-                if all_ready {
-                    reasons::READY
-                } else if !observed.conflicts.is_empty() {
-                    reasons::CONFLICT
-                } else if observed.migration_failed.is_some() {
-                    reasons::MIGRATION_FAILED
-                } else if observed.stopped {
-                    reasons::STOPPED
-                } else {
-                    reasons::PROGRESSING
-                },
-                &message,
-                generation,
-                &now,
-            ));
-            for (component, state) in &observed.components {
-                let reason = if state.ready {
-                    reasons::READY
-                } else {
-                    reasons::NOT_READY
-                };
-                conditions.push(condition(
-                    &condition_type(component),
-                    state.ready,
-                    reason,
-                    &state.message,
-                    generation,
-                    &now,
-                ));
-            }
-        }
-    }
-    conditions.push(condition(
-        types::PAUSED,
+    let mut conditions = vec![
+        condition(
+            types::VALUES_VALID,
+            true,
+            reasons::VALID,
+            "the values are valid",
+            generation,
+            now,
+        ),
+        condition(
+            types::READY,
+            false,
+            reasons::DOWNGRADE_REFUSED,
+            why,
+            generation,
+            now,
+        ),
+    ];
+    // Nothing was applied: keep what was known of the components.
+    conditions.extend(previous_conditions.iter().filter(kept).cloned());
+    conditions
+}
+
+/// The values are invalid: say so, and keep what was known of the
+/// components (and of `Ready`), since nothing was applied.
+fn invalid_conditions(
+    problems: &[String],
+    previous_conditions: &[Condition],
+    generation: Option<i64>,
+    now: &Time,
+) -> Vec<Condition> {
+    let mut conditions = vec![condition(
+        types::VALUES_VALID,
         false,
-        reasons::NOT_PAUSED,
-        "the operator keeps the install true to its spec",
+        reasons::INVALID_VALUES,
+        &problems.join("\n"),
         generation,
-        &now,
-    ));
-    conditions.push(condition(
+        now,
+    )];
+    conditions.extend(
+        previous_conditions
+            .iter()
+            .filter(|c| {
+                ![types::VALUES_VALID, types::VALUES_WARNINGS, types::PAUSED]
+                    .contains(&c.type_.as_str())
+            })
+            .cloned(),
+    );
+    conditions
+}
+
+/// The values were applied: `ValuesValid`, `Ready` and one condition per
+/// component; with whether everything is ready.
+fn applied_conditions(observed: &Observed, now: &Time) -> (Vec<Condition>, bool) {
+    let generation = observed.generation;
+    let all_ready = observed.components.values().all(|c| c.ready)
+        && observed.waiting_on.is_none()
+        && observed.conflicts.is_empty()
+        && observed.migration_failed.is_none()
+        && !observed.stopped;
+    let mut conditions = vec![
+        condition(
+            types::VALUES_VALID,
+            true,
+            reasons::VALID,
+            "the values are valid",
+            generation,
+            now,
+        ),
+        condition(
+            types::READY,
+            all_ready,
+            ready_reason(observed, all_ready),
+            &ready_message(observed, all_ready),
+            generation,
+            now,
+        ),
+    ];
+    for (component, state) in &observed.components {
+        let reason = if state.ready {
+            reasons::READY
+        } else {
+            reasons::NOT_READY
+        };
+        conditions.push(condition(
+            &condition_type(component),
+            state.ready,
+            reason,
+            &state.message,
+            generation,
+            now,
+        ));
+    }
+    (conditions, all_ready)
+}
+
+/// What `Ready` says of an applied install; the first cause found wins,
+/// in the order of [`ready_reason`].
+fn ready_message(observed: &Observed, all_ready: bool) -> String {
+    let not_ready: Vec<&str> = observed
+        .components
+        .iter()
+        .filter(|(_, c)| !c.ready)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if all_ready {
+        "every component is ready".to_string()
+    } else if !observed.conflicts.is_empty() {
+        observed.conflicts.join("\n")
+    } else if let Some(failure) = &observed.migration_failed {
+        failure.clone()
+    } else if observed.stopped && not_ready.is_empty() {
+        STOPPED_MESSAGE.to_string()
+    } else if observed.stopped {
+        format!("{STOPPED_MESSAGE}; not ready: {}", not_ready.join(", "))
+    } else if let Some(stage) = &observed.waiting_on {
+        format!(
+            "waiting for the {stage} to be ready: {}",
+            not_ready.join(", ")
+        )
+    } else {
+        format!("not ready: {}", not_ready.join(", "))
+    }
+}
+
+/// The reason of `Ready` of an applied install.
+fn ready_reason(observed: &Observed, all_ready: bool) -> &'static str {
+    if all_ready {
+        reasons::READY
+    } else if !observed.conflicts.is_empty() {
+        reasons::CONFLICT
+    } else if observed.migration_failed.is_some() {
+        reasons::MIGRATION_FAILED
+    } else if observed.stopped {
+        reasons::STOPPED
+    } else {
+        reasons::PROGRESSING
+    }
+}
+
+/// `ValuesWarnings`: true while there are warnings, one line each.
+fn warnings_condition(warnings: &[String], generation: Option<i64>, now: &Time) -> Condition {
+    condition(
         types::VALUES_WARNINGS,
-        !observed.warnings.is_empty(),
-        if observed.warnings.is_empty() {
+        !warnings.is_empty(),
+        if warnings.is_empty() {
             reasons::NONE
         } else {
             reasons::IGNORED_KEYS
         },
-        &if observed.warnings.is_empty() {
+        &if warnings.is_empty() {
             "no warnings".to_string()
         } else {
-            observed.warnings.join("\n")
+            warnings.join("\n")
         },
         generation,
-        &now,
-    ));
-    // Keep the transition time of a condition whose status did not change.
-    for c in &mut conditions {
+        now,
+    )
+}
+
+/// Keep the transition time of a condition whose status did not change.
+fn keep_transition_times(conditions: &mut [Condition], previous_conditions: &[Condition]) {
+    for c in conditions {
         if let Some(p) = previous_conditions.iter().find(|p| p.type_ == c.type_)
             && p.status == c.status
         {
             c.last_transition_time = p.last_transition_time.clone();
         }
     }
+}
+
+/// The status around `conditions`. A refused or invalid spec applied
+/// nothing, so host, inventory and upgrade stay as they were; the version
+/// moves only once everything is ready.
+fn next_fields(
+    previous: Option<&WeightsAndBiasesStatus>,
+    observed: &Observed,
+    conditions: Vec<Condition>,
+    all_ready: bool,
+) -> WeightsAndBiasesStatus {
     let keep = observed.invalid_values.is_some() || observed.downgrade_refused.is_some();
     let running = previous.and_then(|p| p.version.clone());
     let version = if all_ready {
@@ -339,7 +409,7 @@ pub fn next(
         _ => previous.and_then(|p| p.migrated_version.clone()),
     };
     WeightsAndBiasesStatus {
-        observed_generation: generation,
+        observed_generation: observed.generation,
         conditions,
         version,
         upgrade,

@@ -17,8 +17,20 @@ pub const KNOWN_SIZES: &[&str] = &["small", "medium", "large", "xlarge", "xxlarg
 /// `user` is the user's own tree (without defaults), to tell what was set.
 pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
     let mut out = Vec::new();
-    let g = &values.global;
+    check_global(&mut out, values);
+    check_backup(&mut out, values);
+    for (key, component) in values.components() {
+        check_component(&mut out, key, component);
+    }
+    check_store_replicas(&mut out, values);
+    check_external_stores(&mut out, values);
+    check_ignored_switches(&mut out, user);
+    out
+}
 
+/// The install-wide settings under `global`: host, license and size.
+fn check_global(out: &mut Vec<Problem>, values: &Values) {
+    let g = &values.global;
     match url_scheme(&g.host) {
         Some("http" | "https") => {}
         _ => out.push(Problem::error(
@@ -51,103 +63,123 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
             ),
         ));
     }
+}
 
-    check_backup(&mut out, values);
+/// One W&B component's values, in the order its problems are reported.
+fn check_component(out: &mut Vec<Problem>, key: &str, component: &Component) {
+    check_replicas(out, key, component.replica_count);
+    check_env_from(out, key, &component.env_from);
+    check_containers(out, key, component);
+    check_job_containers(out, key, component);
+    for (i, text) in component.pod_annotations_tpls.iter().flatten().enumerate() {
+        if let Err(e) = tpls::annotations_entry(&tpls::with_release_placeholders(text)) {
+            out.push(Problem::error(&format!("{key}.podAnnotationsTpls[{i}]"), e));
+        }
+    }
+    check_deployment_postfix(out, key, component.deployment_postfix.as_deref());
+    // Kinds the API server knows; upstream writes any other word into
+    // the object (or drops the strategy without a word).
+    check_one_of(
+        out,
+        &format!("{key}.strategy.type"),
+        component.strategy.kind.as_deref(),
+        &["RollingUpdate", "Recreate"],
+    );
+    check_one_of(
+        out,
+        &format!("{key}.role.type"),
+        component.role.kind.as_deref(),
+        &["Role", "ClusterRole"],
+    );
+    for (size, sizing) in &component.sizing {
+        check_replicas(out, &format!("{key}.sizing.{size}"), sizing.replica_count);
+    }
+    check_autoscaling(out, key, component);
+    check_job_flags(out, key, component);
+}
 
-    for (key, component) in values.components() {
-        check_replicas(&mut out, key, component.replica_count);
-        check_env_from(&mut out, key, &component.env_from);
-        for (container, over) in &component.containers {
-            let at = format!("{key}.containers.{container}");
-            check_env_from(&mut out, &at, &over.env_from);
-            for (i, text) in over.ports_tpls.iter().flatten().enumerate() {
-                if let Err(e) = tpls::ports_entry(&tpls::with_release_placeholders(text)) {
-                    out.push(Problem::error(&format!("{at}.portsTpls[{i}]"), e));
-                }
+/// The per-container overrides: their `envFrom` and `portsTpls`.
+fn check_containers(out: &mut Vec<Problem>, key: &str, component: &Component) {
+    for (container, over) in &component.containers {
+        let at = format!("{key}.containers.{container}");
+        check_env_from(out, &at, &over.env_from);
+        for (i, text) in over.ports_tpls.iter().flatten().enumerate() {
+            if let Err(e) = tpls::ports_entry(&tpls::with_release_placeholders(text)) {
+                out.push(Problem::error(&format!("{at}.portsTpls[{i}]"), e));
             }
         }
-        for (job, values) in &component.jobs {
-            for (c, container) in &values.containers {
-                let at = format!("{key}.jobs.{job}.containers.{c}");
-                check_env_from(&mut out, &at, &container.base.env_from);
-            }
+    }
+}
+
+/// The `envFrom` of the containers of the component's Jobs and CronJobs.
+fn check_job_containers(out: &mut Vec<Problem>, key: &str, component: &Component) {
+    for (job, values) in &component.jobs {
+        for (c, container) in &values.containers {
+            let at = format!("{key}.jobs.{job}.containers.{c}");
+            check_env_from(out, &at, &container.base.env_from);
         }
-        for (job, values) in &component.cron_jobs {
-            for (c, container) in &values.containers {
-                let at = format!("{key}.cronJobs.{job}.containers.{c}");
-                check_env_from(&mut out, &at, &container.base.env_from);
-            }
+    }
+    for (job, values) in &component.cron_jobs {
+        for (c, container) in &values.containers {
+            let at = format!("{key}.cronJobs.{job}.containers.{c}");
+            check_env_from(out, &at, &container.base.env_from);
         }
-        for (i, text) in component.pod_annotations_tpls.iter().flatten().enumerate() {
-            if let Err(e) = tpls::annotations_entry(&tpls::with_release_placeholders(text)) {
-                out.push(Problem::error(&format!("{key}.podAnnotationsTpls[{i}]"), e));
-            }
-        }
-        if let Some(p) = component.deployment_postfix.as_deref()
-            && !p
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    }
+}
+
+/// The postfix becomes part of an object's name.
+fn check_deployment_postfix(out: &mut Vec<Problem>, key: &str, postfix: Option<&str>) {
+    if let Some(p) = postfix
+        && !p
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        out.push(Problem::error(
+            &format!("{key}.deploymentPostfix"),
+            format!("expected lowercase letters, digits and dashes (part of a name), found {p:?}"),
+        ));
+    }
+}
+
+/// A Job's or CronJob's `enabled` given as text must read as a boolean,
+/// unless it is a template that is evaluated later.
+fn check_job_flags(out: &mut Vec<Problem>, key: &str, component: &Component) {
+    let job_flags = component
+        .jobs
+        .iter()
+        .map(|(name, job)| ("jobs", name, &job.enabled));
+    let cron_flags = component
+        .cron_jobs
+        .iter()
+        .map(|(name, job)| ("cronJobs", name, &job.enabled));
+    for (kind, name, enabled) in job_flags.chain(cron_flags) {
+        if let Some(Flag::Text(text)) = enabled
+            && !is_template(text)
+            && !matches!(text.trim(), "true" | "false")
         {
             out.push(Problem::error(
-                &format!("{key}.deploymentPostfix"),
-                format!(
-                    "expected lowercase letters, digits and dashes (part of a name), found {p:?}"
-                ),
+                &format!("{key}.{kind}.{name}.enabled"),
+                format!("expected true or false (or a template that gives one), found {text:?}"),
             ));
         }
-        // Kinds the API server knows; upstream writes any other word into
-        // the object (or drops the strategy without a word).
-        check_one_of(
-            &mut out,
-            &format!("{key}.strategy.type"),
-            component.strategy.kind.as_deref(),
-            &["RollingUpdate", "Recreate"],
-        );
-        check_one_of(
-            &mut out,
-            &format!("{key}.role.type"),
-            component.role.kind.as_deref(),
-            &["Role", "ClusterRole"],
-        );
-        for (size, sizing) in &component.sizing {
-            check_replicas(
-                &mut out,
-                &format!("{key}.sizing.{size}"),
-                sizing.replica_count,
-            );
-        }
-        check_autoscaling(&mut out, key, component);
-        let job_flags = component
-            .jobs
-            .iter()
-            .map(|(name, job)| ("jobs", name, &job.enabled));
-        let cron_flags = component
-            .cron_jobs
-            .iter()
-            .map(|(name, job)| ("cronJobs", name, &job.enabled));
-        for (kind, name, enabled) in job_flags.chain(cron_flags) {
-            if let Some(Flag::Text(text)) = enabled
-                && !is_template(text)
-                && !matches!(text.trim(), "true" | "false")
-            {
-                out.push(Problem::error(
-                    &format!("{key}.{kind}.{name}.enabled"),
-                    format!(
-                        "expected true or false (or a template that gives one), found {text:?}"
-                    ),
-                ));
-            }
-        }
     }
+}
+
+/// The replica counts of the in-cluster stores and of bufstream.
+fn check_store_replicas(out: &mut Vec<Problem>, values: &Values) {
     for (key, store) in values.stores() {
-        check_replicas(&mut out, key, store.replica_count);
+        check_replicas(out, key, store.replica_count);
     }
     check_replicas(
-        &mut out,
+        out,
         "bufstream.bufstream.deployment",
         values.bufstream.bufstream.deployment.replica_count,
     );
+}
 
+/// Stores switched off must be replaced by an endpoint outside the install.
+fn check_external_stores(out: &mut Vec<Problem>, values: &Values) {
+    let g = &values.global;
     // A store switched off with no endpoint to use instead is a broken
     // install; say so before anything is applied.
     if values.redis.base.install == Some(false) && g.redis.host.is_empty() {
@@ -173,7 +205,11 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
             format!("expected auto, true or false, found {tools:?}"),
         ));
     }
+}
 
+/// Switches the user set that the chart does not read: `api` and `glue`
+/// follow `global.*.enabled`.
+fn check_ignored_switches(out: &mut Vec<Problem>, user: &Value) {
     for (key, what) in [
         ("api", "global.api.enabled"),
         ("glue", "global.glue.enabled"),
@@ -189,11 +225,8 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
             }
         }
     }
-    out
 }
 
-/// The pod takes each entry as `- <kind>: {name: ...}`: any other kind is a
-/// pod the API server refuses.
 /// Backups go to an S3-compatible bucket, on a schedule, keeping at least one.
 fn check_backup(out: &mut Vec<Problem>, values: &Values) {
     let b = &values.backup;
@@ -262,6 +295,8 @@ fn check_backup(out: &mut Vec<Problem>, values: &Values) {
     }
 }
 
+/// The pod takes each entry as `- <kind>: {name: ...}`: any other kind is a
+/// pod the API server refuses.
 fn check_env_from(out: &mut Vec<Problem>, at: &str, env_from: &BTreeMap<String, String>) {
     for (name, kind) in env_from {
         if kind != "configMapRef" && kind != "secretRef" {

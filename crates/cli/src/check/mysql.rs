@@ -7,6 +7,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
 use wandb_render::Ctx;
 use wandb_render::context::is_unset;
+use wandb_values::MysqlGlobal;
 
 use super::net::{self, Problem, within};
 use super::{Cluster, Lines, Source, in_cluster, seconds};
@@ -28,8 +29,39 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
         );
         return lines;
     }
+    let Some(settings) = settings(m, cluster, &mut lines).await else {
+        return lines;
+    };
+    let Some(mut conn) = open(&settings, timeout, &mut lines).await else {
+        return lines;
+    };
 
-    // The settings, as the W&B pods will see them.
+    // Version: W&B supports MySQL 8.0 and newer; MariaDB is another server.
+    match query_one(&mut conn, "SELECT VERSION()", timeout).await {
+        Ok(version) => version_line(&mut lines, &version),
+        Err((detail, hint)) => lines.fail("version", detail, hint),
+    }
+    create_table_line(&mut conn, &settings, timeout, &mut lines).await;
+    charset_line(&mut conn, &settings.database, timeout, &mut lines).await;
+
+    let _ = tokio::time::timeout(timeout, conn.disconnect()).await;
+    lines
+}
+
+/// What W&B connects with, read from the values and the cluster.
+struct Settings {
+    host: String,
+    port: u16,
+    user: String,
+    database: String,
+    password: String,
+    ca: Option<String>,
+}
+
+/// The settings, as the W&B pods will see them; `None` once a line says
+/// why they cannot be used.
+async fn settings(m: &MysqlGlobal, cluster: &Cluster, lines: &mut Lines) -> Option<Settings> {
+    // A password given as a reference wins over passwordSecret.
     let password = if m.password.is_ref() {
         Source::of(&m.password)
     } else if !m.password_secret.name.is_empty() {
@@ -40,33 +72,28 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
     } else {
         Source::of(&m.password)
     };
-    let host = Source::of(&m.host)
-        .resolve("host", cluster, &mut lines)
-        .await;
-    let port = Source::of(&m.port)
-        .resolve("port", cluster, &mut lines)
-        .await;
-    let user = Source::of(&m.user)
-        .resolve("user", cluster, &mut lines)
-        .await;
+    // Each is resolved (and reported) before any is judged.
+    let host = Source::of(&m.host).resolve("host", cluster, lines).await;
+    let port = Source::of(&m.port).resolve("port", cluster, lines).await;
+    let user = Source::of(&m.user).resolve("user", cluster, lines).await;
     let database = Source::of(&m.database)
-        .resolve("database", cluster, &mut lines)
+        .resolve("database", cluster, lines)
         .await;
-    let password = password.resolve("password", cluster, &mut lines).await;
+    let password = password.resolve("password", cluster, lines).await;
     let ca = Source::of(&m.ca_cert)
-        .resolve("caCert", cluster, &mut lines)
+        .resolve("caCert", cluster, lines)
         .await;
     let (Ok(Some(host)), Ok(port), Ok(user), Ok(database), Ok(password), Ok(ca)) =
         (host, port, user, database, password, ca)
     else {
         lines.skip("connect", "needs the settings above");
-        return lines;
+        return None;
     };
     let port = match net::port(port.as_deref().unwrap_or("3306"), "global.mysql.port") {
         Ok(p) => p,
         Err((detail, hint)) => {
             lines.fail("port", detail, hint);
-            return lines;
+            return None;
         }
     };
     let user = user.unwrap_or_default();
@@ -76,7 +103,7 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
             "global.mysql.database is empty",
             "name the database W&B uses (the chart's default is wandb_local)",
         );
-        return lines;
+        return None;
     };
     let Some(password) = password else {
         lines.fail(
@@ -85,18 +112,35 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
             "set global.mysql.password, or global.mysql.passwordSecret.name (key \
              global.mysql.passwordSecret.passwordKey) to a Secret holding it",
         );
-        return lines;
+        return None;
     };
-
-    let target = format!("{user}@{}/{database}", net::display_addr(&host, port));
-    let started = Instant::now();
-    let mut conn = match connect(
-        &host,
+    Some(Settings {
+        host,
         port,
-        &user,
-        &password,
-        &database,
-        ca.as_deref(),
+        user,
+        database,
+        password,
+        ca,
+    })
+}
+
+/// Connects, with a `connect` line either way; on failure the checks that
+/// need the connection are skipped.
+async fn open(s: &Settings, timeout: Duration, lines: &mut Lines) -> Option<Conn> {
+    let target = format!(
+        "{}@{}/{}",
+        s.user,
+        net::display_addr(&s.host, s.port),
+        s.database
+    );
+    let started = Instant::now();
+    match connect(
+        &s.host,
+        s.port,
+        &s.user,
+        &s.password,
+        &s.database,
+        s.ca.as_deref(),
         timeout,
     )
     .await
@@ -109,28 +153,25 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
                     seconds(started.elapsed().max(Duration::from_millis(1)))
                 ),
             );
-            conn
+            Some(conn)
         }
         Err((detail, hint)) => {
             lines.fail("connect", format!("{target}: {detail}"), hint);
             for check in ["version", "create table", "charset"] {
                 lines.skip(check, "needs a connection");
             }
-            return lines;
+            None
         }
-    };
-
-    // Version: W&B supports MySQL 8.0 and newer; MariaDB is another server.
-    match query_one(&mut conn, "SELECT VERSION()", timeout).await {
-        Ok(version) => version_line(&mut lines, &version),
-        Err((detail, hint)) => lines.fail("version", detail, hint),
     }
+}
 
-    // W&B creates and migrates its tables itself.
+/// W&B creates and migrates its tables itself: create a table and drop it.
+async fn create_table_line(conn: &mut Conn, s: &Settings, timeout: Duration, lines: &mut Lines) {
+    let (user, database) = (&s.user, &s.database);
     let probe = format!("wandb_operator_check_{}", std::process::id());
     let create = format!("CREATE TABLE IF NOT EXISTS `{probe}` (id INT PRIMARY KEY)");
-    match exec(&mut conn, &create, timeout).await {
-        Ok(()) => match exec(&mut conn, &format!("DROP TABLE `{probe}`"), timeout).await {
+    match exec(conn, &create, timeout).await {
+        Ok(()) => match exec(conn, &format!("DROP TABLE `{probe}`"), timeout).await {
             Ok(()) => lines.pass(
                 "create table",
                 format!("{user} may CREATE and DROP tables in {database}"),
@@ -150,10 +191,12 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
             format!("W&B creates its own tables: GRANT ALL ON `{database}`.* TO '{user}'@'%'"),
         ),
     }
+}
 
-    // W&B stores text as utf8mb4.
+/// W&B stores text as utf8mb4.
+async fn charset_line(conn: &mut Conn, database: &str, timeout: Duration, lines: &mut Lines) {
     match query_two(
-        &mut conn,
+        conn,
         "SELECT @@character_set_database, @@collation_database",
         timeout,
     )
@@ -173,9 +216,6 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
         ),
         Err((detail, hint)) => lines.fail("charset", detail, hint),
     }
-
-    let _ = tokio::time::timeout(timeout, conn.disconnect()).await;
-    lines
 }
 
 fn version_line(lines: &mut Lines, version: &str) {

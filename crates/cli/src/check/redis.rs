@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufStream};
 use wandb_render::Ctx;
+use wandb_values::RedisGlobal;
 
 use super::net::{self, Problem, Stream, within};
 use super::{Cluster, Lines, Source, in_cluster, seconds};
@@ -27,7 +28,6 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
         );
         return lines;
     }
-    let host = r.host.clone();
     let port = match net::port(&ctx.redis_port(), "global.redis.port") {
         Ok(p) => p,
         Err((detail, hint)) => {
@@ -51,15 +51,39 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
         lines.skip("connect", "needs the password");
         return lines;
     };
+    let Some(mut conn) = open(r, port, tls_on, timeout, &mut lines).await else {
+        return lines;
+    };
+    if let Some(password) = &password
+        && !auth_line(&mut conn, r, password, timeout, &mut lines).await
+    {
+        return lines;
+    }
+    if !ping_line(&mut conn, timeout, &mut lines).await {
+        return lines;
+    }
+    info_line(&mut conn, timeout, &mut lines).await;
+    let _ = tokio::time::timeout(timeout, conn.shutdown()).await;
+    lines
+}
 
-    let target = net::display_addr(&host, port);
+/// Connects (in TLS when `tls_on`), with a `connect` line; `None` once a
+/// line says why not, the checks that need the connection skipped.
+async fn open(
+    r: &RedisGlobal,
+    port: u16,
+    tls_on: bool,
+    timeout: Duration,
+    lines: &mut Lines,
+) -> Option<BufStream<Stream>> {
+    let target = net::display_addr(&r.host, port);
     let tls = if tls_on {
         let ca = (!r.ca_cert.is_empty()).then_some(r.ca_cert.as_str());
         match net::tls_config(ca) {
             Ok(c) => Some(c),
             Err((detail, hint)) => {
                 lines.fail("caCert", detail, hint);
-                return lines;
+                return None;
             }
         }
     } else {
@@ -71,14 +95,14 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
         (Some(_), true) => ", TLS verified with the system's CAs",
     };
     let started = Instant::now();
-    let stream = match net::connect(&host, port, tls, timeout).await {
+    let stream = match net::connect(&r.host, port, tls, timeout).await {
         Ok(s) => s,
         Err((detail, hint)) => {
             lines.fail("connect", detail, hint);
             for check in ["ping", "version"] {
                 lines.skip(check, "needs a connection");
             }
-            return lines;
+            return None;
         }
     };
     lines.pass(
@@ -88,53 +112,71 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
             seconds(started.elapsed().max(Duration::from_millis(1)))
         ),
     );
-    let mut conn = BufStream::new(stream);
+    Some(BufStream::new(stream))
+}
 
-    if let Some(password) = &password {
-        match command(&mut conn, &[b"AUTH", password.as_bytes()], timeout).await {
-            Ok(Reply::Simple(_)) => lines.pass("auth", "the password is accepted"),
-            Ok(Reply::Error(e)) => {
-                let hint = if e.contains("without any password configured")
-                    || e.contains("no password is set")
-                {
-                    "the server has no password but the values give one: W&B's AUTH would fail; \
-                     set a password on the server (requirepass) or remove it from the values"
-                        .to_string()
-                } else {
-                    format!(
-                        "wrong password: check {}",
-                        if r.secret.secret_name.is_empty() {
-                            "global.redis.password".to_string()
-                        } else {
-                            format!(
-                                "Secret {}, key {}",
-                                r.secret.secret_name, r.secret.secret_key
-                            )
-                        }
-                    )
-                };
-                lines.fail("auth", format!("AUTH refused: {e}"), hint);
-                lines.skip("ping", "needs AUTH");
-                lines.skip("version", "needs AUTH");
-                return lines;
-            }
-            Ok(other) => {
-                lines.fail(
-                    "auth",
-                    format!("unexpected answer to AUTH: {other:?}"),
-                    "is this a Redis server?",
-                );
-                return lines;
-            }
-            Err((detail, hint)) => {
-                lines.fail("auth", detail, hint);
-                return lines;
-            }
+/// AUTH with the password W&B will use; whether to go on.
+async fn auth_line(
+    conn: &mut BufStream<Stream>,
+    r: &RedisGlobal,
+    password: &str,
+    timeout: Duration,
+    lines: &mut Lines,
+) -> bool {
+    match command(conn, &[b"AUTH", password.as_bytes()], timeout).await {
+        Ok(Reply::Simple(_)) => {
+            lines.pass("auth", "the password is accepted");
+            true
+        }
+        Ok(Reply::Error(e)) => {
+            lines.fail("auth", format!("AUTH refused: {e}"), auth_hint(r, &e));
+            lines.skip("ping", "needs AUTH");
+            lines.skip("version", "needs AUTH");
+            false
+        }
+        Ok(other) => {
+            lines.fail(
+                "auth",
+                format!("unexpected answer to AUTH: {other:?}"),
+                "is this a Redis server?",
+            );
+            false
+        }
+        Err((detail, hint)) => {
+            lines.fail("auth", detail, hint);
+            false
         }
     }
+}
 
-    match command(&mut conn, &[b"PING"], timeout).await {
-        Ok(Reply::Simple(s)) if s == "PONG" => lines.pass("ping", "PONG"),
+/// What to do about an AUTH the server refused with `error`.
+fn auth_hint(r: &RedisGlobal, error: &str) -> String {
+    if error.contains("without any password configured") || error.contains("no password is set") {
+        "the server has no password but the values give one: W&B's AUTH would fail; \
+         set a password on the server (requirepass) or remove it from the values"
+            .to_string()
+    } else {
+        format!(
+            "wrong password: check {}",
+            if r.secret.secret_name.is_empty() {
+                "global.redis.password".to_string()
+            } else {
+                format!(
+                    "Secret {}, key {}",
+                    r.secret.secret_name, r.secret.secret_key
+                )
+            }
+        )
+    }
+}
+
+/// PING; whether to go on.
+async fn ping_line(conn: &mut BufStream<Stream>, timeout: Duration, lines: &mut Lines) -> bool {
+    match command(conn, &[b"PING"], timeout).await {
+        Ok(Reply::Simple(s)) if s == "PONG" => {
+            lines.pass("ping", "PONG");
+            true
+        }
         Ok(Reply::Error(e)) if e.starts_with("NOAUTH") => {
             lines.fail(
                 "ping",
@@ -143,7 +185,7 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
                  global.redis.secret.secretKey) to a Secret holding it",
             );
             lines.skip("version", "needs AUTH");
-            return lines;
+            false
         }
         Ok(other) => {
             lines.fail(
@@ -151,19 +193,22 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
                 format!("unexpected answer to PING: {other:?}"),
                 "is this a Redis server?",
             );
-            return lines;
+            false
         }
         Err((detail, hint)) => {
             lines.fail("ping", detail, hint);
-            return lines;
+            false
         }
     }
+}
 
-    match command(&mut conn, &[b"INFO", b"server"], timeout).await {
+/// The server's version, from `INFO server`.
+async fn info_line(conn: &mut BufStream<Stream>, timeout: Duration, lines: &mut Lines) {
+    match command(conn, &[b"INFO", b"server"], timeout).await {
         Ok(Reply::Bulk(Some(info))) => {
             let info = String::from_utf8_lossy(&info);
             match field(&info, "redis_version") {
-                Some(v) => version_line(&mut lines, &v, field(&info, "valkey_version")),
+                Some(v) => version_line(lines, &v, field(&info, "valkey_version")),
                 None => lines.warn(
                     "version",
                     "INFO server names no redis_version",
@@ -178,8 +223,6 @@ pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines
         ),
         Err((detail, hint)) => lines.fail("version", detail, hint),
     }
-    let _ = tokio::time::timeout(timeout, conn.shutdown()).await;
-    lines
 }
 
 fn version_line(lines: &mut Lines, version: &str, valkey: Option<String>) {
