@@ -29,7 +29,46 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* The values of the WeightsAndBiases resource: the chart's values without the operator's own. */}}
+{{/*
+  The values of the WeightsAndBiases resource: the chart's values without
+  the operator's own, and only where they differ from the W&B defaults
+  (files/wandb-defaults.yaml, which the operator has built in too), so that
+  `kubectl describe` and `kubectl get -o yaml` show what was set. A default
+  the user deleted (`key: null`, which Helm removes) is written as null,
+  which deletes it in the operator's merge as well.
+*/}}
 {{- define "wandb.values" -}}
-{{- toYaml (omit .Values "operator") -}}
+{{- $defaults := .Files.Get "files/wandb-defaults.yaml" | fromYaml -}}
+{{- $changed := dict -}}
+{{- $_ := include "wandb.changed" (dict "values" (omit .Values "operator") "defaults" $defaults "out" $changed) -}}
+{{- toYaml $changed -}}
+{{- end -}}
+
+{{/*
+  Sets into .out the entries of .values that differ from .defaults,
+  recursively (a dict is passed by reference: values keep their types).
+*/}}
+{{- define "wandb.changed" -}}
+{{- $defaults := .defaults -}}
+{{- $values := .values -}}
+{{- $out := .out -}}
+{{- range $key, $value := $values -}}
+{{- $default := index $defaults $key -}}
+{{- if not (hasKey $defaults $key) -}}
+{{- $_ := set $out $key $value -}}
+{{- else if and (kindIs "map" $value) (kindIs "map" $default) -}}
+{{- $sub := dict -}}
+{{- $_ := include "wandb.changed" (dict "values" $value "defaults" $default "out" $sub) -}}
+{{- if $sub -}}
+{{- $_ := set $out $key $sub -}}
+{{- end -}}
+{{- else if ne (toJson $value) (toJson $default) -}}
+{{- $_ := set $out $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- range $key, $default := $defaults -}}
+{{- if not (hasKey $values $key) -}}
+{{- $_ := set $out $key nil -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
