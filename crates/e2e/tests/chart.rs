@@ -1206,7 +1206,11 @@ fn s2_readme_examples_install_as_written_and_become_ready() {
 fn readme_example(h: Helm, example: &Example) {
     let t0 = Instant::now();
     let work = WorkDir::new(&format!("chart-{}-{}", example.id, h.name()));
-    let cluster = Cluster::up(&format!("chart-{}-{}", example.id, h.name()));
+    let cluster = Cluster::up_with_hook_pods_played_by_the_test(&format!(
+        "chart-{}-{}",
+        example.id,
+        h.name()
+    ));
     // The commands have no --namespace: they install into the kubeconfig's
     // namespace, `default`, which enforces PodSecurity `restricted` here.
     let ns = "default";
@@ -1310,6 +1314,13 @@ fn readme_example(h: Helm, example: &Example) {
         helm.stdout,
         helm.stderr
     );
+    // One block: only the pod is a test hook (its RBAC is the release's).
+    assert_eq!(
+        helm.stdout.matches("TEST SUITE:").count(),
+        1,
+        "helm test should report one test:\n{}",
+        helm.stdout
+    );
     operator.assert_not_denied();
     operator.stop();
     summary(format!(
@@ -1380,7 +1391,8 @@ fn lifecycle(h: Helm) {
     let t0 = Instant::now();
     let ns = "wandb";
     let work = WorkDir::new(&format!("chart-lifecycle-{}", h.name()));
-    let cluster = Cluster::up(&format!("chart-life-{}", h.name()));
+    let cluster =
+        Cluster::up_with_hook_pods_played_by_the_test(&format!("chart-life-{}", h.name()));
     let kc = Some(cluster.kubeconfig.as_path());
     cluster.restricted_namespace(ns);
     let base = ["--set", HOST, "--set", LICENSE];
@@ -1590,6 +1602,8 @@ fn lifecycle(h: Helm) {
         format!("role/{RELEASE}-operator"),
         format!("rolebinding/{RELEASE}-operator"),
         format!("serviceaccount/{RELEASE}-pre-delete"),
+        format!("serviceaccount/{RELEASE}-test-ready"),
+        format!("role/{RELEASE}-test-ready"),
         format!("pod/{RELEASE}-pre-delete"),
         format!("clusterrole/{RELEASE}-operator-{ns}"),
         format!("clusterrolebinding/{RELEASE}-operator-{ns}"),
@@ -1667,7 +1681,8 @@ fn s4_schema_refuses_a_string_replica_count_and_nothing_is_created() {
     for h in HELMS {
         let t0 = Instant::now();
         let work = WorkDir::new(&format!("chart-schema-{}", h.name()));
-        let cluster = Cluster::up(&format!("chart-schema-{}", h.name()));
+        let cluster =
+            Cluster::up_with_hook_pods_played_by_the_test(&format!("chart-schema-{}", h.name()));
         let ns = "wandb";
         cluster.restricted_namespace(ns);
         let names = |args: &[&str]| -> BTreeSet<String> {
@@ -1939,7 +1954,8 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
     let t0 = Instant::now();
     let ns = "wandb";
     let work = WorkDir::new(&format!("chart-migrate-{}", h.name()));
-    let cluster = Cluster::up(&format!("chart-migrate-{}", h.name()));
+    let cluster =
+        Cluster::up_with_hook_pods_played_by_the_test(&format!("chart-migrate-{}", h.name()));
     let kc = Some(cluster.kubeconfig.as_path());
     cluster.kubectl_ok(&["create", "namespace", ns], None);
     let upstream_ready = install_upstream(h, &work.0, &cluster, ns, upstream);
@@ -2115,7 +2131,7 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
     let h = Helm::V3;
     let ns = "wandb";
     let work = WorkDir::new("chart-v1-takeover");
-    let cluster = Cluster::up("chart-v1-takeover");
+    let cluster = Cluster::up_with_hook_pods_played_by_the_test("chart-v1-takeover");
     cluster.kubectl_ok(&["create", "namespace", ns], None);
     let v1_crd = wandb_e2e::fixture("v1-crd.yaml");
     cluster.kubectl_ok(&["create", "-f", &v1_crd.to_string_lossy()], None);
