@@ -31,6 +31,16 @@ impl Cluster {
     /// unwinds). Panics if the cluster does not come up (after taking down
     /// what was started).
     pub fn up(prefix: &str) -> Cluster {
+        Self::up_with(prefix, &[])
+    }
+
+    /// [`Cluster::up`] on which kwok leaves Helm's bare hook and test pods
+    /// Running: the test plays their kubelet (hack/kwok/stages-hooks.yaml).
+    pub fn up_with_hook_pods_played_by_the_test(prefix: &str) -> Cluster {
+        Self::up_with(prefix, &[("WANDB_CLUSTER_HOOK_PODS", "manual")])
+    }
+
+    fn up_with(prefix: &str, env: &[(&str, &str)]) -> Cluster {
         let name = format!("{prefix}-{}", std::process::id());
         let script = repo_root().join("hack/cluster");
         let mut cluster = Cluster {
@@ -43,7 +53,7 @@ impl Cluster {
         cluster.watchdog = cluster.start_watchdog();
         eprintln!("[e2e] starting cluster '{}'", cluster.name);
         let mut cmd = Command::new(&cluster.script);
-        cmd.args(["up", &cluster.name]);
+        cmd.args(["up", &cluster.name]).envs(env.iter().copied());
         // From here on, a panic drops `cluster`, which runs `down`.
         let out = run(cmd, None, CLUSTER_UP_TIMEOUT);
         assert!(
