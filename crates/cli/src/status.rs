@@ -232,9 +232,7 @@ async fn snapshot(
         }
     }
 
-    let ready = conditions
-        .get(types::READY)
-        .is_some_and(|(s, _)| s == "True");
+    let ready = ready_for_spec(wandb.metadata.generation, &status);
     let invalid = conditions
         .get(types::VALUES_VALID)
         .filter(|(s, _)| s == "False")
@@ -243,6 +241,22 @@ async fn snapshot(
         ready,
         table(name, namespace, &status, ready, invalid, rows.values()),
     ))
+}
+
+/// Ready, for the spec as it is now: a status the operator wrote for an
+/// earlier generation (a change it has not seen yet, right after `helm
+/// upgrade`) is not Ready, so `--wait` waits for the change.
+fn ready_for_spec(
+    generation: Option<i64>,
+    status: &wandb_operator_core::crd::WeightsAndBiasesStatus,
+) -> bool {
+    let seen = |observed: Option<i64>| generation.is_none() || observed == generation;
+    seen(status.observed_generation)
+        && status.conditions.iter().any(|c| {
+            c.type_ == types::READY
+                && c.status == "True"
+                && seen(c.observed_generation.or(generation))
+        })
 }
 
 fn image_tag(workload: &serde_json::Value) -> String {
@@ -318,10 +332,22 @@ pub fn table<'a>(
         (None, None, None, true) => format!("{GREEN}Ready{RESET}"),
         (None, None, None, false) => format!("{YELLOW}NotReady{RESET}"),
     };
+    // Names and the host can be long: each goes on a line it fits.
     out.push_str(&format!(
-        "WeightsAndBiases/{name} in {namespace}: {health}  version {}  host {}\n",
-        status.version.as_deref().unwrap_or("-"),
-        status.host.as_deref().unwrap_or("-")
+        "WeightsAndBiases/{} in {}: {health}\n",
+        clip(name, 20),
+        clip(namespace, 20)
+    ));
+    out.push_str(&format!(
+        "  {}\n",
+        clip(
+            &format!(
+                "version {}  host {}",
+                status.version.as_deref().unwrap_or("-"),
+                status.host.as_deref().unwrap_or("-")
+            ),
+            WIDTH - 2
+        )
     ));
     if let Some(u) = &status.upgrade {
         out.push_str(&format!(
@@ -508,6 +534,32 @@ mod tests {
     }
 
     #[test]
+    fn ready_only_for_the_generation_it_was_written_for() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+        let ready = |observed: i64| wandb_operator_core::crd::WeightsAndBiasesStatus {
+            observed_generation: Some(observed),
+            conditions: vec![Condition {
+                type_: types::READY.into(),
+                status: "True".into(),
+                observed_generation: Some(observed),
+                last_transition_time: Time(Default::default()),
+                message: String::new(),
+                reason: "Ready".into(),
+            }],
+            ..Default::default()
+        };
+        assert!(ready_for_spec(Some(3), &ready(3)));
+        assert!(
+            !ready_for_spec(Some(4), &ready(3)),
+            "an upgrade not seen yet"
+        );
+        let mut not_ready = ready(3);
+        not_ready.conditions[0].status = "False".into();
+        assert!(!ready_for_spec(Some(3), &not_ready));
+        assert!(!ready_for_spec(Some(3), &Default::default()));
+    }
+
+    #[test]
     fn the_table_fits_80_columns() {
         let row = |component: &str, event: &str| Row {
             component: component.into(),
@@ -527,9 +579,14 @@ mod tests {
                 "Pulled: Container image \"wandb/local:0.80.1\" already present on machine",
             ),
         ];
-        let status = Default::default();
-        let text = strip_colors(&table("wandb", "ns", &status, false, None, rows.iter()));
-        for line in text.lines().skip(1) {
+        let status = wandb_operator_core::crd::WeightsAndBiasesStatus {
+            version: Some("0.80.1".into()),
+            host: Some("http://localhost:8080".into()),
+            ..Default::default()
+        };
+        let long = "a-namespace-name-of-sixty-three-characters-which-kubernetes-allo";
+        let text = strip_colors(&table(long, long, &status, false, None, rows.iter()));
+        for line in text.lines() {
             assert!(
                 line.chars().count() <= 80,
                 "{} columns: {line:?}",
