@@ -646,6 +646,7 @@ fn control_plane_restarts_mid_reconcile() {
         // It converges, restarting the operator should it exit; once the
         // control plane is back it must not exit again.
         let mut exits_after = 0;
+        let waiting = Instant::now();
         let (_, took) = wait_for(
             &format!("{when} after {component}: the install converged"),
             CONVERGE_TIMEOUT,
@@ -656,7 +657,28 @@ fn control_plane_restarts_mid_reconcile() {
                 if op.op.is_none() {
                     return Err("the operator is being restarted".into());
                 }
-                Snapshot::take(&cluster, Some(NS)).converged(NS, NAME)
+                Snapshot::take(&cluster, Some(NS))
+                    .converged(NS, NAME)
+                    .map_err(|e| {
+                        // The last try before the timeout says where the
+                        // rollouts stand (a stuck one: whose pods, where).
+                        if waiting.elapsed() + Duration::from_secs(2) < CONVERGE_TIMEOUT {
+                            return e;
+                        }
+                        let wide = cluster.kubectl(
+                            &[
+                                "-n",
+                                NS,
+                                "get",
+                                "deployments,replicasets,pods",
+                                "-o",
+                                "wide",
+                            ],
+                            None,
+                            Duration::from_secs(20),
+                        );
+                        format!("{e}\n{}{}", wide.stdout, wide.stderr)
+                    })
             },
         );
         let checked = converged(

@@ -91,6 +91,18 @@ pub struct Observed {
 /// The message of the `Ready` condition of a stopped install.
 pub const STOPPED_MESSAGE: &str = "spec.stopped is true: the W&B services are scaled to zero; the stores and their data keep running";
 
+/// `ValuesValid=True`: the values of this generation were checked and passed.
+fn values_valid(generation: Option<i64>, now: &Time) -> Condition {
+    condition(
+        types::VALUES_VALID,
+        true,
+        reasons::VALID,
+        "the values are valid",
+        generation,
+        now,
+    )
+}
+
 fn condition(
     type_: &str,
     ok: bool,
@@ -206,14 +218,7 @@ fn refused_conditions(
         .contains(&c.type_.as_str())
     };
     let mut conditions = vec![
-        condition(
-            types::VALUES_VALID,
-            true,
-            reasons::VALID,
-            "the values are valid",
-            generation,
-            now,
-        ),
+        values_valid(generation, now),
         condition(
             types::READY,
             false,
@@ -266,14 +271,7 @@ fn applied_conditions(observed: &Observed, now: &Time) -> (Vec<Condition>, bool)
         && observed.migration_failed.is_none()
         && !observed.stopped;
     let mut conditions = vec![
-        condition(
-            types::VALUES_VALID,
-            true,
-            reasons::VALID,
-            "the values are valid",
-            generation,
-            now,
-        ),
+        values_valid(generation, now),
         condition(
             types::READY,
             all_ready,
