@@ -79,8 +79,18 @@ pub fn run(args: StatusArgs) -> ExitCode {
         let refresh = args.watch || args.wait;
         let started = std::time::Instant::now();
         let mut last = String::new();
+        // One Ctrl-C listener for the whole loop: a listener made anew for
+        // each sleep misses a Ctrl-C that comes while the status is read,
+        // and --wait then waits on (hack/demo's Ctrl-C did, now and then).
+        let interrupted = tokio::signal::ctrl_c();
+        tokio::pin!(interrupted);
+        let mut code = 1;
         loop {
-            let code = match snapshot(&client, &namespace, &args.name).await {
+            let read = tokio::select! {
+                read = snapshot(&client, &namespace, &args.name) => read,
+                _ = &mut interrupted => return ExitCode::from(code),
+            };
+            code = match read {
                 Ok((ready, text)) => {
                     let written = if refresh && color {
                         // Clear the screen between refreshes.
@@ -113,7 +123,7 @@ pub fn run(args: StatusArgs) -> ExitCode {
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = tokio::signal::ctrl_c() => return ExitCode::from(code),
+                _ = &mut interrupted => return ExitCode::from(code),
             }
         }
     })
