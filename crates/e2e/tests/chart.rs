@@ -37,8 +37,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 use wandb_e2e::{
-    Cluster, HELMS, Helm, Output, WorkDir, cache_dir, indent, int, reference_cases, repo_root, run,
-    text,
+    Cluster, HELMS, Helm, Output, WorkDir, cache_dir, indent, int, plain, reference_cases,
+    repo_root, run, text,
 };
 
 const RELEASE: &str = "wandb";
@@ -56,25 +56,6 @@ const INSTANCE_LABEL: &str = "apps.wandb.com/instance";
 
 fn kubectl_bin() -> PathBuf {
     cache_dir().join("bin/kubectl")
-}
-
-/// Text without ANSI colour sequences.
-fn plain(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn last_lines(text: &str, n: usize) -> String {

@@ -16,7 +16,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use wandb_e2e::{HELMS, Helm, WorkDir, cache_dir, free_port, operator_binary, repo_root, run};
+use wandb_e2e::{
+    HELMS, Helm, WorkDir, cache_dir, free_port, operator_binary, plain, repo_root, run,
+};
 
 /// How long the whole block may take (the install and upgrade take seconds).
 const BLOCK_TIMEOUT: Duration = Duration::from_secs(900);
@@ -69,23 +71,7 @@ fn as_the_test_runs_it(block: &str, h: Helm, port: u16, work: &Path) -> String {
 fn screens(pty: &str) -> Vec<String> {
     pty.split("\x1b[2J\x1b[H")
         .skip(1)
-        .map(|s| {
-            let mut out = String::new();
-            let mut chars = s.chars();
-            while let Some(c) = chars.next() {
-                if c == '\x1b' {
-                    // CSI: ESC [ parameters final-byte
-                    for c in chars.by_ref() {
-                        if c.is_ascii_alphabetic() {
-                            break;
-                        }
-                    }
-                } else if c != '\r' {
-                    out.push(c);
-                }
-            }
-            out
-        })
+        .map(|s| plain(s).replace('\r', ""))
         .collect()
 }
 
