@@ -7,6 +7,7 @@
 //! part of the repository: [`peer`] finds it beside the repository when it is
 //! there, and the tests that need it skip with one line when it is not.
 
+pub mod batches;
 pub mod checks;
 pub mod docs;
 pub mod fidelity;

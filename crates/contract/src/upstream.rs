@@ -1,5 +1,6 @@
 //! The upstream chart rendered by Helm, for the key-fidelity test: its
-//! values, its renders of a base with one key changed, run on every core,
+//! values, its renders of a base with keys changed (several at a time where
+//! their effects can be told apart, see [`crate::batches`]), on every core,
 //! and each result cached by what determines it (chart, base, the probe), so
 //! that a second run on the same machine takes seconds. The cache only
 //! saves time: without it everything is rendered again.
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+use crate::batches::{self, Key, scope_of};
 use crate::docs::parse_objects;
 use crate::fidelity::{Probe, changed, fingerprints};
 
@@ -63,6 +65,20 @@ pub struct Upstream {
 /// the changed value.
 pub type Effects = BTreeMap<String, Option<BTreeSet<(String, String)>>>;
 
+/// An upstream render: each object's fingerprint, and the subchart that
+/// rendered it (`None`: the parent chart).
+#[derive(Debug, Default)]
+pub struct Render {
+    pub objects: BTreeMap<Key, String>,
+    pub scopes: BTreeMap<Key, Option<String>>,
+}
+
+fn say_plan(keys: usize, renders: usize) {
+    crate::peer::say(&format!(
+        "  {keys} keys to render upstream, in {renders} renders to start with"
+    ));
+}
+
 /// Effects by `--set-json` flag (the key and its value), as cached.
 type CachedEffects = Effects;
 
@@ -89,22 +105,46 @@ impl Upstream {
         serde_saphyr::from_str(&text).map_err(|e| HelmError::Output(e.to_string()))
     }
 
-    /// `helm template wandb CHART -f BASE [--set-json FLAG]`, as fingerprints.
-    pub fn template(
-        &self,
-        base: &Path,
-        set_json: Option<&str>,
-    ) -> Result<BTreeMap<(String, String), String>, HelmError> {
+    /// The names (aliases) of the chart's subcharts, from its Chart.yaml.
+    pub fn subcharts(&self) -> Result<BTreeSet<String>, HelmError> {
+        let text = self.run(&["show", "chart", &self.chart.to_string_lossy()])?;
+        let chart: Value =
+            serde_saphyr::from_str(&text).map_err(|e| HelmError::Output(e.to_string()))?;
+        let deps = chart["dependencies"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        Ok(deps
+            .iter()
+            .filter_map(|d| d["alias"].as_str().or(d["name"].as_str()))
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// `helm template wandb CHART -f BASE [--set-json FLAG]...`: the objects
+    /// as fingerprints, and the subchart that rendered each.
+    pub fn template(&self, base: &Path, set_json: &[String]) -> Result<Render, HelmError> {
         let chart = self.chart.to_string_lossy();
         let base = base.to_string_lossy();
         let mut args = vec!["template", "wandb", &chart, "-f", &base];
-        if let Some(flag) = set_json {
+        for flag in set_json {
             args.extend(["--set-json", flag]);
         }
         let text = self.run(&args)?;
-        let objects =
-            parse_objects("helm template", &text).map_err(|e| HelmError::Output(e.to_string()))?;
-        Ok(fingerprints(&objects))
+        let mut render = Render::default();
+        for doc in text.split("\n---") {
+            let source = doc
+                .lines()
+                .find_map(|l| l.strip_prefix("# Source: "))
+                .unwrap_or("");
+            let objects = parse_objects("helm template", doc)
+                .map_err(|e| HelmError::Output(e.to_string()))?;
+            for (key, fingerprint) in fingerprints(&objects) {
+                render.scopes.insert(key.clone(), scope_of(source));
+                render.objects.insert(key, fingerprint);
+            }
+        }
+        Ok(render)
     }
 
     /// What every probe changes in the upstream render of `base`. Each
@@ -144,7 +184,9 @@ impl Upstream {
             .collect())
     }
 
-    /// `helm template` of `base` with each probe, on every core.
+    /// `helm template` of `base` with the probes, several in a render where
+    /// [`batches`](crate::batches) can tell their effects apart, on every
+    /// core.
     fn render_effects(
         &self,
         base: &Path,
@@ -152,31 +194,75 @@ impl Upstream {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<CachedEffects, HelmError> {
         // Generated passwords differ between two renders of the same values.
-        let first = self.template(base, None)?;
-        let noise = changed(&first, &self.template(base, None)?, &BTreeSet::new());
-        let next = AtomicUsize::new(0);
+        let first = self.template(base, &[])?;
+        let noise = changed(
+            &first.objects,
+            &self.template(base, &[])?.objects,
+            &BTreeSet::new(),
+        );
+        let plan = batches::plan(probes, &self.subcharts()?);
+        say_plan(probes.len(), plan.len());
+        let queue = Mutex::new(plan);
+        let (done, renders) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let results = Mutex::new(CachedEffects::new());
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(probe) = probes.get(i) else { break };
-                        let effect = self
-                            .template(base, Some(&probe.set_json()))
-                            .ok()
-                            .map(|after| changed(&first, &after, &noise));
-                        if let Ok(mut results) = results.lock() {
-                            results.insert(probe.set_json(), effect);
-                        }
-                        if (i + 1).is_multiple_of(100) {
-                            progress(i + 1, probes.len());
+                    while let Some(members) = queue.lock().ok().and_then(|mut q| q.pop()) {
+                        let flags: Vec<String> =
+                            members.iter().map(|&i| probes[i].set_json()).collect();
+                        let render = self.template(base, &flags);
+                        renders.fetch_add(1, Ordering::SeqCst);
+                        let told = render.ok().and_then(|after| {
+                            let moved = changed(&first.objects, &after.objects, &noise);
+                            let scopes: BTreeMap<_, _> = first
+                                .scopes
+                                .iter()
+                                .chain(&after.scopes)
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect();
+                            let with: Vec<(usize, &Probe)> =
+                                members.iter().map(|&i| (i, probes[i])).collect();
+                            batches::attribute(&with, &moved, &scopes)
+                        });
+                        match (told, members.len()) {
+                            (Some(told), _) => {
+                                let n = told.len();
+                                if let Ok(mut results) = results.lock() {
+                                    for (i, effect) in told {
+                                        results.insert(probes[i].set_json(), Some(effect));
+                                    }
+                                }
+                                let before = done.fetch_add(n, Ordering::SeqCst);
+                                if (before + n) / 100 > before / 100 {
+                                    progress(before + n, probes.len());
+                                }
+                            }
+                            // Alone and refused: Helm fails on this value.
+                            (None, 1) => {
+                                if let Ok(mut results) = results.lock() {
+                                    results.insert(probes[members[0]].set_json(), None);
+                                }
+                                done.fetch_add(1, Ordering::SeqCst);
+                            }
+                            (None, n) => {
+                                if let Ok(mut q) = queue.lock() {
+                                    let (a, b) = members.split_at(n / 2);
+                                    q.push(a.to_vec());
+                                    q.push(b.to_vec());
+                                }
+                            }
                         }
                     }
                 });
             }
         });
+        crate::peer::say(&format!(
+            "  upstream renders: {} for {} keys",
+            renders.into_inner(),
+            probes.len()
+        ));
         Ok(results.into_inner().unwrap_or_default())
     }
 

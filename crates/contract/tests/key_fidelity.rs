@@ -12,8 +12,10 @@
 //! The base is every service installed (`$WANDB_KEY_FIDELITY_BASE` picks
 //! another file, e.g. `fixtures/values/minimal.yaml`, and then the test
 //! measures and lists but asserts nothing: the gaps list is the default's).
-//! Upstream's renders take minutes on two cores the first time and are
-//! cached by chart, base and probe after that. Run it with
+//! Upstream's renders (several keys to a render where the subchart that
+//! rendered each changed object tells them apart) take about 15 minutes on
+//! two cores the first time and are cached by chart, base and probe after
+//! that. Run it with
 //! `cargo test -p wandb-contract --test key_fidelity -- --ignored`.
 
 use std::collections::{BTreeMap, BTreeSet};
