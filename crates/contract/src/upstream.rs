@@ -73,12 +73,6 @@ pub struct Render {
     pub scopes: BTreeMap<Key, Option<String>>,
 }
 
-fn say_plan(keys: usize, renders: usize) {
-    crate::peer::say(&format!(
-        "  {keys} keys to render upstream, in {renders} renders to start with"
-    ));
-}
-
 /// Effects by `--set-json` flag (the key and its value), as cached.
 type CachedEffects = Effects;
 
@@ -201,7 +195,14 @@ impl Upstream {
             &BTreeSet::new(),
         );
         let plan = batches::plan(probes, &self.subcharts()?);
-        say_plan(probes.len(), plan.len());
+        crate::peer::say(&format!(
+            "  {} keys to render upstream, in {} renders to start with",
+            probes.len(),
+            plan.len()
+        ));
+        // A stack: the shared renders, and the halves they split into, come
+        // off it first; the single probes last never split, so a worker that
+        // finds it empty leaves no half behind for the other.
         let queue = Mutex::new(plan);
         let (done, renders) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let results = Mutex::new(CachedEffects::new());

@@ -13,7 +13,7 @@
 //! another file, e.g. `fixtures/values/minimal.yaml`, and then the test
 //! measures and lists but asserts nothing: the gaps list is the default's).
 //! Upstream's renders (several keys to a render where the subchart that
-//! rendered each changed object tells them apart) take about 15 minutes on
+//! rendered each changed object tells them apart) take about 22 minutes on
 //! two cores the first time and are cached by chart, base and probe after
 //! that. Run it with
 //! `cargo test -p wandb-contract --test key_fidelity -- --ignored`.
