@@ -96,7 +96,9 @@ impl Upstream {
     /// The chart's own values.yaml.
     pub fn values(&self) -> Result<Value, HelmError> {
         let text = self.run(&["show", "values", &self.chart.to_string_lossy()])?;
-        serde_saphyr::from_str(&text).map_err(|e| HelmError::Output(e.to_string()))
+        // Read as our loader reads a values file (and Helm does: `0755` is octal).
+        wandb_values::load::parse_yaml("values.yaml", &text)
+            .map_err(|e| HelmError::Output(e.to_string()))
     }
 
     /// The names (aliases) of the chart's subcharts, from its Chart.yaml.

@@ -5,19 +5,10 @@
 //! our render gives without them.
 
 use serde_json::{Map, Value};
-use wandb_contract::ledger::glob;
 use wandb_contract::peer::{chart_or_skip, say};
 use wandb_contract::upstream::{Upstream, find_helm};
 use wandb_render::{Release, render_yaml};
 use wandb_values::{NoFiles, Source, load};
-
-/// Keys of upstream's values.yaml not typed yet (their default, `""` or
-/// `false`, does nothing upstream either); reported as unknown until they
-/// are. Take a pattern off when it lands.
-const NOT_TYPED_YET: &[&str] = &[
-    "*.service.loadBalancerHealthCheckPath",
-    "*.service.headless",
-];
 
 /// An upstream release has a MySQL of its own: the chart installs none.
 const RELEASE: &str = "global:\n  mysql:\n    host: mysql.example.com\n";
@@ -62,15 +53,15 @@ fn upstreams_values_file_loads_with_no_unknown_key() {
             lines.join("\n")
         )
     });
-    let (left, unknown): (Vec<_>, Vec<_>) = loaded
+    let unknown: Vec<_> = loaded
         .warnings
         .iter()
         .filter(|w| w.message.starts_with("unknown key"))
-        .partition(|w| NOT_TYPED_YET.iter().any(|g| glob(g, &w.path)));
+        .collect();
     say(&format!(
-        "upstream values: {} warnings, {} unknown keys not typed yet",
+        "upstream values: {} warnings, {} unknown keys",
         loaded.warnings.len(),
-        left.len()
+        unknown.len()
     ));
     let unknown: Vec<String> = unknown.iter().map(ToString::to_string).collect();
     assert!(unknown.is_empty(), "unknown keys:\n{}", unknown.join("\n"));

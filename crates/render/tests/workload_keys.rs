@@ -91,6 +91,66 @@ fn service_enabled_false_leaves_the_service_out_and_true_adds_upstreams_default(
     ));
 }
 
+fn service(ms: &[Manifest], name: &str) -> serde_json::Value {
+    match find(ms, "Service", name).map(|m| &m.object) {
+        Some(Object::Service(s)) => json(s),
+        _ => panic!("Service/{name} missing"),
+    }
+}
+
+#[test]
+fn a_services_headless_internal_ports_and_health_check_keys_beat_the_catalogs() {
+    // On AWS the api's Service carries the catalog's health check path;
+    // the user's path beats it, and `internal` or `headless` drops it.
+    let aws = r#"global.cloudProvider="aws""#;
+    let api = "global.api.enabled=true";
+    let path = |ms: &[Manifest]| {
+        service(ms, "wandb-api")["metadata"]["annotations"]
+            ["alb.ingress.kubernetes.io/healthcheck-path"]
+            .clone()
+    };
+    assert_eq!(path(&objects(&[aws, api])), "/ready");
+    let ms = objects(&[
+        aws,
+        api,
+        r#"api.service.loadBalancerHealthCheckPath="/healthz""#,
+    ]);
+    assert_eq!(path(&ms), "/healthz");
+    assert!(path(&objects(&[aws, api, "api.service.internal=true"])).is_null());
+    let ms = objects(&[aws, api, "api.service.headless=true"]);
+    assert!(path(&ms).is_null());
+    assert_eq!(service(&ms, "wandb-api")["spec"]["clusterIP"], "None");
+
+    // A headless catalog Service made a plain one; the user's ports replace the catalog's.
+    let ms = objects(&[
+        "history-reader.install=true",
+        "history-reader.service.headless=false",
+        r#"history-reader.service.ports=[{"name":"grpc","port":9999}]"#,
+    ]);
+    let s = service(&ms, "wandb-history-reader");
+    assert!(s["spec"]["clusterIP"].is_null());
+    assert_eq!(
+        s["spec"]["ports"],
+        serde_json::json!([{"name": "grpc", "port": 9999, "targetPort": 9999}])
+    );
+
+    // On GCP, the BackendConfig takes the Service's healthCheck.
+    let ms = objects(&[
+        r#"global.cloudProvider="gcp""#,
+        r#"app.service.healthCheck={"requestPath":"/ready","port":8080}"#,
+    ]);
+    let Some(Object::Custom(b)) =
+        find(&ms, "BackendConfig", "wandb-app-backend-config").map(|m| &m.object)
+    else {
+        panic!("BackendConfig/wandb-app-backend-config missing")
+    };
+    assert_eq!(
+        b.spec["healthCheck"],
+        serde_json::json!({"requestPath": "/ready", "port": 8080})
+    );
+    assert_eq!(b.spec["timeoutSec"], 120);
+}
+
 #[test]
 fn deployment_postfix_renames_the_deployment_and_its_autoscaler_target_only() {
     let ms = objects(&[r#"parquet.deploymentPostfix="blue""#]);
@@ -354,4 +414,50 @@ fn a_hooks_pod_disruption_budget_and_service_account_follow_the_values() {
     assert!(!has(&ms, "ServiceAccount", "wandb-parquet-metadata-cache"));
     let d = deployment(&ms, "wandb-parquet-metadata-cache");
     assert_eq!(pod(d).service_account_name.as_deref(), Some("default"));
+}
+
+#[test]
+fn a_services_volumes_and_a_containers_volume_mounts_replace_the_catalogs() {
+    let names = |items: Option<Vec<String>>| items.unwrap_or_default();
+    let on = "global.api.enabled=true";
+    let ms = objects(&[on]);
+    let api = deployment(&ms, "wandb-api");
+    let volumes = |d: &Deployment| {
+        names(
+            pod(d)
+                .volumes
+                .as_ref()
+                .map(|v| v.iter().map(|v| v.name.clone()).collect()),
+        )
+    };
+    let mounts = |d: &Deployment| {
+        names(
+            container(d, "api")
+                .volume_mounts
+                .as_ref()
+                .map(|m| m.iter().map(|m| m.mount_path.clone()).collect()),
+        )
+    };
+    assert!(volumes(api).contains(&"temp-dir".to_string()));
+
+    let ms = objects(&[
+        on,
+        r#"api.volumes=[{"name":"extra","emptyDir":{}}]"#,
+        r#"api.containers.api.volumeMounts=[{"name":"extra","mountPath":"/extra"}]"#,
+    ]);
+    let api = deployment(&ms, "wandb-api");
+    let (volumes, mounts) = (volumes(api), mounts(api));
+    assert!(volumes.contains(&"extra".to_string()), "{volumes:?}");
+    assert!(!volumes.contains(&"temp-dir".to_string()), "{volumes:?}");
+    // The install-wide CA certificates stay.
+    assert!(
+        volumes.contains(&"wandb-ca-certs".to_string()),
+        "{volumes:?}"
+    );
+    assert!(mounts.contains(&"/extra".to_string()), "{mounts:?}");
+    assert!(!mounts.iter().any(|m| m.contains("tmp")), "{mounts:?}");
+
+    // A volume that is not one is refused, naming the key.
+    let e = errors(&[r#"api.volumes=[{"name":"x","emptyDir":"big"}]"#]);
+    assert!(e.contains("api.volumes"), "{e}");
 }

@@ -109,6 +109,9 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Value, Problem> {
     }
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget());
+    // Helm reads values as YAML 1.1, where `0755` (a volume's defaultMode,
+    // say) is octal: 493.
+    options.legacy_octal_numbers = true;
     let value: Value = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| Problem::error(name, format!("invalid YAML: {}", yaml_message(&e))))?;
     match value {
@@ -378,6 +381,15 @@ mod tests {
                 .cloned()
                 .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not found"))
         }
+    }
+
+    #[test]
+    fn a_leading_zero_is_octal_as_helm_reads_it() {
+        let tree = parse_yaml("v.yaml", "mode: 0755\nport: 8080\nzero: 0\n").unwrap();
+        assert_eq!(
+            tree,
+            serde_json::json!({"mode": 493, "port": 8080, "zero": 0})
+        );
     }
 
     fn files(pairs: &[(&str, &str)]) -> Files {

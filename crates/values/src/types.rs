@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::RollingUpdateDeployment;
 use k8s_openapi::api::core::v1::{
     Affinity, EnvVarSource, Lifecycle, PodSecurityContext, Probe, ResourceRequirements,
-    SecurityContext, Toleration,
+    SecurityContext, ServicePort, Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use schemars::JsonSchema;
@@ -22,6 +22,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::bufstream::BufstreamStore;
 use crate::stores::{ClickhouseStore, EtcdStore, KafkaStore, RedisStore, Store};
+
+/// The CRD's schema of a list of Kubernetes objects whose schema, spelled
+/// out once per component, would grow the CRD by tens of kilobytes each:
+/// objects, checked by their type when the values are read.
+fn any_objects(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+    })
+}
 
 /// Labels or annotations.
 pub type StringMap = BTreeMap<String, String>;
@@ -684,6 +694,10 @@ pub struct ContainerOverride {
     pub readiness_probe: Option<Probe>,
     pub startup_probe: Option<Probe>,
     pub lifecycle: Option<Lifecycle>,
+    /// The container's mounts, in place of the catalog's (the CA
+    /// certificates stay mounted).
+    #[schemars(schema_with = "any_objects")]
+    pub volume_mounts: Option<Vec<VolumeMount>>,
     /// Extra container ports, each entry a YAML list of ports, or upstream's
     /// `{{ include "wandb.lumen.gorilla.containerPort" . }}` for the lumen port.
     pub ports_tpls: Option<Vec<String>>,
@@ -869,6 +883,11 @@ pub struct Component {
     /// Overrides per container, by container name.
     pub containers: BTreeMap<String, ContainerOverride>,
     pub init_containers: BTreeMap<String, ContainerOverride>,
+    /// The pod's volumes, in place of the catalog's (the install-wide CA
+    /// certificate volumes stay); a container mounts them with its
+    /// `volumeMounts`.
+    #[schemars(schema_with = "any_objects")]
+    pub volumes: Option<Vec<Volume>>,
     pub jobs: BTreeMap<String, JobValues>,
     pub cron_jobs: BTreeMap<String, CronJobValues>,
     pub helm_hook: HelmHook,
@@ -878,9 +897,10 @@ pub struct Component {
     pub termination_grace_period_seconds: Option<i64>,
 }
 
-/// Labels, annotations and type of a component's Service.
+/// A component's Service, in the `wandb-base` shape: each key set here
+/// beats the catalog's.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(default)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ServiceOverride {
     /// Render the component's Service. W&B's services reach each other by
     /// Service name: turning one off cuts off whatever calls it.
@@ -889,6 +909,18 @@ pub struct ServiceOverride {
     pub annotations: StringMap,
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// `clusterIP: None`: clients resolve every pod's address (gRPC's
+    /// client-side balancing). A headless Service is internal.
+    pub headless: Option<bool>,
+    /// No cloud load-balancer annotations or BackendConfig for it.
+    pub internal: Option<bool>,
+    /// The AWS load balancer's health check path (`global.cloudProvider: aws`).
+    pub load_balancer_health_check_path: Option<String>,
+    /// The GCP BackendConfig's `healthCheck` (`global.cloudProvider: gcp`).
+    pub health_check: Option<serde_json::Value>,
+    /// The Service's ports, in place of the catalog's.
+    #[schemars(schema_with = "any_objects")]
+    pub ports: Option<Vec<ServicePort>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

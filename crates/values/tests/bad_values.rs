@@ -11,14 +11,11 @@
 //! table: input, outcome, first message, time.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 use wandb_values::load::MAX_ERRORS;
 use wandb_values::{Disk, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, SetKind, Source, load};
-
-/// No case may take this long; each takes milliseconds (debug build).
-const TIME_BOUND: Duration = Duration::from_secs(5);
 
 /// Peak resident memory of the whole test process, all cases run.
 const MEMORY_BOUND_MIB: u64 = 1024;
@@ -343,10 +340,10 @@ fn short(text: &str, max: usize) -> String {
 fn run(case: &Case) -> Result<String, String> {
     let started = Instant::now();
     let result = load(&case.sources, &mut Disk);
+    // Printed, not asserted: a loaded machine is slow. What keeps a case
+    // quick is the loader's work bound (100,000 values), which the
+    // "too large" cases check.
     let elapsed = started.elapsed();
-    if elapsed > TIME_BOUND {
-        return Err(format!("took {elapsed:?}"));
-    }
     let (outcome, problems) = match &result {
         Ok(loaded) => (
             format!("ok, {} warnings", loaded.warnings.len()),
@@ -400,7 +397,7 @@ fn run(case: &Case) -> Result<String, String> {
 }
 
 #[test]
-fn bad_values_fail_clearly_quickly_and_in_bounded_memory() {
+fn bad_values_fail_clearly_and_in_bounded_memory() {
     let mut cases = file_cases();
     cases.extend(generated_cases());
     let mut rows = vec![

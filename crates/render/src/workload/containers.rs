@@ -113,7 +113,7 @@ impl Build<'_, '_> {
             lifecycle: spec.lifecycle.clone(),
             resources: self.resources(spec, main, user),
             security_context: Some(security),
-            volume_mounts: Some(self.volume_mounts(spec)).filter(|m| !m.is_empty()),
+            volume_mounts: Some(self.volume_mounts(spec, user)).filter(|m| !m.is_empty()),
             ..Default::default()
         };
         if let Some(over) = user.over {

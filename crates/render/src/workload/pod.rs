@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use wandb_values::tpls::{self, Entry};
 use wandb_values::{Component, Flag};
 
-use super::overrides::PodContainers;
+use super::overrides::{Overrides, PodContainers};
 use super::security::pod_security_context;
 use super::{Build, condition_holds, label_value, non_empty_or};
 use crate::catalog::{ContainerSpec, PodAnnotationGroup, PodLabelGroup, VolumeGroup};
@@ -66,6 +66,12 @@ impl Build<'_, '_> {
         annotations.extend(v.pod.annotations.clone());
         annotations.extend(self.common_annotations());
         let init = build(pod.init_containers, false);
+        // A service's `volumes` value replaces its catalog list, as Helm
+        // replaces a list.
+        let volumes = match pod.overrides {
+            Overrides::Service(c) => c.volumes.as_deref().unwrap_or(volumes),
+            _ => volumes,
+        };
         let volumes = self.volumes(volumes, volume_groups);
         let node_selector = if !v.node_selector.is_empty() {
             &v.node_selector

@@ -6,49 +6,80 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::Build;
 use crate::objects::{CustomObject, Object};
 
+/// One Service of a component: the catalog's, with the user's keys over it.
+struct ServiceShape<'a> {
+    name: String,
+    ports: &'a [ServicePort],
+    headless: bool,
+    internal: bool,
+    kind: Option<&'a str>,
+    health_path: Option<&'a str>,
+    health_check: Option<&'a serde_json::Value>,
+}
+
 impl Build<'_, '_> {
     pub(super) fn services(&self) -> Vec<Object> {
+        let user = &self.values.service;
+        // A service with none of its own gets upstream's default port.
+        let default_port = [ServicePort {
+            name: Some("http".into()),
+            port: 80,
+            protocol: Some("TCP".into()),
+            target_port: Some(IntOrString::String("http".into())),
+            ..Default::default()
+        }];
         let mut out = Vec::new();
-        match (&self.spec.service, self.values.service.enabled) {
-            (_, Some(false)) => {}
-            (Some(s), _) => out.extend(self.service(
-                &self.fullname,
-                &s.ports,
-                s.headless,
-                s.kind.as_deref(),
-                s.load_balancer_health_check_path.as_deref(),
-            )),
-            // A service with none of its own gets upstream's default port.
-            (None, Some(true)) => out.extend(self.service(
-                &self.fullname,
-                &[ServicePort {
-                    name: Some("http".into()),
-                    port: 80,
-                    protocol: Some("TCP".into()),
-                    target_port: Some(IntOrString::String("http".into())),
-                    ..Default::default()
-                }],
-                false,
-                None,
-                None,
-            )),
-            (None, None) => {}
+        let main = match (&self.spec.service, user.enabled) {
+            (_, Some(false)) | (None, None) => None,
+            (Some(s), _) => Some(ServiceShape {
+                name: self.fullname.clone(),
+                ports: &s.ports,
+                headless: s.headless,
+                internal: false,
+                kind: s.kind.as_deref(),
+                health_path: s.load_balancer_health_check_path.as_deref(),
+                health_check: None,
+            }),
+            (None, Some(true)) => Some(ServiceShape {
+                name: self.fullname.clone(),
+                ports: &default_port,
+                headless: false,
+                internal: false,
+                kind: None,
+                health_path: None,
+                health_check: None,
+            }),
+        };
+        if let Some(mut shape) = main {
+            // The user's keys beat the catalog's, as Helm merges values.
+            shape.ports = user.ports.as_deref().unwrap_or(shape.ports);
+            shape.headless = user.headless.unwrap_or(shape.headless);
+            shape.internal = user.internal.unwrap_or(shape.internal);
+            shape.kind = user.kind.as_deref().or(shape.kind);
+            shape.health_path = user
+                .load_balancer_health_check_path
+                .as_deref()
+                .or(shape.health_path);
+            shape.health_check = user.health_check.as_ref();
+            out.extend(self.service(&shape));
         }
         for s in &self.spec.extra_services {
-            out.extend(self.service(&self.ctx.name(&s.name), &s.ports, s.headless, None, None));
+            out.extend(self.service(&ServiceShape {
+                name: self.ctx.name(&s.name),
+                ports: &s.ports,
+                headless: s.headless,
+                internal: false,
+                kind: None,
+                health_path: None,
+                health_check: None,
+            }));
         }
         out
     }
 
-    fn service(
-        &self,
-        name: &str,
-        ports: &[ServicePort],
-        headless: bool,
-        kind: Option<&str>,
-        health_path: Option<&str>,
-    ) -> Vec<Object> {
+    fn service(&self, shape: &ServiceShape) -> Vec<Object> {
         let g = &self.ctx.values.global;
+        let name = shape.name.as_str();
         let mut meta = self.meta(name);
         meta.labels
             .get_or_insert_with(Default::default)
@@ -57,10 +88,11 @@ impl Build<'_, '_> {
         annotations.extend(g.service.annotations.clone());
         annotations.extend(self.values.service.annotations.clone());
         let mut out = Vec::new();
-        if !headless {
+        // Cloud load balancers reach only what is neither internal nor headless.
+        if !shape.internal && !shape.headless {
             match g.cloud_provider.as_str() {
                 "aws" => {
-                    if let Some(path) = health_path {
+                    if let Some(path) = shape.health_path.filter(|p| !p.is_empty()) {
                         annotations.insert(
                             "alb.ingress.kubernetes.io/healthcheck-path".into(),
                             path.into(),
@@ -79,6 +111,9 @@ impl Build<'_, '_> {
                     if !g.gcp_security_policy.is_empty() {
                         spec["securityPolicy"] = serde_json::json!({"name": g.gcp_security_policy});
                     }
+                    if let Some(check) = shape.health_check.filter(|c| !is_empty_value(c)) {
+                        spec["healthCheck"] = check.clone();
+                    }
                     let mut bmeta = self.meta(&backend);
                     bmeta.annotations = None;
                     out.push(Object::Custom(CustomObject {
@@ -95,22 +130,25 @@ impl Build<'_, '_> {
         out.push(Object::Service(Service {
             metadata: meta,
             spec: Some(ServiceSpec {
-                type_: Some(
-                    self.values
-                        .service
-                        .kind
-                        .clone()
-                        .or_else(|| kind.map(str::to_string))
-                        .unwrap_or_else(|| "ClusterIP".into()),
-                ),
-                cluster_ip: headless.then(|| "None".into()),
-                ports: Some(ports.iter().map(with_target_port).collect()),
+                type_: Some(shape.kind.unwrap_or("ClusterIP").to_string()),
+                cluster_ip: shape.headless.then(|| "None".into()),
+                ports: Some(shape.ports.iter().map(with_target_port).collect()),
                 selector: Some(self.selector()),
                 ..Default::default()
             }),
             status: None,
         }));
         out
+    }
+}
+
+/// Null, or an empty map or list: what Helm's `with` skips.
+fn is_empty_value(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::Object(m) => m.is_empty(),
+        serde_json::Value::Array(a) => a.is_empty(),
+        _ => false,
     }
 }
 

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
+use super::overrides::UserContainer;
 use super::{Build, non_empty_or};
 use crate::catalog::{ContainerSpec, VolumeGroup};
 use crate::context::Ctx;
@@ -23,7 +24,16 @@ impl Build<'_, '_> {
         }
     }
 
-    pub(super) fn volume_mounts(&self, spec: &ContainerSpec) -> Vec<VolumeMount> {
+    pub(super) fn volume_mounts(
+        &self,
+        spec: &ContainerSpec,
+        user: UserContainer,
+    ) -> Vec<VolumeMount> {
+        // The user's `volumeMounts` replace the catalog's own list.
+        let own = user
+            .over
+            .and_then(|o| o.volume_mounts.as_deref())
+            .unwrap_or(&spec.volume_mounts);
         let mut mounts = Vec::new();
         for group in &spec.volume_mount_groups {
             mounts.extend(group_mounts(self.ctx, *group));
@@ -31,12 +41,15 @@ impl Build<'_, '_> {
         if self.global_volumes() {
             mounts.extend(ca_cert_mounts(self.ctx));
         }
-        for m in &spec.volume_mounts {
-            if !mounts
-                .iter()
-                .any(|x| x.name == m.name && x.mount_path == m.mount_path)
+        for m in own {
+            // A listed mount beats a group's at the same path (a volume may
+            // be mounted at several).
+            match mounts
+                .iter_mut()
+                .find(|x| x.name == m.name && x.mount_path == m.mount_path)
             {
-                mounts.push(m.clone());
+                Some(x) => *x = m.clone(),
+                None => mounts.push(m.clone()),
             }
         }
         mounts
@@ -58,7 +71,16 @@ impl Build<'_, '_> {
             if let Some(s) = v.secret.as_mut() {
                 s.secret_name = s.secret_name.as_ref().map(|n| self.ctx.expand(n));
             }
-            volumes.push(v);
+            // An empty medium is the default, which the API server leaves out.
+            if let Some(e) = v.empty_dir.as_mut() {
+                e.medium = e.medium.take().filter(|m| !m.is_empty());
+            }
+            // A listed volume beats a catalog group's of the same name, in
+            // its place (upstream lists some of those volumes in its values).
+            match volumes.iter_mut().find(|x| x.name == v.name) {
+                Some(x) => *x = v,
+                None => volumes.push(v),
+            }
         }
         volumes
     }
