@@ -98,6 +98,10 @@ pub struct Service {
     pub switch: Switch,
     /// Helm hook phases the jobs run in (`pre-install,pre-upgrade`).
     pub hook: Option<String>,
+    /// Its jobs prepare the databases: the operator runs them before the
+    /// services, as a hook or not.
+    #[serde(default)]
+    pub migration: bool,
     /// `Recreate` instead of a rolling update.
     pub strategy: Option<String>,
     pub pod_security_context: Option<PodSecurityContext>,

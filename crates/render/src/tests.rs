@@ -11,7 +11,7 @@ use wandb_values::Image;
 use crate::config::{config_map_named, meta};
 use crate::context::{Ctx, truncate_name};
 use crate::env::{OLAP_FEATURES, olap_settings};
-use crate::objects::{Manifest, Object, Phase};
+use crate::objects::{Manifest, Object};
 use crate::workload::container_security_context;
 
 /// `{release}-operator-wandb`, the name the upstream chart gives itself.
@@ -66,9 +66,7 @@ pub fn build(ctx: &Ctx) -> Vec<Manifest> {
             "#!/bin/sh\n# Healthy when weave-trace answers through the front door.\nwget -q -O /dev/null {front}/traces/health\n"
         );
         let cm = format!("{base}-test-weave");
-        out.push(
-            config_map_named(ctx, "tests", &cm, vec![("test.sh", script)]).in_phase(Phase::Test),
-        );
+        out.push(config_map_named(ctx, "tests", &cm, vec![("test.sh", script)]).for_test());
         out.push(pod(
             ctx,
             &cm,
@@ -172,5 +170,5 @@ fn pod(
             status: None,
         }),
     )
-    .in_phase(Phase::Test)
+    .for_test()
 }

@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::core::v1::EnvVar;
 use wandb_values::template::EnvHelper;
-use wandb_values::{Component, ValueOrRef};
+use wandb_values::{Component, StoreKind, ValueOrRef};
 
 use super::olap::{OLAP_HISTORY, OLAP_REGISTRY_SEARCH, OLAP_RUN_STORE_ACCELERATOR, olap_feature};
 use super::{field_ref, from_source, literal, resource_ref, secret_ref, value_or_ref};
@@ -126,7 +126,7 @@ fn bucket(ctx: &Ctx) -> Vec<EnvVar> {
         ),
         literal("GORILLA_STORAGE_BUCKET", &b.url),
     ];
-    if ctx.stores.object_store {
+    if ctx.in_cluster(StoreKind::ObjectStore) {
         // The in-cluster object store's keys reach the AWS SDK through
         // its standard variables, so the bucket URL keeps the form
         // W&B expects for a bucket without inline keys.
