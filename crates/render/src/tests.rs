@@ -7,6 +7,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use wandb_values::Image;
+use wandb_values::template::EnvHelper;
 
 use crate::config::{config_map_named, meta};
 use crate::context::{Ctx, truncate_name};
@@ -81,9 +82,9 @@ pub fn build(ctx: &Ctx) -> Vec<Manifest> {
             continue;
         }
         let group = match feature.key {
-            "registrySearch" => crate::catalog::EnvGroup::RegistrySearch,
-            "runStoreAccelerator" => crate::catalog::EnvGroup::RunStoreAccelerator,
-            _ => crate::catalog::EnvGroup::OlapHistory,
+            "registrySearch" => EnvHelper::RegistrySearch,
+            "runStoreAccelerator" => EnvHelper::RunStoreAccelerator,
+            _ => EnvHelper::History,
         };
         let env = crate::env::group(ctx, group, &Default::default());
         let names: Vec<&str> = env.iter().map(|e| e.name.as_str()).collect();
