@@ -112,7 +112,7 @@ pub fn run(args: RenderArgs) -> ExitCode {
     let release = Release::new(&args.name, &args.namespace);
     let mut manifests = wandb_render::render(&loaded.values, &release);
     if args.skip_tests {
-        manifests.retain(|m| m.phase != wandb_render::Phase::Test);
+        manifests.retain(|m| m.stage != wandb_render::Stage::Test);
     }
     let result = match &args.output_dir {
         Some(dir) => write_dir(dir, &manifests),

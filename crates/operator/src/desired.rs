@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use wandb_render::{Manifest, Phase, Release};
+use wandb_render::Release;
 use wandb_values::Values;
 
 use crate::crd::WeightsAndBiases;
@@ -21,45 +21,8 @@ pub const OWNER_ANNOTATION: &str = "apps.wandb.com/owner";
 /// The operator's field manager for server-side apply.
 pub const FIELD_MANAGER: &str = "wandb-operator";
 
-/// Components that hold data; they come up before anything that uses them.
-pub const STORES: &[&str] = &[
-    "mysql",
-    "redis",
-    "clickhouse",
-    "kafka",
-    "bufstream",
-    "etcd",
-    "objectStore",
-];
-
-/// The order objects are applied in. Each stage waits for the one before to
-/// be ready: stores before migrations before services, as the upstream
-/// chart's hooks order them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    /// Secrets, ConfigMaps, RBAC, Services, volumes: what pods need to start.
-    Config,
-    /// The in-cluster stores.
-    Stores,
-    /// Jobs that prepare the databases (pre-install hooks, migrations).
-    Migrations,
-    /// The W&B services.
-    Services,
-    /// Jobs that run once the services are up (post-install hooks).
-    PostInstall,
-}
-
-impl Stage {
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Config => "config",
-            Stage::Stores => "stores",
-            Stage::Migrations => "migrations",
-            Stage::Services => "services",
-            Stage::PostInstall => "post-install",
-        }
-    }
-}
+/// The order objects are applied in, as the render marks them.
+pub use wandb_render::Stage;
 
 /// One object to apply.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,26 +60,6 @@ pub fn is_workload(kind: &str) -> bool {
     )
 }
 
-fn stage_of(m: &Manifest) -> Stage {
-    let kind = m.object.kind();
-    let is_job = kind == "Job";
-    match m.phase {
-        Phase::PreInstall if is_job => Stage::Migrations,
-        Phase::PostInstall if is_job => Stage::PostInstall,
-        _ if !is_workload(kind)
-            && !matches!(
-                kind,
-                "HorizontalPodAutoscaler" | "ScaledObject" | "PodDisruptionBudget"
-            ) =>
-        {
-            Stage::Config
-        }
-        _ if STORES.contains(&m.component.as_str()) => Stage::Stores,
-        _ if is_job && m.component.ends_with("MigrationJob") => Stage::Migrations,
-        _ => Stage::Services,
-    }
-}
-
 /// The objects of a resource, in apply order. Test pods are left out.
 pub fn desired(wandb: &WeightsAndBiases, values: &Values) -> Vec<DesiredObject> {
     let name = wandb.metadata.name.clone().unwrap_or_default();
@@ -125,9 +68,8 @@ pub fn desired(wandb: &WeightsAndBiases, values: &Values) -> Vec<DesiredObject> 
     let owner = owner_reference(wandb);
     let mut out: Vec<DesiredObject> = wandb_render::render(values, &release)
         .into_iter()
-        .filter(|m| m.phase != Phase::Test)
+        .filter(|m| m.stage != Stage::Test)
         .map(|m| {
-            let stage = stage_of(&m);
             let kind = m.object.kind().to_string();
             let mut body = serde_json::to_value(&m.object).unwrap_or(Value::Null);
             label(&mut body, &name, &m.component);
@@ -151,7 +93,7 @@ pub fn desired(wandb: &WeightsAndBiases, values: &Values) -> Vec<DesiredObject> 
                 name: m.object.name().to_string(),
                 namespace: m.object.is_namespaced().then(|| namespace.clone()),
                 component: m.component,
-                stage,
+                stage: m.stage,
                 kind,
                 body,
                 generated: m.generated,

@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde::Deserialize;
+use wandb_values::template::EnvHelper;
 use wandb_values::{Image, Sizing};
 
 // The catalog's YAML files as JSON (build.rs): faster to parse at every start.
@@ -98,6 +99,10 @@ pub struct Service {
     pub switch: Switch,
     /// Helm hook phases the jobs run in (`pre-install,pre-upgrade`).
     pub hook: Option<String>,
+    /// Its jobs prepare the databases: the operator runs them before the
+    /// services, as a hook or not.
+    #[serde(default)]
+    pub migration: bool,
     /// `Recreate` instead of a rolling update.
     pub strategy: Option<String>,
     pub pod_security_context: Option<PodSecurityContext>,
@@ -121,7 +126,7 @@ pub struct Service {
     #[serde(default)]
     pub env_from: Vec<EnvFromSpec>,
     #[serde(default)]
-    pub env_groups: Vec<EnvGroup>,
+    pub env_groups: Vec<EnvHelper>,
     #[serde(default)]
     pub env: BTreeMap<String, EnvSpec>,
     #[serde(default)]
@@ -238,33 +243,6 @@ pub enum Source {
     RedisConnectionString,
     BucketUrl,
     LumenGoogleCredsPath,
-}
-
-/// Named sets of env vars (see `env::group`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum EnvGroup {
-    Downward,
-    BucketCwIdentity,
-    Bucket,
-    Mysql,
-    MysqlConfig,
-    Redis,
-    Queue,
-    HistoryStore,
-    Statsig,
-    Observability,
-    Oidc,
-    Smtp,
-    License,
-    RateLimit,
-    SslCert,
-    RegistrySearch,
-    RunStoreAccelerator,
-    OlapHistory,
-    Lumen,
-    Clickhouse,
-    Mcp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -2,7 +2,9 @@
 //! facts derived from them once (which stores run in the cluster, where each
 //! endpoint is, which Secret holds which password).
 
-use wandb_values::{Scalar, ValueOrRef, Values};
+use std::collections::BTreeSet;
+
+use wandb_values::{Scalar, StoreKind, ValueOrRef, Values};
 
 /// The release a render is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,20 +27,10 @@ impl Release {
 pub struct Ctx<'a> {
     pub values: &'a Values,
     pub release: &'a Release,
-    pub stores: Stores,
+    /// The stores that run in the cluster.
+    stores_in_cluster: BTreeSet<StoreKind>,
     /// Resolved once: most services read it.
     bucket: BucketInfo,
-}
-
-/// Which stores run in the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stores {
-    pub mysql: bool,
-    pub redis: bool,
-    pub clickhouse: bool,
-    pub kafka: bool,
-    pub bufstream: bool,
-    pub object_store: bool,
 }
 
 /// The bucket W&B uses, resolved from `global.bucket` or `global.defaultBucket`.
@@ -65,30 +57,50 @@ pub const OBJECT_STORE_BUCKET: &str = "wandb";
 
 impl<'a> Ctx<'a> {
     pub fn new(values: &'a Values, release: &'a Release) -> Self {
-        let g = &values.global;
-        let installs = |v: Option<bool>| v != Some(false);
-        let bucket_named = !g.bucket.name.is_empty() || !g.default_bucket.name.is_empty();
-        let bufstream = values.bufstream.install == Some(true);
-        let stores = Stores {
-            mysql: installs(values.mysql.install) && is_unset(&g.mysql.host),
-            redis: installs(values.redis.base.install) && g.redis.host.is_empty(),
-            kafka: installs(values.kafka.base.install)
-                && g.kafka.broker_host.is_empty()
-                && !bufstream,
-            bufstream: bufstream && g.kafka.broker_host.is_empty(),
-            object_store: installs(values.object_store.install) && !bucket_named,
-            clickhouse: false,
-        };
         let mut ctx = Ctx {
             values,
             release,
-            stores,
+            stores_in_cluster: BTreeSet::new(),
             bucket: BucketInfo::default(),
         };
+        ctx.stores_in_cluster = StoreKind::ALL
+            .into_iter()
+            .filter(|store| ctx.runs_in_cluster(*store))
+            .collect();
+        // The bucket is the in-cluster object store's when that runs.
         ctx.bucket = ctx.resolve_bucket();
-        ctx.stores.clickhouse = installs(values.clickhouse.base.install)
-            && ctx.clickhouse_host() == ctx.in_cluster_clickhouse_host();
         ctx
+    }
+
+    /// Whether the install runs `store` in the cluster.
+    pub fn in_cluster(&self, store: StoreKind) -> bool {
+        self.stores_in_cluster.contains(&store)
+    }
+
+    /// A store runs in the cluster when it is not switched off and the
+    /// values name no endpoint outside it.
+    fn runs_in_cluster(&self, store: StoreKind) -> bool {
+        let values = self.values;
+        let g = &values.global;
+        let installs = |v: Option<bool>| v != Some(false);
+        // Bufstream is off unless asked for; it replaces Kafka.
+        let bufstream = values.bufstream.install == Some(true);
+        match store {
+            StoreKind::Mysql => installs(values.mysql.install) && is_unset(&g.mysql.host),
+            StoreKind::Redis => installs(values.redis.base.install) && g.redis.host.is_empty(),
+            StoreKind::ObjectStore => {
+                let bucket_named = !g.bucket.name.is_empty() || !g.default_bucket.name.is_empty();
+                installs(values.object_store.install) && !bucket_named
+            }
+            StoreKind::Clickhouse => {
+                installs(values.clickhouse.base.install)
+                    && self.clickhouse_host() == self.in_cluster_clickhouse_host()
+            }
+            StoreKind::Kafka => {
+                installs(values.kafka.base.install) && g.kafka.broker_host.is_empty() && !bufstream
+            }
+            StoreKind::Bufstream | StoreKind::Etcd => bufstream && g.kafka.broker_host.is_empty(),
+        }
     }
 
     /// `{release}-suffix`.
@@ -247,7 +259,7 @@ impl<'a> Ctx<'a> {
         };
         let mut name = chosen.name.clone();
         let mut region = chosen.region.clone();
-        if self.stores.object_store {
+        if self.in_cluster(StoreKind::ObjectStore) {
             name = format!(
                 "{}:{OBJECT_STORE_PORT}/{OBJECT_STORE_BUCKET}",
                 self.name("minio")
@@ -317,9 +329,9 @@ impl<'a> Ctx<'a> {
         let g = &self.values.global.kafka;
         if !g.broker_host.is_empty() {
             g.broker_host.clone()
-        } else if self.stores.kafka {
+        } else if self.in_cluster(StoreKind::Kafka) {
             self.name("kafka")
-        } else if self.stores.bufstream {
+        } else if self.in_cluster(StoreKind::Bufstream) {
             format!("bufstream.{}.svc.cluster.local", self.bufstream_namespace())
         } else {
             "bufstream.bufstream.svc.cluster.local".into()
@@ -333,7 +345,7 @@ impl<'a> Ctx<'a> {
 
     /// The Kafka client user and password exist only for the in-cluster Kafka.
     pub fn kafka_user(&self) -> String {
-        if self.stores.kafka {
+        if self.in_cluster(StoreKind::Kafka) {
             self.values.global.kafka.user.clone()
         } else {
             String::new()
@@ -341,7 +353,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn kafka_password(&self) -> String {
-        if self.stores.kafka {
+        if self.in_cluster(StoreKind::Kafka) {
             self.values.global.kafka.password.clone()
         } else {
             String::new()

@@ -17,7 +17,7 @@ pub mod tests;
 pub mod workload;
 
 pub use context::{Ctx, Release};
-pub use objects::{GeneratedKey, Manifest, Object, Phase};
+pub use objects::{GeneratedKey, Manifest, Object, Phase, Stage};
 
 use wandb_values::Values;
 
@@ -31,7 +31,11 @@ pub fn render(values: &Values, release: &Release) -> Vec<Manifest> {
     let mut out = config::build(&ctx);
     for (key, spec) in &catalog::CATALOG.services {
         if let Some(component) = values.component(key) {
-            out.extend(workload::build(&ctx, key, spec, component));
+            let objects = workload::build(&ctx, key, spec, component);
+            out.extend(objects.into_iter().map(|m| {
+                let stage = service_stage(spec, &m);
+                m.in_stage(stage)
+            }));
         }
     }
     out.extend(stores::build(&ctx));
@@ -46,6 +50,20 @@ pub fn render(values: &Values, release: &Release) -> Vec<Manifest> {
     }
     objects::sort(&mut out);
     out
+}
+
+/// The stage of a W&B service's object that runs pods. A Helm hook's Job
+/// runs where Helm runs it (a pre-install hook as a migration, a post-install
+/// one after the services), the catalog's migrations before the services;
+/// the rest is a service.
+fn service_stage(spec: &catalog::Service, m: &Manifest) -> Stage {
+    let job = m.object.kind() == "Job";
+    match m.phase {
+        Phase::PreInstall if job => Stage::Migrations,
+        Phase::PostInstall if job => Stage::PostInstall,
+        _ if job && spec.migration => Stage::Migrations,
+        _ => Stage::Services,
+    }
 }
 
 /// The render as multi-document YAML.

@@ -152,6 +152,23 @@ impl Object {
         !matches!(self, Object::ClusterRole(_) | Object::ClusterRoleBinding(_))
     }
 
+    /// Whether it runs pods, or scales them or guards their disruptions:
+    /// what waits for the stage before it.
+    pub fn runs_pods(&self) -> bool {
+        matches!(
+            self.kind(),
+            "Pod"
+                | "Deployment"
+                | "StatefulSet"
+                | "DaemonSet"
+                | "Job"
+                | "CronJob"
+                | "HorizontalPodAutoscaler"
+                | "ScaledObject"
+                | "PodDisruptionBudget"
+        )
+    }
+
     /// Position in Helm's install order (lower goes first).
     pub fn install_rank(&self) -> usize {
         INSTALL_ORDER
@@ -200,7 +217,7 @@ const INSTALL_ORDER: &[&str] = &[
     "APIService",
 ];
 
-/// When an object is applied relative to the rest.
+/// When Helm would apply an object, relative to the rest: its hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
     /// Before the install's other objects (migrations, renames).
@@ -209,8 +226,39 @@ pub enum Phase {
     Main,
     /// After the install's other objects are ready.
     PostInstall,
-    /// Only by `helm test` or an explicit check.
+}
+
+/// The step of an install an object belongs to, set by whoever builds it.
+/// The operator applies the steps in this order, each once the workloads of
+/// the one before are ready: stores before migrations before services, as
+/// the upstream chart's hooks order them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Secrets, ConfigMaps, RBAC, Services, volumes: what pods need to start.
+    Config,
+    /// The in-cluster stores.
+    Stores,
+    /// Jobs that prepare the databases (pre-install hooks, migrations).
+    Migrations,
+    /// The W&B services.
+    Services,
+    /// Jobs that run once the services are up (post-install hooks).
+    PostInstall,
+    /// Test pods, run by `helm test` or a check; never applied with the install.
     Test,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Config => "config",
+            Stage::Stores => "stores",
+            Stage::Migrations => "migrations",
+            Stage::Services => "services",
+            Stage::PostInstall => "post-install",
+            Stage::Test => "test",
+        }
+    }
 }
 
 /// A key of a generated Secret: created once with a random value, never
@@ -229,16 +277,25 @@ pub struct Manifest {
     /// The component it belongs to (`app`, `mysql`, `ingress`, ...).
     pub component: String,
     pub phase: Phase,
+    pub stage: Stage,
     /// For a Secret: its keys whose values are generated once.
     pub generated: Vec<GeneratedKey>,
 }
 
 impl Manifest {
+    /// An object of the main phase: in the Config stage when pods need it
+    /// to start, else a service's (see `in_stage`).
     pub fn new(component: &str, object: Object) -> Self {
+        let stage = if object.runs_pods() {
+            Stage::Services
+        } else {
+            Stage::Config
+        };
         Manifest {
             object,
             component: component.to_string(),
             phase: Phase::Main,
+            stage,
             generated: Vec::new(),
         }
     }
@@ -247,28 +304,40 @@ impl Manifest {
         self.phase = phase;
         self
     }
+
+    /// Puts the object in `stage` when it runs pods (or scales or guards
+    /// them); what pods need to start stays in Config, applied first.
+    pub fn in_stage(mut self, stage: Stage) -> Self {
+        if self.stage != Stage::Config {
+            self.stage = stage;
+        }
+        self
+    }
+
+    /// A test's object, whatever its kind: never applied with the install.
+    pub fn for_test(mut self) -> Self {
+        self.stage = Stage::Test;
+        self
+    }
 }
 
 /// Annotation on a generated Secret that lists its generated keys.
 pub const GENERATED_KEYS_ANNOTATION: &str = "apps.wandb.com/generated-keys";
 
-/// Sorts manifests as `helm template` prints them: by phase, by Helm's kind
-/// order, then by name.
+/// Sorts manifests as `helm template` prints them: by phase (test objects,
+/// Helm's test hooks, last), by Helm's kind order, then by name.
 pub fn sort(manifests: &mut [Manifest]) {
-    manifests.sort_by(|a, b| {
-        (
-            a.phase,
-            a.object.install_rank(),
-            a.object.kind(),
-            a.object.name(),
-        )
-            .cmp(&(
-                b.phase,
-                b.object.install_rank(),
-                b.object.kind(),
-                b.object.name(),
-            ))
-    });
+    manifests.sort_by(|a, b| helm_order(a).cmp(&helm_order(b)));
+}
+
+fn helm_order(m: &Manifest) -> (bool, Phase, usize, &str, &str) {
+    (
+        m.stage == Stage::Test,
+        m.phase,
+        m.object.install_rank(),
+        m.object.kind(),
+        m.object.name(),
+    )
 }
 
 /// Multi-document YAML of the manifests, in order, each headed by the

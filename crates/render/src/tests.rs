@@ -7,11 +7,12 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use wandb_values::Image;
+use wandb_values::template::EnvHelper;
 
 use crate::config::{config_map_named, meta};
 use crate::context::{Ctx, truncate_name};
 use crate::env::{OLAP_FEATURES, olap_settings};
-use crate::objects::{Manifest, Object, Phase};
+use crate::objects::{Manifest, Object};
 use crate::workload::container_security_context;
 
 /// `{release}-operator-wandb`, the name the upstream chart gives itself.
@@ -66,9 +67,7 @@ pub fn build(ctx: &Ctx) -> Vec<Manifest> {
             "#!/bin/sh\n# Healthy when weave-trace answers through the front door.\nwget -q -O /dev/null {front}/traces/health\n"
         );
         let cm = format!("{base}-test-weave");
-        out.push(
-            config_map_named(ctx, "tests", &cm, vec![("test.sh", script)]).in_phase(Phase::Test),
-        );
+        out.push(config_map_named(ctx, "tests", &cm, vec![("test.sh", script)]).for_test());
         out.push(pod(
             ctx,
             &cm,
@@ -83,9 +82,9 @@ pub fn build(ctx: &Ctx) -> Vec<Manifest> {
             continue;
         }
         let group = match feature.key {
-            "registrySearch" => crate::catalog::EnvGroup::RegistrySearch,
-            "runStoreAccelerator" => crate::catalog::EnvGroup::RunStoreAccelerator,
-            _ => crate::catalog::EnvGroup::OlapHistory,
+            "registrySearch" => EnvHelper::RegistrySearch,
+            "runStoreAccelerator" => EnvHelper::RunStoreAccelerator,
+            _ => EnvHelper::History,
         };
         let env = crate::env::group(ctx, group, &Default::default());
         let names: Vec<&str> = env.iter().map(|e| e.name.as_str()).collect();
@@ -172,5 +171,5 @@ fn pod(
             status: None,
         }),
     )
-    .in_phase(Phase::Test)
+    .for_test()
 }

@@ -16,6 +16,7 @@ pub mod check;
 pub mod cloud_exporters;
 pub mod load;
 pub mod set;
+pub mod store_kind;
 pub mod stores;
 pub mod template;
 pub mod tpls;
@@ -28,6 +29,7 @@ pub use bufstream::*;
 pub use cloud_exporters::*;
 pub use load::{Disk, FileReader, Loaded, NoFiles, Source, load};
 pub use set::SetKind;
+pub use store_kind::StoreKind;
 pub use stores::*;
 pub use types::*;
 

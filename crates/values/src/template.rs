@@ -154,8 +154,10 @@ const BUCKET_FIELDS: &[(&str, BucketField)] = &[
 ];
 
 /// The upstream chart's helpers that give a list of environment variables
-/// (an `envTpls` entry), each one of the render's env groups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// (an `envTpls` entry); also the env groups of the render's catalog
+/// (`envGroups`, camelCase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum EnvHelper {
     Downward,
     BucketCwIdentity,

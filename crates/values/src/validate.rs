@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::Problem;
+use crate::store_kind::StoreKind;
 use crate::stores::Store;
 use crate::template::is_template;
 use crate::tpls;
@@ -411,19 +412,10 @@ impl Values {
         self.components().find(|(k, _)| *k == key).map(|(_, c)| c)
     }
 
-    /// Every in-cluster store with its values key.
+    /// Every in-cluster store's settings with their values keys.
     pub fn stores(&self) -> impl Iterator<Item = (&'static str, &Store)> {
-        [
-            ("mysql", &*self.mysql),
-            ("redis", &self.redis.base),
-            ("redis.master", &self.redis.master),
-            ("clickhouse", &self.clickhouse.base),
-            ("clickhouse.keeper", &self.clickhouse.keeper),
-            ("kafka", &self.kafka.base),
-            ("kafka.controller", &self.kafka.controller),
-            ("etcd", &self.etcd.base),
-            ("objectStore", &*self.object_store),
-        ]
-        .into_iter()
+        StoreKind::ALL
+            .into_iter()
+            .flat_map(|store| store.settings(self))
     }
 }

@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ring::{digest, hmac};
 use wandb_render::Ctx;
 
+use wandb_values::StoreKind;
+
 use super::http::{self, Endpoint, Response};
 use super::net::{self, Problem};
 use super::{Cluster, Lines, Source, in_cluster};
@@ -124,7 +126,7 @@ pub struct Keys {
 pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines {
     let mut lines = Lines::new(STORE);
     let g = &ctx.values.global;
-    if ctx.stores.object_store {
+    if ctx.in_cluster(StoreKind::ObjectStore) {
         in_cluster(&mut lines);
         return lines;
     }

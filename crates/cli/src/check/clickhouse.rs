@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use wandb_render::Ctx;
 
+use wandb_values::StoreKind;
+
 use super::http::{self, Endpoint};
 use super::net;
 use super::{Cluster, Lines, Source, in_cluster};
@@ -15,7 +17,7 @@ const STORE: &str = "clickhouse";
 pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines {
     let mut lines = Lines::new(STORE);
     let c = &ctx.values.global.clickhouse;
-    if ctx.stores.clickhouse {
+    if ctx.in_cluster(StoreKind::Clickhouse) {
         in_cluster(&mut lines);
         return lines;
     }

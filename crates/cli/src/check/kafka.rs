@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wandb_render::Ctx;
 
+use wandb_values::StoreKind;
+
 use super::net::{self, Problem, within};
 use super::{Lines, in_cluster, seconds};
 
@@ -24,7 +26,7 @@ pub async fn check(ctx: &Ctx<'_>, timeout: Duration) -> Lines {
         );
         return lines;
     }
-    if ctx.stores.kafka || ctx.stores.bufstream {
+    if ctx.in_cluster(StoreKind::Kafka) || ctx.in_cluster(StoreKind::Bufstream) {
         in_cluster(&mut lines);
         return lines;
     }

@@ -7,7 +7,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
 use wandb_render::Ctx;
 use wandb_render::context::is_unset;
-use wandb_values::MysqlGlobal;
+use wandb_values::{MysqlGlobal, StoreKind};
 
 use super::net::{self, Problem, within};
 use super::{Cluster, Lines, Source, in_cluster, seconds};
@@ -17,7 +17,7 @@ const STORE: &str = "mysql";
 pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines {
     let mut lines = Lines::new(STORE);
     let m = &ctx.values.global.mysql;
-    if ctx.stores.mysql {
+    if ctx.in_cluster(StoreKind::Mysql) {
         in_cluster(&mut lines);
         return lines;
     }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufStream};
 use wandb_render::Ctx;
-use wandb_values::RedisGlobal;
+use wandb_values::{RedisGlobal, StoreKind};
 
 use super::net::{self, Problem, Stream, within};
 use super::{Cluster, Lines, Source, in_cluster, seconds};
@@ -16,7 +16,7 @@ const STORE: &str = "redis";
 pub async fn check(ctx: &Ctx<'_>, cluster: &Cluster, timeout: Duration) -> Lines {
     let mut lines = Lines::new(STORE);
     let r = &ctx.values.global.redis;
-    if ctx.stores.redis {
+    if ctx.in_cluster(StoreKind::Redis) {
         in_cluster(&mut lines);
         return lines;
     }

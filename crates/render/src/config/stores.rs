@@ -1,6 +1,8 @@
 //! How W&B's services reach the stores: the bucket, Kafka and Redis. A
 //! credentials Secret is written only when the values don't name one.
 
+use wandb_values::StoreKind;
+
 use crate::context::Ctx;
 use crate::objects::Manifest;
 
@@ -31,7 +33,7 @@ pub(super) fn bucket(ctx: &Ctx) -> Vec<Manifest> {
 fn bucket_secret(ctx: &Ctx) -> Manifest {
     let bucket = ctx.bucket();
     let mut data = Vec::new();
-    if ctx.stores.object_store {
+    if ctx.in_cluster(StoreKind::ObjectStore) {
         data.push((bucket.access_key_name.as_str(), SecretValue::Generated(32)));
         data.push((bucket.secret_key_name.as_str(), SecretValue::Generated(48)));
     } else {

@@ -3,64 +3,36 @@
 
 use k8s_openapi::api::core::v1::EnvVar;
 use wandb_values::template::EnvHelper;
-use wandb_values::{Component, ValueOrRef};
+use wandb_values::{Component, StoreKind, ValueOrRef};
 
 use super::olap::{OLAP_HISTORY, OLAP_REGISTRY_SEARCH, OLAP_RUN_STORE_ACCELERATOR, olap_feature};
 use super::{field_ref, from_source, literal, resource_ref, secret_ref, value_or_ref};
-use crate::catalog::EnvGroup;
 use crate::context::{Ctx, MYSQL_DSN, non_empty};
 
-/// The group of an upstream env helper (an `envTpls` entry).
-pub fn group_of(helper: EnvHelper) -> EnvGroup {
-    match helper {
-        EnvHelper::Downward => EnvGroup::Downward,
-        EnvHelper::BucketCwIdentity => EnvGroup::BucketCwIdentity,
-        EnvHelper::Bucket => EnvGroup::Bucket,
-        EnvHelper::Mysql => EnvGroup::Mysql,
-        EnvHelper::MysqlConfig => EnvGroup::MysqlConfig,
-        EnvHelper::Redis => EnvGroup::Redis,
-        EnvHelper::Queue => EnvGroup::Queue,
-        EnvHelper::HistoryStore => EnvGroup::HistoryStore,
-        EnvHelper::Statsig => EnvGroup::Statsig,
-        EnvHelper::Observability => EnvGroup::Observability,
-        EnvHelper::Oidc => EnvGroup::Oidc,
-        EnvHelper::Smtp => EnvGroup::Smtp,
-        EnvHelper::License => EnvGroup::License,
-        EnvHelper::RateLimit => EnvGroup::RateLimit,
-        EnvHelper::SslCert => EnvGroup::SslCert,
-        EnvHelper::RegistrySearch => EnvGroup::RegistrySearch,
-        EnvHelper::RunStoreAccelerator => EnvGroup::RunStoreAccelerator,
-        EnvHelper::History => EnvGroup::OlapHistory,
-        EnvHelper::Lumen => EnvGroup::Lumen,
-        EnvHelper::Clickhouse | EnvHelper::ClickhouseConfig => EnvGroup::Clickhouse,
-        EnvHelper::Mcp => EnvGroup::Mcp,
-    }
-}
-
 /// The env vars of one group, for a component.
-pub fn group(ctx: &Ctx, group: EnvGroup, component: &Component) -> Vec<EnvVar> {
+pub fn group(ctx: &Ctx, group: EnvHelper, component: &Component) -> Vec<EnvVar> {
     match group {
-        EnvGroup::Downward => downward(),
-        EnvGroup::BucketCwIdentity => coreweave_bucket_identity(),
-        EnvGroup::Bucket => bucket(ctx),
-        EnvGroup::MysqlConfig => mysql_config(ctx),
-        EnvGroup::Mysql => mysql(ctx),
-        EnvGroup::Redis => redis(ctx),
-        EnvGroup::Queue => queue(ctx),
-        EnvGroup::HistoryStore => history_store_addresses(ctx),
-        EnvGroup::Statsig => statsig(ctx),
-        EnvGroup::Observability => observability(ctx, component),
-        EnvGroup::Oidc => oidc(ctx),
-        EnvGroup::Smtp => smtp(ctx),
-        EnvGroup::License => license(ctx),
-        EnvGroup::RateLimit => rate_limits(ctx),
-        EnvGroup::SslCert => ssl_certs(),
-        EnvGroup::RegistrySearch => olap_feature(ctx, &OLAP_REGISTRY_SEARCH),
-        EnvGroup::RunStoreAccelerator => run_store_accelerator(ctx),
-        EnvGroup::OlapHistory => olap_feature(ctx, &OLAP_HISTORY),
-        EnvGroup::Lumen => lumen(ctx),
-        EnvGroup::Clickhouse => clickhouse(ctx),
-        EnvGroup::Mcp => mcp(ctx),
+        EnvHelper::Downward => downward(),
+        EnvHelper::BucketCwIdentity => coreweave_bucket_identity(),
+        EnvHelper::Bucket => bucket(ctx),
+        EnvHelper::MysqlConfig => mysql_config(ctx),
+        EnvHelper::Mysql => mysql(ctx),
+        EnvHelper::Redis => redis(ctx),
+        EnvHelper::Queue => queue(ctx),
+        EnvHelper::HistoryStore => history_store_addresses(ctx),
+        EnvHelper::Statsig => statsig(ctx),
+        EnvHelper::Observability => observability(ctx, component),
+        EnvHelper::Oidc => oidc(ctx),
+        EnvHelper::Smtp => smtp(ctx),
+        EnvHelper::License => license(ctx),
+        EnvHelper::RateLimit => rate_limits(ctx),
+        EnvHelper::SslCert => ssl_certs(),
+        EnvHelper::RegistrySearch => olap_feature(ctx, &OLAP_REGISTRY_SEARCH),
+        EnvHelper::RunStoreAccelerator => run_store_accelerator(ctx),
+        EnvHelper::History => olap_feature(ctx, &OLAP_HISTORY),
+        EnvHelper::Lumen => lumen(ctx),
+        EnvHelper::Clickhouse | EnvHelper::ClickhouseConfig => clickhouse(ctx),
+        EnvHelper::Mcp => mcp(ctx),
     }
 }
 
@@ -126,7 +98,7 @@ fn bucket(ctx: &Ctx) -> Vec<EnvVar> {
         ),
         literal("GORILLA_STORAGE_BUCKET", &b.url),
     ];
-    if ctx.stores.object_store {
+    if ctx.in_cluster(StoreKind::ObjectStore) {
         // The in-cluster object store's keys reach the AWS SDK through
         // its standard variables, so the bucket URL keeps the form
         // W&B expects for a bucket without inline keys.
@@ -296,37 +268,31 @@ fn rate_limits(ctx: &Ctx) -> Vec<EnvVar> {
     if !(g.api.enabled && r.enabled) {
         return vec![literal("GORILLA_LIMITER", "noop://")];
     }
-    vec![
-        literal("GORILLA_LIMITER", ctx.redis_connection()),
-        literal(
-            "GORILLA_DEFAULT_RATE_LIMITS_FILESTREAM_COUNT",
-            r.filestream_count.to_string(),
-        ),
-        literal(
-            "GORILLA_DEFAULT_RATE_LIMITS_FILESTREAM_SIZE",
-            r.filestream_size.to_string(),
-        ),
-        literal(
-            "GORILLA_DEFAULT_RATE_LIMITS_FILESTREAM_PER_RUN_COUNT",
+    let limits = [
+        ("FILESTREAM_COUNT", r.filestream_count.to_string()),
+        ("FILESTREAM_SIZE", r.filestream_size.to_string()),
+        (
+            "FILESTREAM_PER_RUN_COUNT",
             r.file_stream_per_run_count.to_string(),
         ),
-        literal(
-            "GORILLA_DEFAULT_RATE_LIMITS_RUN_UPDATE_COUNT",
-            r.run_update_count.to_string(),
-        ),
-        literal(
-            "GORILLA_DEFAULT_RATE_LIMITS_SDK_GRAPHQL_QUERY_SECONDS",
+        ("RUN_UPDATE_COUNT", r.run_update_count.to_string()),
+        (
+            "SDK_GRAPHQL_QUERY_SECONDS",
             r.sdk_graphql_query_seconds.to_string(),
         ),
-        literal(
-            "GORILLA_DEFAULT_RATE_LIMITS_CREATE_ARTIFACTS",
-            r.create_artifacts.to_string(),
-        ),
-        literal(
-            "GORILLA_DEFAULT_RATE_LIMITS_CREATE_ARTIFACTS_TIME_WINDOW",
+        ("CREATE_ARTIFACTS", r.create_artifacts.to_string()),
+        (
+            "CREATE_ARTIFACTS_TIME_WINDOW",
             r.create_artifacts_time_window.to_string(),
         ),
-    ]
+    ];
+    let mut env = vec![literal("GORILLA_LIMITER", ctx.redis_connection())];
+    env.extend(
+        limits
+            .into_iter()
+            .map(|(limit, value)| literal(&format!("GORILLA_DEFAULT_RATE_LIMITS_{limit}"), value)),
+    );
+    env
 }
 
 /// Where the CA bundle the pods build is.

@@ -7,7 +7,7 @@
 mod groups;
 mod olap;
 
-pub use groups::{group, group_of, lumen_publishes_env_vars, mysql_config};
+pub use groups::{group, lumen_publishes_env_vars, mysql_config};
 pub use olap::{
     OLAP_FEATURES, OLAP_HISTORY, OLAP_REGISTRY_SEARCH, OLAP_RUN_STORE_ACCELERATOR, OlapFeature,
     OlapSettings, olap_any_feature_enabled, olap_secret_name, olap_settings,

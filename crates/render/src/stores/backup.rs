@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{Container, EnvVar};
 
+use wandb_values::StoreKind;
+
 use crate::context::{Ctx, OBJECT_STORE_BUCKET, OBJECT_STORE_PORT};
 use crate::env::{literal, secret_ref};
 use crate::k8s::{config_map_volume, empty_dir, mount};
@@ -47,7 +49,7 @@ fn target(ctx: &Ctx) -> Target {
         };
     }
     let install = ctx.bucket();
-    let (endpoint, bucket) = if ctx.stores.object_store {
+    let (endpoint, bucket) = if ctx.in_cluster(StoreKind::ObjectStore) {
         (
             format!("http://{}:{OBJECT_STORE_PORT}", ctx.name("minio")),
             OBJECT_STORE_BUCKET.to_string(),

@@ -2,7 +2,7 @@
 //! empty follows `global.bucket` and the in-cluster etcd.
 
 use serde_json::{Map, Value, json};
-use wandb_values::{BufstreamSignal, HostPort};
+use wandb_values::{BufstreamSignal, HostPort, StoreKind};
 
 use crate::context::Ctx;
 
@@ -31,7 +31,7 @@ pub(super) fn s3_keys(ctx: &Ctx) -> Option<S3Keys> {
     let s3 = &ctx.values.bufstream.storage.s3;
     let b = ctx.bucket();
     let g = &ctx.values.global.bucket;
-    let in_secret = !g.secret.secret_name.is_empty() || ctx.stores.object_store;
+    let in_secret = !g.secret.secret_name.is_empty() || ctx.in_cluster(StoreKind::ObjectStore);
     let access_key_id = if let Some(id) = given(&s3.access_key_id) {
         Ok(id.to_string())
     } else if !b.access_key.is_empty() {

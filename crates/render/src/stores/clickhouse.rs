@@ -4,6 +4,8 @@
 use k8s_openapi::api::core::v1::{HTTPGetAction, Probe, SecretVolumeSource, Volume, VolumeMount};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use wandb_values::Store;
+
 use crate::config::config_map;
 use crate::context::Ctx;
 use crate::env::{field_ref, literal, secret_ref};
@@ -33,39 +35,46 @@ fn keeper_hosts(ctx: &Ctx, replicas: i32) -> Vec<String> {
         .collect()
 }
 
-/// The servers of one shard.
-fn server<'a>(ctx: &Ctx<'a>, shard: i32, name: &str, selector: &Labels) -> StoreSpec<'a> {
-    let v = &ctx.values.clickhouse;
-    let mut server = StoreSpec {
+/// A pod of ClickHouse's, server or keeper: Bitnami's image and user, the
+/// `clickhouse` service account, its configuration directory.
+fn clickhouse_pod<'a>(
+    ctx: &Ctx<'a>,
+    name: &str,
+    selector: &Labels,
+    values: &'a Store,
+    configd: &str,
+) -> StoreSpec<'a> {
+    StoreSpec {
         component: "clickhouse",
         name: name.into(),
         selector: selector.clone(),
-        values: &v.base,
+        values,
         default_registry: "docker.io",
         containers: vec![],
         volumes: vec![
             empty_dir("empty-dir"),
-            config_map_volume(
-                "configd-configuration",
-                &ctx.name("clickhouse-configd"),
-                None,
-                false,
-            ),
-            Volume {
-                name: "secrets".into(),
-                secret: Some(SecretVolumeSource {
-                    secret_name: Some(ctx.clickhouse_secret()),
-                    default_mode: Some(0o400),
-                    items: None,
-                    optional: None,
-                }),
-                ..Default::default()
-            },
+            config_map_volume("configd-configuration", &ctx.name(configd), None, false),
         ],
         pod_security: pod_security(1001, 1001),
         service_account: Some(ctx.name("clickhouse")),
         api_access: false,
-    };
+    }
+}
+
+/// The servers of one shard.
+fn server<'a>(ctx: &Ctx<'a>, shard: i32, name: &str, selector: &Labels) -> StoreSpec<'a> {
+    let v = &ctx.values.clickhouse;
+    let mut server = clickhouse_pod(ctx, name, selector, &v.base, "clickhouse-configd");
+    server.volumes.push(Volume {
+        name: "secrets".into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(ctx.clickhouse_secret()),
+            default_mode: Some(0o400),
+            items: None,
+            optional: None,
+        }),
+        ..Default::default()
+    });
     let mut c = store_container(
         ctx,
         "clickhouse",
@@ -233,26 +242,7 @@ fn configd(ctx: &Ctx, keeper_hosts: &[String]) -> Vec<(&'static str, String)> {
 /// The keeper: coordination for replicated tables.
 fn keeper<'a>(ctx: &Ctx<'a>, name: &str, selector: &Labels) -> StoreSpec<'a> {
     let v = &ctx.values.clickhouse;
-    let mut keeper = StoreSpec {
-        component: "clickhouse",
-        name: name.into(),
-        selector: selector.clone(),
-        values: &v.keeper,
-        default_registry: "docker.io",
-        containers: vec![],
-        volumes: vec![
-            empty_dir("empty-dir"),
-            config_map_volume(
-                "configd-configuration",
-                &ctx.name("clickhouse-keeper-configd"),
-                None,
-                false,
-            ),
-        ],
-        pod_security: pod_security(1001, 1001),
-        service_account: Some(ctx.name("clickhouse")),
-        api_access: false,
-    };
+    let mut keeper = clickhouse_pod(ctx, name, selector, &v.keeper, "clickhouse-keeper-configd");
     let mut k = store_container(
         ctx,
         "keeper",

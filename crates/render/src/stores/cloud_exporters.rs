@@ -2,11 +2,9 @@
 //! (Google Cloud Monitoring) and YACE (Amazon CloudWatch), each a
 //! Deployment `{release}-<name>` with its Service and ServiceAccount.
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Container, HTTPGetAction, KeyToPath, Probe, SecretVolumeSource, ServiceAccount, Volume,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 use wandb_values::{Metadata, Store};
@@ -18,7 +16,7 @@ use crate::k8s::{config_map_volume, mount};
 use crate::objects::{Manifest, Object};
 
 use super::common::{
-    StoreSpec, manifests, meta, pod_security, pod_template, port, resources, selector, service,
+    StoreSpec, deployment, manifests, meta, pod_security, port, resources, selector, service,
     service_port, store_container,
 };
 
@@ -273,19 +271,7 @@ fn exporter(
             vec![service_port(what, port_number, "http")],
             false,
         ),
-        Object::Deployment(Deployment {
-            metadata: meta(ctx, &name, what, &sel),
-            spec: Some(DeploymentSpec {
-                replicas: Some(store.replica_count.unwrap_or(1)),
-                selector: LabelSelector {
-                    match_labels: Some(sel),
-                    match_expressions: None,
-                },
-                template: pod_template(ctx, &spec),
-                ..Default::default()
-            }),
-            status: None,
-        }),
+        deployment(ctx, &spec, store.replica_count.unwrap_or(1)),
     ];
     manifests(what, objects)
 }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    Deployment, DeploymentSpec, StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy,
+    StatefulSetSpec,
 };
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, ExecAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
@@ -24,7 +25,7 @@ use wandb_values::{EnvValue, Store};
 
 use crate::config::common_labels;
 use crate::context::{Ctx, non_empty};
-use crate::k8s::empty_dir;
+use crate::k8s::{empty_dir, placement, pod_metadata};
 use crate::objects::{Labels, Manifest, Object};
 use crate::workload::{container_security_context, merge_resources, user_env as user_env_var};
 
@@ -284,16 +285,7 @@ pub(super) fn pod_template(ctx: &Ctx, spec: &StoreSpec) -> PodTemplateSpec {
     let mut annotations = g.pod.annotations.clone();
     annotations.extend(v.pod.annotations.clone());
     annotations.extend(v.pod_annotations.clone());
-    let node_selector = if v.node_selector.is_empty() {
-        &g.node_selector
-    } else {
-        &v.node_selector
-    };
-    let tolerations = if v.tolerations.is_empty() {
-        &g.tolerations
-    } else {
-        &v.tolerations
-    };
+    let (node_selector, tolerations) = placement(g, &v.node_selector, &v.tolerations);
     let mut containers = spec.containers.clone();
     if let Some(main) = containers.first_mut() {
         let extra = user_env(v);
@@ -302,11 +294,7 @@ pub(super) fn pod_template(ctx: &Ctx, spec: &StoreSpec) -> PodTemplateSpec {
         }
     }
     PodTemplateSpec {
-        metadata: Some(ObjectMeta {
-            labels: Some(labels),
-            annotations: (!annotations.is_empty()).then_some(annotations),
-            ..Default::default()
-        }),
+        metadata: pod_metadata(labels, annotations),
         spec: Some(PodSpec {
             containers,
             volumes: (!spec.volumes.is_empty()).then(|| spec.volumes.clone()),
@@ -367,6 +355,23 @@ fn retention(store: &Store) -> Option<StatefulSetPersistentVolumeClaimRetentionP
     (r.enabled == Some(true)).then(|| StatefulSetPersistentVolumeClaimRetentionPolicy {
         when_deleted: non_empty(&r.when_deleted),
         when_scaled: non_empty(&r.when_scaled),
+    })
+}
+
+/// A Deployment of `replicas` pods of `spec` (an exporter).
+pub(super) fn deployment(ctx: &Ctx, spec: &StoreSpec, replicas: i32) -> Object {
+    Object::Deployment(Deployment {
+        metadata: meta(ctx, &spec.name, spec.component, &spec.selector),
+        spec: Some(DeploymentSpec {
+            replicas: Some(replicas),
+            selector: LabelSelector {
+                match_labels: Some(spec.selector.clone()),
+                match_expressions: None,
+            },
+            template: pod_template(ctx, spec),
+            ..Default::default()
+        }),
+        status: None,
     })
 }
 

@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{EnvVar, Service, ServiceSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use wandb_values::template::EnvHelper;
 use wandb_values::{Image, Store, StoreImage};
 
 use crate::context::Ctx;
@@ -12,7 +11,7 @@ use crate::env::{self, literal, secret_ref};
 use crate::objects::{Manifest, Object};
 
 use super::common::{
-    StoreSpec, global_env_from, manifests, meta, pod_security, pod_template, port, resources,
+    StoreSpec, deployment, global_env_from, manifests, meta, pod_security, port, resources,
     selector, service_port, store_container, tcp_probe, with_global_extra_env,
 };
 
@@ -20,11 +19,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let p = &ctx.values.prometheus;
     let mut out = Vec::new();
     if p.mysql_exporter.install {
-        let mut env = env::group(
-            ctx,
-            crate::catalog::EnvGroup::MysqlConfig,
-            &Default::default(),
-        );
+        let mut env = env::group(ctx, EnvHelper::MysqlConfig, &Default::default());
         env.push(secret_ref(
             "MYSQLD_EXPORTER_PASSWORD",
             &ctx.mysql_password_secret(),
@@ -135,19 +130,7 @@ fn exporter(
                 }),
                 status: None,
             }),
-            Object::Deployment(Deployment {
-                metadata: meta(ctx, &name, "prometheus", &sel),
-                spec: Some(DeploymentSpec {
-                    replicas: Some(1),
-                    selector: LabelSelector {
-                        match_labels: Some(sel),
-                        match_expressions: None,
-                    },
-                    template: pod_template(ctx, &spec),
-                    ..Default::default()
-                }),
-                status: None,
-            }),
+            deployment(ctx, &spec, 1),
         ],
     )
 }

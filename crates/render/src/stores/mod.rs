@@ -21,45 +21,47 @@ mod redis;
 
 pub use bufstream_config::bucket_and_endpoint as bufstream_bucket;
 
+use wandb_values::StoreKind;
+
 use crate::context::Ctx;
-use crate::objects::Manifest;
+use crate::objects::{Manifest, Stage};
 
 pub fn build(ctx: &Ctx) -> Vec<Manifest> {
     let v = ctx.values;
-    let mut out = Vec::new();
-    if ctx.stores.mysql {
-        out.extend(mysql::build(ctx));
-    }
-    if ctx.stores.redis {
-        out.extend(redis::build(ctx));
-    }
-    if ctx.stores.clickhouse {
-        out.extend(clickhouse::build(ctx));
-    }
-    if ctx.stores.kafka {
-        out.extend(kafka::build(ctx));
-    }
-    if ctx.stores.bufstream {
-        out.extend(etcd::build(ctx));
-        out.extend(bufstream::build(ctx));
-    }
-    if ctx.stores.object_store {
-        out.extend(object_store::build(ctx));
-    }
-    if v.otel.install {
-        out.extend(otel::build(ctx));
-    }
-    if v.prometheus.install {
-        out.extend(exporters::build(ctx));
-    }
-    if v.stackdriver.base.install == Some(true) {
-        out.extend(cloud_exporters::stackdriver(ctx));
-    }
-    if v.yace.base.install == Some(true) {
-        out.extend(cloud_exporters::yace(ctx));
-    }
-    if v.backup.base.install == Some(true) {
-        out.extend(backup::build(ctx));
+    let mut out: Vec<Manifest> = StoreKind::ALL
+        .into_iter()
+        .filter(|store| ctx.in_cluster(*store))
+        .flat_map(|store| build_store(ctx, store))
+        .map(|m| m.in_stage(Stage::Stores))
+        .collect();
+    // The collector and the exporters read the stores; they come up with the services.
+    let extras = [
+        (v.otel.install, otel::build as fn(&Ctx) -> Vec<Manifest>),
+        (v.prometheus.install, exporters::build),
+        (
+            v.stackdriver.base.install == Some(true),
+            cloud_exporters::stackdriver,
+        ),
+        (v.yace.base.install == Some(true), cloud_exporters::yace),
+        (v.backup.base.install == Some(true), backup::build),
+    ];
+    for (on, build) in extras {
+        if on {
+            out.extend(build(ctx));
+        }
     }
     out
+}
+
+/// The objects of one in-cluster store.
+fn build_store(ctx: &Ctx, store: StoreKind) -> Vec<Manifest> {
+    match store {
+        StoreKind::Mysql => mysql::build(ctx),
+        StoreKind::Redis => redis::build(ctx),
+        StoreKind::ObjectStore => object_store::build(ctx),
+        StoreKind::Clickhouse => clickhouse::build(ctx),
+        StoreKind::Kafka => kafka::build(ctx),
+        StoreKind::Bufstream => bufstream::build(ctx),
+        StoreKind::Etcd => etcd::build(ctx),
+    }
 }

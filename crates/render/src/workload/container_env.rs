@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMapEnvSource, EnvFromSource, EnvVar, SecretEnvSource};
 use wandb_values::EnvValue;
+use wandb_values::template::EnvHelper;
 
 use super::Build;
 use super::overrides::UserContainer;
-use crate::catalog::{ContainerSpec, EnvFromSpec, EnvGroup, EnvSpec};
+use crate::catalog::{ContainerSpec, EnvFromSpec, EnvSpec};
 use crate::env;
 
 impl Build<'_, '_> {
@@ -54,8 +55,8 @@ impl Build<'_, '_> {
         }
         let mut out: Vec<EnvVar> = Vec::new();
         // The service's `envTpls`, when given, choose its groups.
-        let groups: Vec<EnvGroup> = match &self.values.env_tpls {
-            Some(tpls) => tpls.iter().map(|t| env::group_of(t.0)).collect(),
+        let groups: Vec<EnvHelper> = match &self.values.env_tpls {
+            Some(tpls) => tpls.iter().map(|t| t.0).collect(),
             None => self.spec.env_groups.clone(),
         };
         for group in groups {

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{
     Container, LocalObjectReference, PodSpec, PodTemplateSpec, TopologySpreadConstraint, Volume,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use wandb_values::tpls::{self, Entry};
 use wandb_values::{Component, Flag};
 
@@ -16,6 +16,7 @@ use super::security::pod_security_context;
 use super::{Build, condition_holds, label_value, non_empty_or};
 use crate::catalog::{ContainerSpec, PodAnnotationGroup, PodLabelGroup, VolumeGroup};
 use crate::context::Ctx;
+use crate::k8s::{placement, pod_metadata};
 use crate::objects::Labels;
 
 impl Build<'_, '_> {
@@ -73,24 +74,11 @@ impl Build<'_, '_> {
             _ => volumes,
         };
         let volumes = self.volumes(volumes, volume_groups);
-        let node_selector = if !v.node_selector.is_empty() {
-            &v.node_selector
-        } else {
-            &g.node_selector
-        };
-        let tolerations = if !v.tolerations.is_empty() {
-            &v.tolerations
-        } else {
-            &g.tolerations
-        };
+        let (node_selector, tolerations) = placement(g, &v.node_selector, &v.tolerations);
         let priority = non_empty_or(&v.priority_class_name, &g.priority_class_name);
         let pull_secrets = pull_secrets(&v.image_pull_secrets, &g.image_pull_secrets);
         PodTemplateSpec {
-            metadata: Some(ObjectMeta {
-                labels: Some(labels),
-                annotations: (!annotations.is_empty()).then_some(annotations),
-                ..Default::default()
-            }),
+            metadata: pod_metadata(labels, annotations),
             spec: Some(PodSpec {
                 containers: build(pod.containers, true),
                 init_containers: (!init.is_empty()).then_some(init),
