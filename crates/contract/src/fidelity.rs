@@ -92,6 +92,12 @@ pub fn changed_value(path: &[String], v: &Value) -> Option<Value> {
             _ => {}
         }
     }
+    // Keys whose values are a few words or a shape: the change a user makes
+    // is another of those, not text appended to one (which upstream writes
+    // into an object the API server refuses, and we refuse up front).
+    if let Some(valid) = valid_change(parent, last, v) {
+        return Some(valid);
+    }
     Some(match v {
         Value::Object(_) if last == "envFrom" => json!({"probe-configmap": "configMapRef"}),
         Value::Bool(b) => Value::Bool(!b),
@@ -120,6 +126,37 @@ pub fn changed_value(path: &[String], v: &Value) -> Option<Value> {
         },
         Value::Null => json!("probe-value"),
     })
+}
+
+/// The changed value of a key that takes only some words or one shape.
+fn valid_change(parent: &str, last: &str, v: &Value) -> Option<Value> {
+    let other = |a: &str, b: &str| match v.as_str() {
+        Some(s) if s == a => Some(json!(b)),
+        Some(s) if s == b => Some(json!(a)),
+        _ => None,
+    };
+    match (parent, last) {
+        ("strategy", "type") => other("RollingUpdate", "Recreate"),
+        ("role", "type") => other("Role", "ClusterRole"),
+        // Each entry is YAML of container ports, or of pod annotations.
+        (_, "portsTpls") => with_item(v, json!("- name: probe\n  containerPort: 9999")),
+        (_, "podAnnotationsTpls") => with_item(v, json!("probe/annotation: probe-value")),
+        ("ingress", "tls") => with_item(
+            v,
+            json!({"hosts": ["probe.example.com"], "secretName": "probe-tls"}),
+        ),
+        ("global", "extraEnvFrom") => Some(json!({
+            "PROBE_VAR": {"secretKeyRef": {"name": "probe-secret", "key": "probe-key"}}
+        })),
+        _ => None,
+    }
+}
+
+/// A list with one more item.
+fn with_item(list: &Value, item: Value) -> Option<Value> {
+    let mut items = list.as_array()?.clone();
+    items.push(item);
+    Some(Value::Array(items))
 }
 
 /// `500m` -> `503m`, `2Gi` -> `5Gi`, `8` -> `11`: a quantity stays one.
@@ -294,6 +331,35 @@ mod tests {
             by_key("global.list").is_none(),
             "lists of maps are left out"
         );
+    }
+
+    #[test]
+    fn a_key_of_a_few_words_or_one_shape_gets_another_valid_value() {
+        let tree = json!({
+            "glue": {"strategy": {"type": "Recreate"}, "role": {"type": "ClusterRole"},
+                     "podAnnotationsTpls": [], "containers": {"glue": {"portsTpls": []}}},
+            "ingress": {"tls": []},
+            "global": {"extraEnvFrom": {}},
+        });
+        let probes = probes(&tree);
+        let by_key = |k: &str| {
+            probes
+                .iter()
+                .find(|p| p.key() == k)
+                .map(|p| p.value.clone())
+        };
+        assert_eq!(by_key("glue.strategy.type"), Some(json!("RollingUpdate")));
+        assert_eq!(by_key("glue.role.type"), Some(json!("Role")));
+        assert_eq!(
+            by_key("glue.containers.glue.portsTpls"),
+            Some(json!(["- name: probe\n  containerPort: 9999"]))
+        );
+        assert_eq!(
+            by_key("glue.podAnnotationsTpls"),
+            Some(json!(["probe/annotation: probe-value"]))
+        );
+        assert_eq!(by_key("ingress.tls").unwrap()[0]["secretName"], "probe-tls");
+        assert!(by_key("global.extraEnvFrom").unwrap()["PROBE_VAR"]["secretKeyRef"].is_object());
     }
 
     #[test]

@@ -457,3 +457,41 @@ fn an_active_deadline_of_0_is_no_deadline() {
     ]);
     assert_eq!(deadline(&ms), None);
 }
+
+#[test]
+fn a_jobs_volumes_replace_the_catalogs() {
+    let names = |pod: &PodSpec| -> Vec<String> {
+        pod.volumes
+            .iter()
+            .flatten()
+            .map(|v| v.name.clone())
+            .collect()
+    };
+    let hook = "appRenamePreHook.jobs.app-rename-pre-hook";
+    let before = names(job_pod(job(&render_with(&[]), "wandb-app-rename-pre-hook")));
+    let ms = render_with(&[
+        &format!(r#"{hook}.volumes=[{{"name":"scratch","emptyDir":{{}}}}]"#),
+        &format!(
+            r#"{hook}.containers.app-rename-pre-hook.volumeMounts=[{{"name":"scratch","mountPath":"/scratch"}}]"#
+        ),
+    ]);
+    let pod = job_pod(job(&ms, "wandb-app-rename-pre-hook"));
+    let after = names(pod);
+    assert!(after.contains(&"scratch".to_string()), "{after:?}");
+    for catalog_only in before
+        .iter()
+        .filter(|n| !n.starts_with("wandb-ca") && *n != "redis-ca")
+    {
+        assert!(
+            !after.contains(catalog_only),
+            "{catalog_only} kept: {after:?}"
+        );
+    }
+    let mounts: Vec<_> = pod.containers[0]
+        .volume_mounts
+        .iter()
+        .flatten()
+        .map(|m| m.mount_path.as_str())
+        .collect();
+    assert!(mounts.contains(&"/scratch"), "{mounts:?}");
+}

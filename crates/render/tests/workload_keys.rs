@@ -461,3 +461,30 @@ fn a_services_volumes_and_a_containers_volume_mounts_replace_the_catalogs() {
     let e = errors(&[r#"api.volumes=[{"name":"x","emptyDir":"big"}]"#]);
     assert!(e.contains("api.volumes"), "{e}");
 }
+
+#[test]
+fn a_containers_ports_and_a_services_spread_replace_the_catalogs() {
+    let ms = objects(&[r#"app.containers.app.ports=[{"name":"probe","containerPort":9999}]"#]);
+    let app = deployment(&ms, "wandb-app-bc");
+    let ports: Vec<_> = container(app, "app")
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| p.container_port)
+        .collect();
+    assert_eq!(ports, [9999]);
+
+    let spread =
+        |ms: &[Manifest]| json(&pod(deployment(ms, "wandb-app-bc")).topology_spread_constraints);
+    assert_eq!(spread(&objects(&[])).as_array().map(Vec::len), Some(2));
+    let ms = objects(&[
+        r#"app.topologySpreadConstraints=[{"maxSkew":2,"topologyKey":"kubernetes.io/hostname","whenUnsatisfiable":"DoNotSchedule"}]"#,
+    ]);
+    let got = spread(&ms);
+    assert_eq!(got.as_array().map(Vec::len), Some(1));
+    assert_eq!(got[0]["maxSkew"], 2);
+    assert_eq!(
+        got[0]["labelSelector"]["matchLabels"]["app.kubernetes.io/name"],
+        "app"
+    );
+}

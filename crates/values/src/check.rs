@@ -35,16 +35,12 @@ pub fn generated_schema() -> Value {
 /// plumbing; here the service catalog is built in, so they do nothing.
 const UPSTREAM_PLUMBING: &[&str] = &[
     "initContainers",
-    "volumes",
     "volumesTpls",
-    "volumeMounts",
     "volumeMountsTpls",
-    "ports",
     "kind",
     "helmHook",
     "globalOptOut",
     "services",
-    "topologySpreadConstraints",
     "datadog",
 ];
 

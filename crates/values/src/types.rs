@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::RollingUpdateDeployment;
 use k8s_openapi::api::core::v1::{
-    Affinity, EnvVarSource, Lifecycle, PodSecurityContext, Probe, ResourceRequirements,
-    SecurityContext, ServicePort, Toleration, Volume, VolumeMount,
+    Affinity, ContainerPort, EnvVarSource, Lifecycle, PodSecurityContext, Probe,
+    ResourceRequirements, SecurityContext, ServicePort, Toleration, TopologySpreadConstraint,
+    Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use schemars::JsonSchema;
@@ -698,6 +699,9 @@ pub struct ContainerOverride {
     /// certificates stay mounted).
     #[schemars(schema_with = "any_objects")]
     pub volume_mounts: Option<Vec<VolumeMount>>,
+    /// The container's ports, in place of the catalog's (`portsTpls` add to them).
+    #[schemars(schema_with = "any_objects")]
+    pub ports: Option<Vec<ContainerPort>>,
     /// Extra container ports, each entry a YAML list of ports, or upstream's
     /// `{{ include "wandb.lumen.gorilla.containerPort" . }}` for the lumen port.
     pub ports_tpls: Option<Vec<String>>,
@@ -749,6 +753,9 @@ pub struct JobValues {
     pub restart_policy: Option<String>,
     pub containers: BTreeMap<String, JobContainer>,
     pub init_containers: BTreeMap<String, ContainerOverride>,
+    /// The pod's volumes, in place of the job's.
+    #[schemars(schema_with = "any_objects")]
+    pub volumes: Option<Vec<Volume>>,
 }
 
 /// A cron job; unset fields keep the built-in cron job's.
@@ -769,6 +776,9 @@ pub struct CronJobValues {
     /// `Never` or `OnFailure`.
     pub restart_policy: Option<String>,
     pub containers: BTreeMap<String, JobContainer>,
+    /// The pod's volumes, in place of the cron job's.
+    #[schemars(schema_with = "any_objects")]
+    pub volumes: Option<Vec<Volume>>,
 }
 
 /// The Helm hook the jobs run as: a `pre-` hook runs before the other
@@ -888,6 +898,10 @@ pub struct Component {
     /// `volumeMounts`.
     #[schemars(schema_with = "any_objects")]
     pub volumes: Option<Vec<Volume>>,
+    /// How the pods spread, in place of the default (by zone, then by
+    /// node); each constraint selects the component's pods.
+    #[schemars(schema_with = "any_objects")]
+    pub topology_spread_constraints: Option<Vec<TopologySpreadConstraint>>,
     pub jobs: BTreeMap<String, JobValues>,
     pub cron_jobs: BTreeMap<String, CronJobValues>,
     pub helm_hook: HelmHook,

@@ -55,7 +55,8 @@ impl Build<'_, '_> {
     /// The catalog's ports, then its port groups or, in their place, the
     /// user's `portsTpls`.
     fn ports(&self, spec: &ContainerSpec, user: UserContainer) -> Vec<ContainerPort> {
-        let mut ports: Vec<ContainerPort> = spec.ports.clone();
+        let own = user.over.and_then(|c| c.ports.as_ref());
+        let mut ports: Vec<ContainerPort> = own.unwrap_or(&spec.ports).clone();
         let tpls = user.over.and_then(|c| c.ports_tpls.as_ref());
         let Some(tpls) = tpls else {
             for group in &spec.port_groups {

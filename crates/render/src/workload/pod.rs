@@ -69,10 +69,12 @@ impl Build<'_, '_> {
         let init = build(pod.init_containers, false);
         // A service's `volumes` value replaces its catalog list, as Helm
         // replaces a list.
-        let volumes = match pod.overrides {
-            Overrides::Service(c) => c.volumes.as_deref().unwrap_or(volumes),
-            _ => volumes,
+        let user_volumes = match pod.overrides {
+            Overrides::Service(c) => c.volumes.as_deref(),
+            Overrides::Job(j) => j.volumes.as_deref(),
+            Overrides::CronJob(c) => c.volumes.as_deref(),
         };
+        let volumes = user_volumes.unwrap_or(volumes);
         let volumes = self.volumes(volumes, volume_groups);
         let (node_selector, tolerations) = placement(g, &v.node_selector, &v.tolerations);
         let priority = non_empty_or(&v.priority_class_name, &g.priority_class_name);
@@ -88,21 +90,7 @@ impl Build<'_, '_> {
                     v.pod_security_context.as_ref(),
                 )),
                 termination_grace_period_seconds: v.termination_grace_period_seconds.or(grace),
-                topology_spread_constraints: Some(
-                    ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
-                        .into_iter()
-                        .map(|key| TopologySpreadConstraint {
-                            label_selector: Some(LabelSelector {
-                                match_labels: Some(self.selector()),
-                                match_expressions: None,
-                            }),
-                            max_skew: 1,
-                            topology_key: key.into(),
-                            when_unsatisfiable: "ScheduleAnyway".into(),
-                            ..Default::default()
-                        })
-                        .collect(),
-                ),
+                topology_spread_constraints: Some(self.topology_spread()),
                 volumes: (!volumes.is_empty()).then_some(volumes),
                 node_selector: (!node_selector.is_empty()).then(|| node_selector.clone()),
                 tolerations: (!tolerations.is_empty()).then(|| tolerations.clone()),
@@ -265,4 +253,34 @@ fn pod_annotation_group(ctx: &Ctx, group: PodAnnotationGroup) -> Labels {
         }
     }
     out
+}
+
+impl Build<'_, '_> {
+    /// The user's spread constraints or the default (by zone, then by
+    /// node), each selecting this component's pods, as upstream sets them.
+    fn topology_spread(&self) -> Vec<TopologySpreadConstraint> {
+        let default = || {
+            ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
+                .into_iter()
+                .map(|key| TopologySpreadConstraint {
+                    max_skew: 1,
+                    topology_key: key.into(),
+                    when_unsatisfiable: "ScheduleAnyway".into(),
+                    ..Default::default()
+                })
+                .collect()
+        };
+        let mut constraints = self
+            .values
+            .topology_spread_constraints
+            .clone()
+            .unwrap_or_else(default);
+        for c in &mut constraints {
+            c.label_selector = Some(LabelSelector {
+                match_labels: Some(self.selector()),
+                match_expressions: None,
+            });
+        }
+        constraints
+    }
 }
