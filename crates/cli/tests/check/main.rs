@@ -1,0 +1,31 @@
+//! `wandb-operator check` against real servers on loopback: MariaDB, Redis
+//! (plain and TLS), an S3-compatible server (moto) and a Kafka broker
+//! (kfake, franz-go's in-memory implementation of the Kafka protocol),
+//! started by `hack/test-servers start`. ClickHouse, and Kafka's failure
+//! modes, are answered by small protocol fakes in this file, and so is the
+//! Kubernetes API for Secret references.
+//!
+//! A test that needs the servers fails, with the command to start them, when
+//! they are not running: nothing is skipped silently.
+
+use fake_http::*;
+use run::*;
+use servers::*;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+mod bucket;
+mod clickhouse;
+mod command;
+mod fake_http;
+mod kafka;
+mod mysql;
+mod redis;
+mod run;
+mod secrets;
+mod servers;
+mod unreachable;
