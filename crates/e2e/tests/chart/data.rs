@@ -35,14 +35,7 @@ pub fn held(cluster: &Cluster, ns: &str, generated_only: bool) -> BTreeMap<Strin
             continue;
         }
         let data = if kind == "Secret" {
-            item["data"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                        .collect()
-                })
-                .unwrap_or_default()
+            secret_data(&item)
         } else {
             BTreeMap::from([(
                 "volume".to_string(),

@@ -47,6 +47,7 @@ use wandb_e2e::{
     Cluster, HELMS, Helm, Output, WorkDir, cache_dir, indent, int, plain, reference_cases,
     repo_root, run, text,
 };
+use wandb_e2e::{GENERATED_KEYS, INSTANCE_LABEL, secret_data};
 
 mod data;
 mod go_operator;
@@ -69,7 +70,3 @@ const LICENSE: &str = "global.license=your-license-key";
 /// How long an install may take to become Ready once the operator runs.
 const READY_TIMEOUT: Duration = Duration::from_secs(240);
 const POLL: Duration = Duration::from_millis(500);
-/// Annotation of the Secrets whose keys the operator generates.
-const GENERATED_KEYS: &str = "apps.wandb.com/generated-keys";
-/// Label of every object the operator manages.
-const INSTANCE_LABEL: &str = "apps.wandb.com/instance";

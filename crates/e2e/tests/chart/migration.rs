@@ -130,12 +130,7 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
         assert_eq!(after[&key].uid, before[&key].uid);
     }
     let workloads = settled_workloads(&cluster, ns);
-    let (refs, missing) = missing_references(&cluster, ns);
-    assert!(
-        missing.is_empty(),
-        "pods need what is not there:\n{}",
-        missing.join("\n")
-    );
+    let refs = assert_references_present(&cluster, ns);
     let history = h.ok(&work.0, kc, &["history", RELEASE, "-n", ns]).stdout;
     assert!(
         history

@@ -137,10 +137,22 @@ pub fn settled_workloads(cluster: &Cluster, ns: &str) -> String {
     }
 }
 
+/// Asserts that every Secret, ConfigMap, key and claim the pods of `ns`
+/// need exists; returns how many they need.
+pub fn assert_references_present(cluster: &Cluster, ns: &str) -> usize {
+    let (refs, missing) = missing_references(cluster, ns);
+    assert!(
+        missing.is_empty(),
+        "pods need what is not there:\n{}",
+        missing.join("\n")
+    );
+    refs
+}
+
 /// What a kubelet would refuse to start a pod for and kwok does not check:
 /// a Secret, ConfigMap or claim a pod of the namespace needs that does not
 /// exist, or a key it needs that the Secret or ConfigMap lacks.
-pub fn missing_references(cluster: &Cluster, ns: &str) -> (usize, Vec<String>) {
+fn missing_references(cluster: &Cluster, ns: &str) -> (usize, Vec<String>) {
     let pods = items(&get(cluster, &["-n", ns, "pods"]).unwrap());
     let secrets: BTreeMap<String, Value> = items(&get(cluster, &["-n", ns, "secrets"]).unwrap())
         .into_iter()
@@ -225,42 +237,21 @@ pub fn missing_references(cluster: &Cluster, ns: &str) -> (usize, Vec<String>) {
             }
         }
         for v in spec["volumes"].as_array().cloned().unwrap_or_default() {
-            if v["secret"].is_object() {
-                need(
-                    "Secret",
-                    text(&v, "/secret/secretName"),
-                    None,
-                    v["secret"]["optional"] == true,
-                );
-            }
-            if v["configMap"].is_object() {
-                need(
-                    "ConfigMap",
-                    text(&v, "/configMap/name"),
-                    None,
-                    v["configMap"]["optional"] == true,
-                );
-            }
-            for s in v["projected"]["sources"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-            {
-                if s["secret"].is_object() {
-                    need(
-                        "Secret",
-                        text(&s, "/secret/name"),
-                        None,
-                        s["secret"]["optional"] == true,
-                    );
-                }
-                if s["configMap"].is_object() {
-                    need(
-                        "ConfigMap",
-                        text(&s, "/configMap/name"),
-                        None,
-                        s["configMap"]["optional"] == true,
-                    );
+            // The volume itself, then each source of a projected volume: a
+            // volume names its Secret by `secretName`, a source by `name`.
+            let projected = v["projected"]["sources"].as_array().cloned();
+            let sources = std::iter::once((v.clone(), "secretName"))
+                .chain(projected.into_iter().flatten().map(|s| (s, "name")));
+            for (source, secret_name_at) in sources {
+                for (what, field, name_at) in [
+                    ("Secret", "secret", secret_name_at),
+                    ("ConfigMap", "configMap", "name"),
+                ] {
+                    let r = &source[field];
+                    if r.is_object() {
+                        let name = r[name_at].as_str().unwrap_or("");
+                        need(what, name, None, r["optional"] == true);
+                    }
                 }
             }
             need(

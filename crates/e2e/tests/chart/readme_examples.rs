@@ -142,12 +142,7 @@ fn readme_example(h: Helm, example: &Example) {
     let mut operator = OperatorRun::start(&cluster, ns, &work.0);
     let (generation, took) = wait_ready(&cluster, ns);
     let workloads = settled_workloads(&cluster, ns);
-    let (refs, missing) = missing_references(&cluster, ns);
-    assert!(
-        missing.is_empty(),
-        "pods need what is not there:\n{}",
-        missing.join("\n")
-    );
+    let refs = assert_references_present(&cluster, ns);
 
     let (helm, pod) = helm_test(h, &cluster, ns, &work.0);
     assert!(
