@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// How many times the operator has applied a Deployment.
+fn deployments_applied(op: &Operator) -> f64 {
+    op.metrics()
+        .map(|m| {
+            m.sum(
+                "wandb_operator_objects_applied_total",
+                &[("kind", "Deployment")],
+            )
+        })
+        .unwrap_or(0.0)
+}
+
 /// The resource updated N times as fast as kubectl goes (replicas 1..3 and
 /// an env value that changes each time): it converges to the last spec,
 /// with observedGeneration == generation and a sane number of rollouts.
@@ -19,16 +31,7 @@ fn a_burst_of_updates_converges_to_the_last() {
     let revision_before = revision(&cluster, deploy);
     let generation_before = int(&resource(&cluster), "/metadata/generation");
     let (reconciles_before, requests_before) = counters(op.op());
-    let applied_before = op
-        .op()
-        .metrics()
-        .map(|m| {
-            m.sum(
-                "wandb_operator_objects_applied_total",
-                &[("kind", "Deployment")],
-            )
-        })
-        .unwrap_or(0.0);
+    let applied_before = deployments_applied(op.op());
     let values_of = |i: usize| {
         with(json!({"app": {"replicaCount": 1 + i % 3, "extraEnv": {"E2E_STEP": i.to_string()}}}))
     };
@@ -67,16 +70,7 @@ fn a_burst_of_updates_converges_to_the_last() {
     let rollouts = revision(&cluster, deploy) - revision_before;
     let sets = replica_sets(&cluster, deploy);
     let (reconciles, requests) = counters(op.op());
-    let applied = op
-        .op()
-        .metrics()
-        .map(|m| {
-            m.sum(
-                "wandb_operator_objects_applied_total",
-                &[("kind", "Deployment")],
-            )
-        })
-        .unwrap_or(0.0);
+    let applied = deployments_applied(op.op());
     assert!(
         (1..=updates as i64).contains(&rollouts),
         "{rollouts} rollouts of {deploy} for {updates} updates"

@@ -133,22 +133,8 @@ fn control_plane_restarts_mid_reconcile() {
             .collect();
         // The watches work again: a deletion is repaired at once.
         let deploy = "wandb-console-bc";
-        let old = uid_of(&cluster, "deployment", deploy).expect("the console Deployment");
-        let deleted = Instant::now();
-        cluster.kubectl_ok(
-            &["-n", NS, "delete", "deployment", deploy, "--wait=false"],
-            None,
-        );
-        wait_for(
-            &format!("{when} after {component}: Deployment/{deploy} repaired"),
-            REPAIR_BOUND,
-            POLL,
-            || match uid_of(&cluster, "deployment", deploy) {
-                Some(uid) if uid != old => Ok(()),
-                other => Err(format!("uid {other:?}")),
-            },
-        );
-        let repaired = deleted.elapsed();
+        let what = format!("{when} after {component}: Deployment/{deploy} repaired");
+        let repaired = delete_and_wait_repair(&cluster, "deployment", deploy, &what);
         converged(
             &cluster,
             &format!("{when} after {component}: after the repair"),

@@ -51,18 +51,8 @@ fn hand_edits_and_a_field_manager_fight() {
         ("Role", ""),
     ] {
         let name = pick(&cluster, kind, prefer);
-        let old = uid_of(&cluster, kind, &name).expect("exists");
-        let start = Instant::now();
-        cluster.kubectl_ok(&["-n", NS, "delete", kind, &name, "--wait=false"], None);
-        until(
-            &format!("{kind}/{name} recreated after a deletion"),
-            REPAIR_BOUND,
-            || match uid_of(&cluster, kind, &name) {
-                Some(uid) if uid != old => Ok(()),
-                other => Err(format!("uid {other:?}")),
-            },
-        );
-        let took = start.elapsed();
+        let what = format!("{kind}/{name} recreated after a deletion");
+        let took = delete_and_wait_repair(&cluster, kind, &name, &what);
         let c = converged(
             &cluster,
             &format!("{kind}/{name} deleted"),
@@ -167,14 +157,8 @@ fn hand_edits_and_a_field_manager_fight() {
     ));
 
     // A foreign manager fights over spec.replicas of a Deployment.
-    let hpas = cluster.get_json(&["-n", NS, "horizontalpodautoscalers"]);
-    let scaled: Vec<&str> = hpas["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|h| text(h, "/spec/scaleTargetRef/name"))
-        .collect();
-    assert!(!scaled.contains(&deploy.as_str()), "{deploy} is autoscaled");
+    let scaled = autoscaled(&cluster, NS);
+    assert!(!scaled.contains(deploy.as_str()), "{deploy} is autoscaled");
     let live = cluster.get_json(&["-n", NS, "deployment", &deploy]);
     let replicas = int(&live, "/spec/replicas");
     let generation = int(&live, "/metadata/generation");
@@ -234,19 +218,7 @@ fn hand_edits_and_a_field_manager_fight() {
     ));
 
     // ... and over an env value (each switch is a rollout).
-    let container = &live["spec"]["template"]["spec"]["containers"][0];
-    let cname = text(container, "/name").to_string();
-    let (var, value) = container["env"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find_map(|e| {
-            Some((
-                e["name"].as_str()?.to_string(),
-                e["value"].as_str()?.to_string(),
-            ))
-        })
-        .expect("an env var with a literal value");
+    let (cname, var, value) = first_literal_env(&live);
     let revision_before = revision(&cluster, &deploy);
     let intruder = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
@@ -254,19 +226,7 @@ fn hand_edits_and_a_field_manager_fight() {
         "spec": {"template": {"spec": {"containers": [{"name": cname, "env": [{"name": var, "value": "e2e-intruder"}]}]}}},
     })
     .to_string();
-    let env_value = |d: &Value| -> String {
-        d["spec"]["template"]["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|c| c["name"] == cname.as_str())
-            .and_then(|c| c["env"].as_array())
-            .into_iter()
-            .flatten()
-            .find(|e| e["name"] == var.as_str())
-            .map(|e| text(e, "/value").to_string())
-            .unwrap_or_default()
-    };
+    let env_of = |d: &Value| env_value(d, &cname, &var).unwrap_or_default();
     let (writes, set_back, share, lat) = fight(
         &cluster,
         "env fight",
@@ -276,7 +236,7 @@ fn hand_edits_and_a_field_manager_fight() {
             ours: &value,
             theirs: "e2e-intruder",
         },
-        env_value,
+        env_of,
         fight_length,
     );
     let c = converged(&cluster, "after the env fight", &values, &baseline);

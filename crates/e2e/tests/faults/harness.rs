@@ -90,6 +90,17 @@ pub fn uid_of(cluster: &Cluster, kind: &str, name: &str) -> Option<String> {
     uid_in(cluster, NS, kind, name)
 }
 
+/// Deletes `kind/name` by hand (not waiting for it to go) and waits until
+/// the operator has made it again, `REPAIR_BOUND` at most; returns how long
+/// after the deletion that was.
+pub fn delete_and_wait_repair(cluster: &Cluster, kind: &str, name: &str, what: &str) -> Duration {
+    let old = uid_of(cluster, kind, name).unwrap_or_else(|| panic!("{kind}/{name} does not exist"));
+    let deleted = Instant::now();
+    cluster.kubectl_ok(&["-n", NS, "delete", kind, name, "--wait=false"], None);
+    wait_recreated(cluster, NS, kind, name, &old, what, REPAIR_BOUND);
+    deleted.elapsed()
+}
+
 /// The operator's counters: reconciles, API requests (all verbs).
 pub fn counters(op: &Operator) -> (f64, f64) {
     match op.metrics() {

@@ -36,7 +36,10 @@ use wandb_e2e::{
     Cluster, Data, Operator, Rng, Snapshot, Workloads, base_values, expected_objects, full_run,
     indent, int, report, secs, serial, text, wait_for,
 };
-use wandb_e2e::{apply_resource, get_resource, restricted_cluster, uid_in};
+use wandb_e2e::{
+    NAME, NS, apply_resource, autoscaled, env_value, first_literal_env, get_resource,
+    restricted_cluster, uid_in, wait_recreated,
+};
 
 mod burst;
 mod control_plane;
@@ -49,8 +52,6 @@ mod sigkill;
 mod supervised;
 mod two_replicas;
 
-const NS: &str = "wandb";
-const NAME: &str = "wandb";
 /// How long an install or a change may take to converge after a fault.
 const CONVERGE_TIMEOUT: Duration = Duration::from_secs(240);
 /// How long the cluster's controllers may take to settle the workloads

@@ -98,19 +98,8 @@ fn two_replicas_only_the_leader_writes() {
             let what = format!("round {}: {leader} leads", round + 1);
             let c = converged(&cluster, &what, &values, &baseline);
             let deploy = "wandb-console-bc";
-            let old = uid_of(&cluster, "deployment", deploy).expect("console");
-            cluster.kubectl_ok(
-                &["-n", NS, "delete", "deployment", deploy, "--wait=false"],
-                None,
-            );
-            until(
-                &format!("{what}: {deploy} repaired"),
-                REPAIR_BOUND,
-                || match uid_of(&cluster, "deployment", deploy) {
-                    Some(uid) if uid != old => Ok(()),
-                    other => Err(format!("uid {other:?}")),
-                },
-            );
+            let repaired = format!("{what}: {deploy} repaired");
+            delete_and_wait_repair(&cluster, "deployment", deploy, &repaired);
             let c2 = converged(
                 &cluster,
                 &format!("{what}: after a repair"),
@@ -174,18 +163,7 @@ fn two_replicas_only_the_leader_writes() {
             next += 1;
             let fresh = format!("e2e-operator-{}", (b'c' + next as u8 - 1) as char);
             let f = start(&fresh);
-            wait_for(
-                &format!("{fresh} ready (standing by)"),
-                Duration::from_secs(60),
-                POLL,
-                || {
-                    if f.ready() {
-                        Ok(())
-                    } else {
-                        Err("/readyz is not 200".into())
-                    }
-                },
-            );
+            f.wait_ready(Duration::from_secs(60));
             report(format!(
                 "replicas: {leader} stopped (SIGTERM, lease released) -> {standby} leads {} later; {fresh} stands by",
                 secs(took)

@@ -10,6 +10,31 @@ fn lease(cluster: &Cluster) -> (String, i64) {
     )
 }
 
+/// Waits until `standby` leads, then until it has made Deployment `deploy`
+/// (uid `old`, deleted) again, each within `bound`; returns how long after
+/// `since` (the leader's end) each was done.
+fn takes_over(
+    cluster: &Cluster,
+    standby: &Operator,
+    deploy: &str,
+    old: &str,
+    since: Instant,
+    bound: Duration,
+) -> (Duration, Duration) {
+    let who = &standby.identity;
+    wait_for(&format!("{who} leads"), bound, POLL, || {
+        if standby.leading() {
+            Ok(())
+        } else {
+            Err(format!("{who} not leading; lease {:?}", lease(cluster)))
+        }
+    });
+    let leading = since.elapsed();
+    let what = format!("{who} repairs Deployment/{deploy}");
+    wait_recreated(cluster, NS, "deployment", deploy, old, &what, bound);
+    (leading, since.elapsed())
+}
+
 /// Of two operators, one leads; when it stops, the other takes over and
 /// repairs. Then the same after a crash (SIGKILL: the lease must expire).
 #[test]
@@ -19,18 +44,7 @@ fn a_standby_operator_takes_over() {
     let cluster = cluster("leader");
     let mut a = operator(&cluster, "leader", "e2e-operator-a");
     let mut b = Operator::start(&cluster, NS, "e2e-operator-b", &log_dir("leader"));
-    wait_for(
-        "operator b ready (standing by)",
-        Duration::from_secs(60),
-        POLL,
-        || {
-            if b.ready() {
-                Ok(())
-            } else {
-                Err("/readyz is not 200".into())
-            }
-        },
-    );
+    b.wait_ready(Duration::from_secs(60));
     install(&cluster);
 
     // One leader at a time, and only the leader reconciles.
@@ -63,24 +77,8 @@ fn a_standby_operator_takes_over() {
         "a did not exit cleanly on SIGTERM: {status:?}"
     );
     cluster.kubectl_ok(&["-n", NS, "delete", "deployment", deploy], None);
-    wait_for("b leads", TAKEOVER_BOUND, POLL, || {
-        if b.leading() {
-            Ok(())
-        } else {
-            Err(format!("b not leading; lease {:?}", lease(&cluster)))
-        }
-    });
-    let takeover_since_stop = stopped.elapsed();
-    wait_for(
-        &format!("b repairs Deployment/{deploy}"),
-        TAKEOVER_BOUND,
-        POLL,
-        || match uid_of(&cluster, "deployment", deploy) {
-            Some(uid) if uid != old => Ok(()),
-            other => Err(format!("uid {other:?}")),
-        },
-    );
-    let repaired_since_stop = stopped.elapsed();
+    let (takeover_since_stop, repaired_since_stop) =
+        takes_over(&cluster, &b, deploy, &old, stopped, TAKEOVER_BOUND);
     assert!(
         repaired_since_stop <= TAKEOVER_BOUND,
         "repair took {}",
@@ -102,42 +100,14 @@ fn a_standby_operator_takes_over() {
 
     // A crash: the lease is not released, a new standby waits for it to expire.
     let c = Operator::start(&cluster, NS, "e2e-operator-c", &log_dir("leader"));
-    wait_for(
-        "operator c ready (standing by)",
-        Duration::from_secs(60),
-        POLL,
-        || {
-            if c.ready() {
-                Ok(())
-            } else {
-                Err("/readyz is not 200".into())
-            }
-        },
-    );
+    c.wait_ready(Duration::from_secs(60));
     assert!(!c.leading(), "c leads while b holds the lease");
     let old = uid_of(&cluster, "deployment", deploy).expect("deployment");
     let killed = Instant::now();
     b.kill();
     cluster.kubectl_ok(&["-n", NS, "delete", "deployment", deploy], None);
     let bound = TAKEOVER_BOUND + Duration::from_secs(5);
-    wait_for("c leads after b crashed", bound, POLL, || {
-        if c.leading() {
-            Ok(())
-        } else {
-            Err(format!("c not leading; lease {:?}", lease(&cluster)))
-        }
-    });
-    let crash_takeover = killed.elapsed();
-    wait_for(
-        &format!("c repairs Deployment/{deploy}"),
-        bound,
-        POLL,
-        || match uid_of(&cluster, "deployment", deploy) {
-            Some(uid) if uid != old => Ok(()),
-            other => Err(format!("uid {other:?}")),
-        },
-    );
-    let crash_repaired = killed.elapsed();
+    let (crash_takeover, crash_repaired) = takes_over(&cluster, &c, deploy, &old, killed, bound);
     assert_eq!(lease(&cluster).0, "e2e-operator-c");
     assert!(
         crash_takeover <= TAKEOVER_BOUND,

@@ -26,12 +26,16 @@ use objects::*;
 use secrets::*;
 use serde_json::{Value, json};
 use wandb_e2e::{
+    COMPONENT_LABEL, GENERATED_KEYS, INSTANCE_LABEL, NAME, NS, autoscaled, env_value,
+    first_literal_env, secret_data,
+};
+use wandb_e2e::{
     Cluster, HOST, LICENSE, Operator, base_values, condition_type_of, indent, int, operator_binary,
     render, report, secs, serial, sha256_of_data, text, wait_for,
 };
 use wandb_e2e::{
     apply_resource, condition, condition_status, conditions, get_resource, observed,
-    resource_manifest, restricted_cluster, uid_in,
+    resource_manifest, restricted_cluster, uid_in, wait_recreated,
 };
 
 mod backup;
@@ -50,11 +54,6 @@ mod secrets;
 mod toggle;
 mod upgrade;
 
-const NS: &str = "wandb";
-const NAME: &str = "wandb";
-const INSTANCE_LABEL: &str = "apps.wandb.com/instance";
-const COMPONENT_LABEL: &str = "apps.wandb.com/component";
-const GENERATED_KEYS: &str = "apps.wandb.com/generated-keys";
 /// How long a default install may take to become Ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a spec change may take to be reconciled.

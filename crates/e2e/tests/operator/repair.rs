@@ -8,22 +8,26 @@ fn delete_and_wait_repair(cluster: &Cluster, kind: &str, name: &str) -> (String,
     let old = uid_of(cluster, kind, name).unwrap_or_else(|| panic!("{kind}/{name} does not exist"));
     let start = Instant::now();
     cluster.kubectl_ok(&["-n", NS, "delete", kind, name], None);
-    let (new, _) = wait_for(
-        &format!("{kind}/{name} recreated after being deleted"),
-        REPAIR_BOUND,
-        POLL,
-        || match uid_of(cluster, kind, name) {
-            Some(uid) if uid != old => Ok(uid),
-            Some(_) => Err("the old object is still there".into()),
-            None => Err("absent".into()),
-        },
-    );
+    let what = format!("{kind}/{name} recreated after being deleted");
+    let (new, _) = wait_recreated(cluster, NS, kind, name, &old, &what, REPAIR_BOUND);
     let took = start.elapsed();
     report(format!(
         "repair: {kind}/{name} deleted -> recreated in {}",
         secs(took)
     ));
     (new, took)
+}
+
+/// After a change by hand was set back: Deployment `deploy` is at
+/// `generation` + 2 (the change and the way back), no more. Returns it.
+fn assert_one_change_and_one_back(cluster: &Cluster, deploy: &str, generation: i64) -> Value {
+    let now = cluster.get_json(&["-n", NS, "deployment", deploy]);
+    assert_eq!(
+        int(&now, "/metadata/generation"),
+        generation + 2,
+        "{deploy}: one change by hand, one back"
+    );
+    now
 }
 
 /// Objects deleted or edited by hand are set back within 10 s.
@@ -112,16 +116,10 @@ fn hand_made_changes_are_repaired() {
     eprintln!("[e2e] event: {} {}: {}", event.0, event.1, event.2);
 
     // Edited: replicas of a Deployment no autoscaler drives.
-    let hpas = cluster.get_json(&["-n", NS, "horizontalpodautoscalers"]);
-    let scaled: Vec<&str> = hpas["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|h| text(h, "/spec/scaleTargetRef/name"))
-        .collect();
+    let scaled = autoscaled(&cluster, NS);
     let deploy = "wandb-app-bc";
     assert!(
-        !scaled.contains(&deploy),
+        !scaled.contains(deploy),
         "{deploy} is autoscaled: {scaled:?}"
     );
     let live = cluster.get_json(&["-n", NS, "deployment", deploy]);
@@ -152,12 +150,7 @@ fn hand_made_changes_are_repaired() {
         },
     );
     let took = start.elapsed();
-    let now = cluster.get_json(&["-n", NS, "deployment", deploy]);
-    assert_eq!(
-        int(&now, "/metadata/generation"),
-        generation + 2,
-        "{deploy}: one change by hand, one back"
-    );
+    let now = assert_one_change_and_one_back(&cluster, deploy, generation);
     report(format!(
         "repair: scale Deployment/{deploy} {replicas} -> {} -> set back in {}",
         replicas + 2,
@@ -166,19 +159,7 @@ fn hand_made_changes_are_repaired() {
     latencies.push((format!("scale Deployment/{deploy}"), took));
 
     // Edited: the value of an environment variable the render sets.
-    let container = &live["spec"]["template"]["spec"]["containers"][0];
-    let cname = text(container, "/name").to_string();
-    let (var, value) = container["env"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find_map(|e| {
-            Some((
-                e["name"].as_str()?.to_string(),
-                e["value"].as_str()?.to_string(),
-            ))
-        })
-        .expect("an env var with a literal value");
+    let (cname, var, value) = first_literal_env(&live);
     let generation = int(&now, "/metadata/generation");
     let start = Instant::now();
     cluster.kubectl_ok(
@@ -200,29 +181,14 @@ fn hand_made_changes_are_repaired() {
         POLL,
         || {
             let d = cluster.get_json(&["-n", NS, "deployment", deploy]);
-            let now = d["spec"]["template"]["spec"]["containers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|c| c["name"] == cname.as_str())
-                .and_then(|c| c["env"].as_array().cloned())
-                .unwrap_or_default()
-                .into_iter()
-                .find(|e| e["name"] == var.as_str())
-                .map(|e| text(&e, "/value").to_string());
-            match now {
+            match env_value(&d, &cname, &var) {
                 Some(v) if v == value => Ok(()),
                 other => Err(format!("{var}={other:?}")),
             }
         },
     );
     let took = start.elapsed();
-    let now = cluster.get_json(&["-n", NS, "deployment", deploy]);
-    assert_eq!(
-        int(&now, "/metadata/generation"),
-        generation + 2,
-        "{deploy}: one change by hand, one back"
-    );
+    assert_one_change_and_one_back(&cluster, deploy, generation);
     report(format!(
         "repair: env {var} of Deployment/{deploy} edited -> set back in {}",
         secs(took)

@@ -22,14 +22,7 @@ pub fn generated_secrets(cluster: &Cluster) -> BTreeMap<String, GeneratedSecret>
         else {
             continue;
         };
-        let data = s["data"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let data = secret_data(s);
         let owners = s
             .pointer("/metadata/ownerReferences")
             .and_then(Value::as_array)
