@@ -35,19 +35,20 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use serde_json::{Value, json};
+use wandb_e2e::{
+    Cluster, GENERATED_KEYS, HELMS, Helm, INSTANCE_LABEL, Output, WorkDir, cache_dir, indent, int,
+    plain, reference_cases, repo_root, run, secret_data, text,
+};
+
+// The suite's helpers, for every module of it (`use super::*`).
 use data::*;
 use harness::*;
 use kubelet::*;
 use operator::*;
 use readiness::*;
 use renders::*;
-use serde_json::{Value, json};
 use upstream::*;
-use wandb_e2e::{
-    Cluster, HELMS, Helm, Output, WorkDir, cache_dir, indent, int, plain, reference_cases,
-    repo_root, run, text,
-};
-use wandb_e2e::{GENERATED_KEYS, INSTANCE_LABEL, secret_data};
 
 mod data;
 mod go_operator;

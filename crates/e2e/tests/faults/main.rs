@@ -26,20 +26,19 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+use wandb_e2e::{
+    Cluster, Data, NAME, NS, Operator, Rng, Snapshot, Workloads, apply_resource, autoscaled,
+    base_values, env_value, expected_objects, first_literal_env, full_run, get_resource, indent,
+    int, report, restricted_cluster, secs, serial, text, uid_in, wait_for, wait_recreated,
+};
+
+// The suite's helpers, for every module of it (`use super::*`).
 use converged::*;
 use deployments::*;
 use fight::*;
 use harness::*;
-use serde_json::{Value, json};
 use supervised::*;
-use wandb_e2e::{
-    Cluster, Data, Operator, Rng, Snapshot, Workloads, base_values, expected_objects, full_run,
-    indent, int, report, secs, serial, text, wait_for,
-};
-use wandb_e2e::{
-    NAME, NS, apply_resource, autoscaled, env_value, first_literal_env, get_resource,
-    restricted_cluster, uid_in, wait_recreated,
-};
 
 mod burst;
 mod control_plane;

@@ -20,23 +20,20 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+use wandb_e2e::{
+    COMPONENT_LABEL, Cluster, GENERATED_KEYS, HOST, INSTANCE_LABEL, LICENSE, NAME, NS, Operator,
+    apply_resource, autoscaled, base_values, condition, condition_status, condition_type_of,
+    conditions, env_value, first_literal_env, get_resource, indent, int, observed, operator_binary,
+    render, report, resource_manifest, restricted_cluster, secret_data, secs, serial,
+    sha256_of_data, text, uid_in, wait_for, wait_recreated,
+};
+
+// The suite's helpers, for every module of it (`use super::*`).
 use harness::*;
 use metrics::*;
 use objects::*;
 use secrets::*;
-use serde_json::{Value, json};
-use wandb_e2e::{
-    COMPONENT_LABEL, GENERATED_KEYS, INSTANCE_LABEL, NAME, NS, autoscaled, env_value,
-    first_literal_env, secret_data,
-};
-use wandb_e2e::{
-    Cluster, HOST, LICENSE, Operator, base_values, condition_type_of, indent, int, operator_binary,
-    render, report, secs, serial, sha256_of_data, text, wait_for,
-};
-use wandb_e2e::{
-    apply_resource, condition, condition_status, conditions, get_resource, observed,
-    resource_manifest, restricted_cluster, uid_in, wait_recreated,
-};
 
 mod backup;
 mod conflict;

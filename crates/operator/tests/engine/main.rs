@@ -3,14 +3,11 @@
 //! fresh install, a no-op, drift, an immutable field, a pruned component,
 //! another install's object, a deleted resource, and API errors.
 
-mod fake_api;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fake_api::{FakeApi, Seen};
-use harness::*;
 use http::Method;
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
@@ -20,7 +17,11 @@ use wandb_operator_core::desired::{DesiredObject, INSTANCE_LABEL, OWNER_ANNOTATI
 use wandb_operator_core::engine::{self, Context, Error};
 use wandb_operator_core::{controller, kinds};
 
+// The suite's helpers, for every module of it (`use super::*`).
+use harness::*;
+
 mod deletion;
+mod fake_api;
 mod harness;
 mod install;
 mod pause_stop;
