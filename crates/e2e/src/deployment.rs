@@ -1,5 +1,5 @@
-//! Reading Deployments: the env of their pod template, which an autoscaler
-//! drives.
+//! Reading Deployments: the env of their pod template; which of them an
+//! autoscaler drives.
 
 use std::collections::BTreeSet;
 
