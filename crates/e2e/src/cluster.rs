@@ -129,13 +129,7 @@ impl Cluster {
     /// Runs kubectl and returns its stdout; panics with its stderr if it fails.
     pub fn kubectl_ok(&self, args: &[&str], stdin: Option<&str>) -> String {
         let out = self.kubectl(args, stdin, KUBECTL_TIMEOUT);
-        assert!(
-            out.success(),
-            "{} failed:\n{}{}",
-            out.describe_status(),
-            out.stderr,
-            out.stdout
-        );
+        out.assert_success();
         out.stdout
     }
 

@@ -63,13 +63,7 @@ impl Helm {
 
     pub fn ok(self, work: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
         let out = self.run(work, kubeconfig, args);
-        assert!(
-            out.success(),
-            "{} failed:\n{}{}",
-            out.describe_status(),
-            out.stderr,
-            out.stdout
-        );
+        out.assert_success();
         out
     }
 
@@ -96,13 +90,7 @@ impl Helm {
             eprintln!("[chart] NOTE: {note}");
             return (self.ok(work, Some(kubeconfig), args), Some(note));
         }
-        assert!(
-            out.success(),
-            "{} failed:\n{}{}",
-            out.describe_status(),
-            out.stderr,
-            out.stdout
-        );
+        out.assert_success();
         (out, None)
     }
 

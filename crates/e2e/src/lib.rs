@@ -21,6 +21,7 @@
 //! `wandb_e2e::X` whatever module `X` lives in.
 
 mod cluster;
+mod deployment;
 mod faults;
 mod helm;
 mod http;
@@ -35,6 +36,7 @@ mod suite;
 mod wait;
 
 pub use cluster::*;
+pub use deployment::*;
 pub use faults::*;
 pub use helm::*;
 pub use http::*;

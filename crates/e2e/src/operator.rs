@@ -75,6 +75,22 @@ impl Operator {
         matches!(http_get(self.port, "/readyz"), Ok((200, _)))
     }
 
+    /// Waits until /readyz answers 200: up, leading or standing by.
+    pub fn wait_ready(&self, timeout: Duration) {
+        wait_for(
+            &format!("operator '{}' ready", self.identity),
+            timeout,
+            Duration::from_millis(100),
+            || {
+                if self.ready() {
+                    Ok(())
+                } else {
+                    Err("/readyz is not 200".into())
+                }
+            },
+        );
+    }
+
     /// `wandb_operator_leader` is 1.
     pub fn leading(&self) -> bool {
         self.metrics()

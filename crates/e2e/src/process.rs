@@ -27,6 +27,18 @@ impl Output {
         self.status.is_none()
     }
 
+    /// Panics with the command, its status and its output unless it succeeded.
+    #[track_caller]
+    pub fn assert_success(&self) {
+        assert!(
+            self.success(),
+            "{} failed:\n{}{}",
+            self.describe_status(),
+            self.stderr,
+            self.stdout
+        );
+    }
+
     /// "exit status: 1", "timed out after 60 s", ...
     pub fn describe_status(&self) -> String {
         match self.status {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{Cluster, int, operator_binary, text};
+use crate::{Cluster, int, operator_binary, text, wait_for};
 
 /// A fresh cluster `<prefix>-<test>` with namespace `ns` (PodSecurity
 /// `restricted`).
@@ -63,6 +63,27 @@ pub fn condition_status(res: &Value, type_: &str) -> String {
 pub fn observed(res: &Value) -> bool {
     res.pointer("/status/observedGeneration").is_some()
         && int(res, "/status/observedGeneration") == int(res, "/metadata/generation")
+}
+
+/// Waits until `kind/name` in `ns` has a uid other than `old`: the object
+/// was made again after a deletion. Returns the new uid and how long it took.
+#[track_caller]
+pub fn wait_recreated(
+    cluster: &Cluster,
+    ns: &str,
+    kind: &str,
+    name: &str,
+    old: &str,
+    what: &str,
+    timeout: Duration,
+) -> (String, Duration) {
+    wait_for(what, timeout, Duration::from_millis(100), || {
+        match uid_in(cluster, ns, kind, name) {
+            Some(uid) if uid != old => Ok(uid),
+            Some(_) => Err("the old object is still there".into()),
+            None => Err("absent".into()),
+        }
+    })
 }
 
 /// The uid of an object in `ns`, `None` if it does not exist or is being

@@ -118,6 +118,18 @@ pub fn expected_objects(values: &serde_json::Value, name: &str, namespace: &str)
     expected
 }
 
+/// A Secret's data by key, base64 as stored.
+pub fn secret_data(secret: &serde_json::Value) -> BTreeMap<String, String> {
+    secret["data"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// sha256 of a Secret's data (`key=base64value` lines, sorted), by sha256sum(1).
 pub fn sha256_of_data(data: &BTreeMap<String, String>) -> String {
     let input: String = data.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
@@ -402,14 +414,7 @@ impl Snapshot {
             let Some(keys) = annotation_of(s, GENERATED_KEYS) else {
                 continue;
             };
-            let values: BTreeMap<String, String> = s["data"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let values = secret_data(s);
             let empty_keys = keys
                 .split(',')
                 .map(str::trim)

@@ -4,6 +4,11 @@ use std::time::Duration;
 
 use crate::*;
 
+/// The namespace and the name of the install of the operator and fault
+/// suites.
+pub const NS: &str = "wandb";
+pub const NAME: &str = "wandb";
+
 /// The host and license of the tests' installs.
 pub const HOST: &str = "https://wandb.example.com";
 pub const LICENSE: &str = "e2e-license";

@@ -1,0 +1,83 @@
+//! A fresh install: each object once, in stage order; stores not ready hold
+//! the rest.
+
+use super::*;
+
+#[tokio::test]
+async fn a_fresh_install_applies_each_object_once_in_stage_order() {
+    let wandb = resource(values());
+    let fake = fake_for(&wandb, true);
+    let ctx = context(&fake);
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+
+    let requests = fake.take_requests();
+    let applied = applied(&requests);
+    let objects = desired(&wandb);
+    let wanted: Vec<String> = objects.iter().map(path).collect();
+    let unique: BTreeSet<&String> = applied.iter().collect();
+    assert_eq!(
+        unique.len(),
+        applied.len(),
+        "an object applied twice: {applied:?}"
+    );
+    assert_eq!(
+        unique,
+        wanted.iter().collect::<BTreeSet<_>>(),
+        "applied other objects than desired"
+    );
+    // Stage order: no object is applied before one of an earlier stage.
+    let stage_of = |p: &String| objects.iter().find(|o| path(o) == *p).map(|o| o.stage);
+    let stages: Vec<Stage> = applied.iter().filter_map(stage_of).collect();
+    assert!(
+        stages.windows(2).all(|w| w[0] <= w[1]),
+        "applied out of stage order: {stages:?}"
+    );
+    assert_eq!(deleted(&requests), Vec::<String>::new());
+    assert_eq!(status_writes(&requests), 1);
+    let s = status(&fake);
+    assert_eq!(condition(&s, types::READY).0, "True");
+    assert_eq!(condition(&s, types::VALUES_VALID).0, "True");
+    assert_eq!(s.host.as_deref(), Some("https://wandb.example.com"));
+    let metrics = ctx.metrics.encode();
+    assert!(
+        metrics.contains(r#"wandb_operator_install_ready{namespace="wandb",name="wandb"} 1"#),
+        "{metrics}"
+    );
+    // The inventory is what it may prune later: never data.
+    assert!(!s.inventory.is_empty());
+    assert!(
+        s.inventory
+            .iter()
+            .all(|k| !k.starts_with("PersistentVolumeClaim/")),
+        "data in the inventory: {:?}",
+        s.inventory
+    );
+}
+
+#[tokio::test]
+async fn stores_not_ready_hold_the_migrations_and_services() {
+    let wandb = resource(values());
+    let fake = fake_for(&wandb, false);
+    let ctx = context(&fake);
+    let action = engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    assert_eq!(action, Action::requeue(Duration::from_secs(10)));
+
+    let applied: BTreeSet<String> = applied(&fake.take_requests()).into_iter().collect();
+    for o in desired(&wandb) {
+        let expected = matches!(o.stage, Stage::Config | Stage::Stores);
+        assert_eq!(
+            applied.contains(&path(&o)),
+            expected,
+            "{} of stage {:?}: applied {}",
+            o.key(),
+            o.stage,
+            !expected
+        );
+    }
+    let (ready, reason, message) = condition(&status(&fake), types::READY);
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", reasons::PROGRESSING)
+    );
+    assert!(message.contains("waiting for the stores"), "{message}");
+}

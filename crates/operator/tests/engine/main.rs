@@ -1,0 +1,35 @@
+//! The engine (one reconcile, the cleanup before deletion, the retry
+//! policy) against an API server in memory: which requests it makes for a
+//! fresh install, a no-op, drift, an immutable field, a pruned component,
+//! another install's object, a deleted resource, and API errors.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fake_api::{FakeApi, Seen};
+use http::Method;
+use kube::runtime::controller::Action;
+use serde_json::{Value, json};
+use wandb_operator_core::conditions::{reasons, types};
+use wandb_operator_core::crd::{WeightsAndBiases, WeightsAndBiasesStatus};
+use wandb_operator_core::desired::{DesiredObject, INSTANCE_LABEL, OWNER_ANNOTATION, Stage};
+use wandb_operator_core::engine::{self, Context, Error};
+use wandb_operator_core::{controller, kinds};
+
+// The suite's helpers, for every module of it (`use super::*`).
+use harness::*;
+
+mod deletion;
+mod fake_api;
+mod harness;
+mod install;
+mod pause_stop;
+mod prune;
+mod reapply;
+mod refusals;
+mod secrets;
+mod upgrade;
+
+const NS: &str = "wandb";
+const RESOURCE: &str = "/apis/apps.wandb.com/v1/namespaces/wandb/weightsandbiases/wandb";
