@@ -69,6 +69,13 @@ fn every_upstream_case_loads_without_unknown_keys() {
             Ok(loaded) => {
                 for w in loaded.warnings {
                     say(&format!("{}: warning: {w}", case.name));
+                    // A key we do not read at all fails; a note on a key
+                    // we read (an `install` that a global switch beats) not.
+                    let ignored = w.message.starts_with("unknown key")
+                        || w.message.contains("has no effect here");
+                    if ignored {
+                        failures.push(format!("{}: {w}", case.name));
+                    }
                 }
             }
             Err(errors) => failures.push(format!("{}: {errors:?}", case.name)),

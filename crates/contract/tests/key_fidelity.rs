@@ -41,7 +41,9 @@ fn known_gaps() -> BTreeSet<&'static str> {
 /// The base, and whether it is the default one (the gaps list is its own).
 fn base() -> (PathBuf, bool) {
     match std::env::var_os("WANDB_KEY_FIDELITY_BASE") {
-        Some(file) if !file.is_empty() => (PathBuf::from(file), false),
+        // cargo runs the test in the crate's directory: a relative path is
+        // the repository's, as the README writes it.
+        Some(file) if !file.is_empty() => (repo_root().join(file), false),
         _ => (repo_root().join("fixtures/values/every-service.yaml"), true),
     }
 }
