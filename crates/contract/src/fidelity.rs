@@ -276,6 +276,14 @@ mod tests {
         (k.to_string(), n.to_string())
     }
 
+    /// The changed value of the probe of `key`.
+    fn value_of(probes: &[Probe], key: &str) -> Option<Value> {
+        probes
+            .iter()
+            .find(|p| p.key() == key)
+            .map(|p| p.value.clone())
+    }
+
     #[test]
     fn every_leaf_gets_a_changed_value_of_its_type() {
         let tree = json!({
@@ -285,12 +293,7 @@ mod tests {
             "mem": "1Gi", "cpu": "500m", "none": null
         });
         let probes = probes(&tree);
-        let by_key = |k: &str| {
-            probes
-                .iter()
-                .find(|p| p.key() == k)
-                .map(|p| p.value.clone())
-        };
+        let by_key = |k: &str| value_of(&probes, k);
         assert_eq!(by_key("global.host"), Some(json!("https://x/probe")));
         assert_eq!(by_key("global.size"), Some(json!("probe-value")));
         assert_eq!(by_key("global.replicas"), Some(json!(5)));
@@ -342,12 +345,7 @@ mod tests {
             "global": {"extraEnvFrom": {}},
         });
         let probes = probes(&tree);
-        let by_key = |k: &str| {
-            probes
-                .iter()
-                .find(|p| p.key() == k)
-                .map(|p| p.value.clone())
-        };
+        let by_key = |k: &str| value_of(&probes, k);
         assert_eq!(by_key("glue.strategy.type"), Some(json!("RollingUpdate")));
         assert_eq!(by_key("glue.role.type"), Some(json!("Role")));
         assert_eq!(
