@@ -35,3 +35,28 @@ async fn a_component_turned_off_is_pruned_and_its_data_kept() {
             .contains(&format!("Deployment/{weave_name}"))
     );
 }
+
+#[tokio::test]
+async fn a_pruned_cluster_object_another_install_took_is_left_alone() {
+    // The console's ClusterRole and binding are pruned when its role turns
+    // namespaced; meanwhile another install of the same name took the
+    // ClusterRole (cluster-scoped names come from the resource's name).
+    let (fake, ctx, wandb) = installed(values()).await;
+    let cluster_role = path_of("ClusterRole", "wandb-console");
+    let binding = path_of("ClusterRoleBinding", "wandb-console");
+    let mut live = fake.get(&cluster_role).expect("the console's ClusterRole");
+    live["metadata"]["annotations"][OWNER_ANNOTATION] = json!("other/wandb");
+    fake.insert(&cluster_role, live);
+
+    let mut namespaced = values();
+    namespaced["console"] = json!({"role": {"type": "Role"}});
+    let mut next = resource(namespaced);
+    next.status = wandb.status.clone();
+    engine::reconcile(&next, &ctx).await.expect("reconciled");
+    let deleted = deleted(&fake.take_requests());
+    assert!(deleted.contains(&binding), "{deleted:?}");
+    assert!(
+        !deleted.contains(&cluster_role),
+        "deleted another install's {cluster_role}"
+    );
+}
