@@ -488,3 +488,16 @@ fn a_containers_ports_and_a_services_spread_replace_the_catalogs() {
         "app"
     );
 }
+
+#[test]
+fn a_services_list_replaces_the_catalogs_extra_services() {
+    assert!(has(&objects(&[]), "Service", "wandb-parquet-grpc"));
+    let ms = objects(&[
+        r#"parquet.services=[{"name":"wandb-parquet-extra","enabled":true,"ports":[{"name":"x","port":7000}]},{"name":"wandb-parquet-off","ports":[{"port":1}]}]"#,
+    ]);
+    assert!(!has(&ms, "Service", "wandb-parquet-grpc"));
+    assert!(!has(&ms, "Service", "wandb-parquet-off"), "not enabled");
+    let s = service(&ms, "wandb-parquet-extra");
+    assert_eq!(s["spec"]["ports"][0]["port"], 7000);
+    assert_eq!(s["spec"]["selector"]["app.kubernetes.io/name"], "parquet");
+}

@@ -40,7 +40,6 @@ const UPSTREAM_PLUMBING: &[&str] = &[
     "kind",
     "helmHook",
     "globalOptOut",
-    "services",
     "datadog",
 ];
 

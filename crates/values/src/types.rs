@@ -869,6 +869,9 @@ pub struct Component {
     pub deployment: Metadata,
     pub statefulset: Metadata,
     pub service: ServiceOverride,
+    /// More Services of the component's pods, in place of the catalog's
+    /// (parquet's gRPC Service); each needs `name` and `enabled: true`.
+    pub services: Option<Vec<ExtraService>>,
     pub pod_labels: StringMap,
     pub pod_annotations: StringMap,
     /// Extra pod annotations, each entry a YAML map of annotations, or one of
@@ -935,6 +938,22 @@ pub struct ServiceOverride {
     /// The Service's ports, in place of the catalog's.
     #[schemars(schema_with = "any_objects")]
     pub ports: Option<Vec<ServicePort>>,
+}
+
+/// One more Service of a component, as upstream's `services` entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExtraService {
+    /// The Service's whole name (upstream's `{{ .Release.Name }}-...` evaluated).
+    pub name: String,
+    pub enabled: bool,
+    pub headless: bool,
+    pub internal: bool,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub load_balancer_health_check_path: Option<String>,
+    #[schemars(schema_with = "any_objects")]
+    pub ports: Vec<ServicePort>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -63,16 +63,34 @@ impl Build<'_, '_> {
             shape.health_check = user.health_check.as_ref();
             out.extend(self.service(&shape));
         }
-        for s in &self.spec.extra_services {
-            out.extend(self.service(&ServiceShape {
-                name: self.ctx.name(&s.name),
-                ports: &s.ports,
-                headless: s.headless,
-                internal: false,
-                kind: None,
-                health_path: None,
-                health_check: None,
-            }));
+        match &self.values.services {
+            // The user's list replaces the catalog's, as Helm replaces a list.
+            Some(services) => {
+                for s in services.iter().filter(|s| s.enabled && !s.name.is_empty()) {
+                    out.extend(self.service(&ServiceShape {
+                        name: s.name.clone(),
+                        ports: &s.ports,
+                        headless: s.headless,
+                        internal: s.internal,
+                        kind: s.kind.as_deref(),
+                        health_path: s.load_balancer_health_check_path.as_deref(),
+                        health_check: None,
+                    }));
+                }
+            }
+            None => {
+                for s in &self.spec.extra_services {
+                    out.extend(self.service(&ServiceShape {
+                        name: self.ctx.name(&s.name),
+                        ports: &s.ports,
+                        headless: s.headless,
+                        internal: false,
+                        kind: None,
+                        health_path: None,
+                        health_check: None,
+                    }));
+                }
+            }
         }
         out
     }
