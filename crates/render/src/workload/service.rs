@@ -17,6 +17,21 @@ struct ServiceShape<'a> {
     health_check: Option<&'a serde_json::Value>,
 }
 
+impl<'a> ServiceShape<'a> {
+    /// A Service with no type, cloud settings or health check of its own.
+    fn plain(name: String, ports: &'a [ServicePort], headless: bool) -> Self {
+        ServiceShape {
+            name,
+            ports,
+            headless,
+            internal: false,
+            kind: None,
+            health_path: None,
+            health_check: None,
+        }
+    }
+}
+
 impl Build<'_, '_> {
     pub(super) fn services(&self) -> Vec<Object> {
         let user = &self.values.service;
@@ -32,23 +47,15 @@ impl Build<'_, '_> {
         let main = match (&self.spec.service, user.enabled) {
             (_, Some(false)) | (None, None) => None,
             (Some(s), _) => Some(ServiceShape {
-                name: self.fullname.clone(),
-                ports: &s.ports,
-                headless: s.headless,
-                internal: false,
                 kind: s.kind.as_deref(),
                 health_path: s.load_balancer_health_check_path.as_deref(),
-                health_check: None,
+                ..ServiceShape::plain(self.fullname.clone(), &s.ports, s.headless)
             }),
-            (None, Some(true)) => Some(ServiceShape {
-                name: self.fullname.clone(),
-                ports: &default_port,
-                headless: false,
-                internal: false,
-                kind: None,
-                health_path: None,
-                health_check: None,
-            }),
+            (None, Some(true)) => Some(ServiceShape::plain(
+                self.fullname.clone(),
+                &default_port,
+                false,
+            )),
         };
         if let Some(mut shape) = main {
             // The user's keys beat the catalog's, as Helm merges values.
@@ -68,27 +75,20 @@ impl Build<'_, '_> {
             Some(services) => {
                 for s in services.iter().filter(|s| s.enabled && !s.name.is_empty()) {
                     out.extend(self.service(&ServiceShape {
-                        name: s.name.clone(),
-                        ports: &s.ports,
-                        headless: s.headless,
                         internal: s.internal,
                         kind: s.kind.as_deref(),
                         health_path: s.load_balancer_health_check_path.as_deref(),
-                        health_check: None,
+                        ..ServiceShape::plain(s.name.clone(), &s.ports, s.headless)
                     }));
                 }
             }
             None => {
                 for s in &self.spec.extra_services {
-                    out.extend(self.service(&ServiceShape {
-                        name: self.ctx.name(&s.name),
-                        ports: &s.ports,
-                        headless: s.headless,
-                        internal: false,
-                        kind: None,
-                        health_path: None,
-                        health_check: None,
-                    }));
+                    out.extend(self.service(&ServiceShape::plain(
+                        self.ctx.name(&s.name),
+                        &s.ports,
+                        s.headless,
+                    )));
                 }
             }
         }
