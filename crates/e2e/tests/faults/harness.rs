@@ -156,12 +156,3 @@ pub fn phase_in(cluster: &Cluster, ns: &str) -> String {
         int(&res, "/metadata/generation")
     )
 }
-
-/// Waits until `check` holds, `bound` at most; returns how long it took.
-pub fn until(
-    what: &str,
-    bound: Duration,
-    mut check: impl FnMut() -> Result<(), String>,
-) -> Duration {
-    wait_for(what, bound, POLL, &mut check).1
-}
