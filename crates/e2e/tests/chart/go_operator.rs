@@ -143,11 +143,8 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
             .any(|n| n.contains(V1_FINALIZER)),
         "no TookOverFromV1 event naming the finalizer: {events:?}"
     );
-    let warnings = w
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .and_then(|cs| cs.iter().find(|c| c["type"] == "ValuesWarnings"))
-        .map(|c| text(c, "/message").to_string())
+    let warnings = condition(&w, "ValuesWarnings")
+        .map(|c| text(&c, "/message").to_string())
         .unwrap_or_default();
     assert!(
         warnings.contains("spec.chart"),

@@ -4,6 +4,11 @@ use super::*;
 
 #[test]
 fn helpers_work() {
+    // The data record's hash (Held::sha): sha256 of `key=value` lines.
+    assert_eq!(
+        sha256_of_data(&BTreeMap::from([("a".to_string(), "b".to_string())])),
+        "77e7ce77c707a8147bb65a710ac1af3fca02c8dd2be36762ec9611d90fb5c041"
+    );
     assert_eq!(
         plain("\u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m x"),
         "2026  INFO x"

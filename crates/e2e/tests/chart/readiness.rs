@@ -14,12 +14,7 @@ pub fn wait_ready(cluster: &Cluster, ns: &str) -> (i64, Duration) {
                 .get_if_exists(&["-n", ns, "weightsandbiases", RELEASE])
                 .ok_or("the resource does not exist")?;
             let generation = int(&w, "/metadata/generation");
-            let ready = w
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
-                .cloned()
-                .unwrap_or(Value::Null);
+            let ready = condition(&w, "Ready").unwrap_or(Value::Null);
             let fresh = int(&w, "/status/observedGeneration") == generation
                 && int(&ready, "/observedGeneration") == generation;
             if fresh && ready["status"] == "True" {
@@ -40,14 +35,7 @@ pub fn wait_ready(cluster: &Cluster, ns: &str) -> (i64, Duration) {
 pub fn is_ready(cluster: &Cluster, ns: &str) -> bool {
     cluster
         .get_if_exists(&["-n", ns, "weightsandbiases", RELEASE])
-        .is_some_and(|w| {
-            w.pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-        })
+        .is_some_and(|w| condition_status(&w, "Ready") == "True")
 }
 
 /// Every workload and claim of the namespace, checked as `kubectl rollout
@@ -94,13 +82,7 @@ pub fn workloads(cluster: &Cluster, ns: &str) -> (String, Vec<String>) {
                         == int(&item, "/status/desiredNumberScheduled")
                     && int(&item, "/status/desiredNumberScheduled") > 0
             }
-            "Job" => item
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c["type"] == "Complete" && c["status"] == "True")
-                }),
+            "Job" => condition_status(&item, "Complete") == "True",
             "PersistentVolumeClaim" => text(&item, "/status/phase") == "Bound",
             _ => true,
         };

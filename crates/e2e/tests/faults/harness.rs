@@ -134,15 +134,12 @@ pub fn phase_in(cluster: &Cluster, ns: &str) -> String {
     let Ok(res) = serde_json::from_str::<Value>(&out.stdout) else {
         return "no resource".into();
     };
-    let ready = res
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+    let ready = condition(&res, "Ready")
         .map(|c| {
             if c["status"] == "True" {
                 "Ready".to_string()
             } else {
-                text(c, "/message")
+                text(&c, "/message")
                     .split(':')
                     .next()
                     .unwrap_or("")
