@@ -45,7 +45,7 @@ impl Cluster {
         let script = repo_root().join("hack/cluster");
         let mut cluster = Cluster {
             kubeconfig: PathBuf::new(),
-            kubectl: cache_dir().join("bin/kubectl"),
+            kubectl: kubectl_bin(),
             watchdog: None,
             name,
             script,
@@ -133,14 +133,33 @@ impl Cluster {
         out.stdout
     }
 
-    /// `kubectl get ... -o json`, parsed.
+    /// `kubectl get ... -o json --show-managed-fields`, parsed.
     pub fn get_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--show-managed-fields");
+        self.get_if_exists(&all)
+            .unwrap_or_else(|| panic!("`kubectl get {}`: not found", all.join(" ")))
+    }
+
+    /// `kubectl get ... -o json`, parsed; `None` when the object does not
+    /// exist. Panics if kubectl fails otherwise.
+    pub fn get_if_exists(&self, args: &[&str]) -> Option<serde_json::Value> {
         let mut all = vec!["get"];
         all.extend_from_slice(args);
-        all.extend(["-o", "json", "--show-managed-fields"]);
-        let out = self.kubectl_ok(&all, None);
-        serde_json::from_str(&out)
-            .unwrap_or_else(|e| panic!("`kubectl {}` printed no JSON: {e}", all.join(" ")))
+        all.extend(["-o", "json"]);
+        let out = self.kubectl(&all, None, KUBECTL_TIMEOUT);
+        if !out.success() {
+            assert!(
+                out.stderr.contains("NotFound") || out.stderr.contains("not found"),
+                "{}:\n{}",
+                out.describe_status(),
+                out.stderr
+            );
+            return None;
+        }
+        let json = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("`kubectl {}` printed no JSON: {e}", all.join(" ")));
+        Some(json)
     }
 
     fn kubectl_cmd(&self, args: &[&str], timeout: Duration) -> Command {
@@ -186,6 +205,37 @@ impl Cluster {
                 }
             },
         );
+    }
+
+    /// A kubeconfig for ServiceAccount `sa` of `ns`, written into `dir`:
+    /// the cluster's address and CA from the admin kubeconfig, and a token
+    /// of the ServiceAccount, so that its RBAC is all a client has.
+    pub fn service_account_kubeconfig(&self, ns: &str, sa: &str, dir: &Path) -> PathBuf {
+        let token = self.kubectl_ok(&["-n", ns, "create", "token", sa, "--duration=2h"], None);
+        let view = |path: &str| {
+            self.kubectl_ok(
+                &[
+                    "config",
+                    "view",
+                    "--raw",
+                    "-o",
+                    &format!("jsonpath={{{path}}}"),
+                ],
+                None,
+            )
+        };
+        let server = view(".clusters[0].cluster.server");
+        let ca = view(".clusters[0].cluster.certificate-authority-data");
+        let file = dir.join(format!("{ns}-{sa}.kubeconfig"));
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    \
+             certificate-authority-data: {ca}\nusers:\n- name: {sa}\n  user:\n    token: {}\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: {sa}\n    namespace: {ns}\n\
+             current-context: c\n",
+            token.trim()
+        );
+        std::fs::write(&file, config).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        file
     }
 
     /// Creates namespace `ns` with PodSecurity `restricted` enforced and

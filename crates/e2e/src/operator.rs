@@ -18,6 +18,9 @@ pub struct Operator {
     pub port: u16,
     /// Its stdout and stderr.
     pub log: PathBuf,
+    /// `NAMESPACE/NAME` of the ServiceAccount it runs as
+    /// ([`Operator::start_as`]); `None`: the cluster's admin.
+    pub service_account: Option<String>,
     child: Option<Child>,
     watchdog: Option<Child>,
     exit: Option<ExitStatus>,
@@ -28,12 +31,33 @@ impl Operator {
     /// NAMESPACE` with identity `identity`, logging (text, debug for the
     /// operator's own modules) to `<log_dir>/<identity>.log`.
     pub fn start(cluster: &Cluster, namespace: &str, identity: &str, log_dir: &Path) -> Operator {
+        Operator::start_in(&cluster.kubeconfig, namespace, identity, log_dir)
+    }
+
+    /// Like [`Operator::start`], authenticated with a token of
+    /// ServiceAccount `service_account` of `namespace` (its kubeconfig
+    /// written into `log_dir`), so that its RBAC is all the operator has:
+    /// the operator as a Deployment running under that ServiceAccount.
+    pub fn start_as(
+        cluster: &Cluster,
+        namespace: &str,
+        service_account: &str,
+        identity: &str,
+        log_dir: &Path,
+    ) -> Operator {
+        let kubeconfig = cluster.service_account_kubeconfig(namespace, service_account, log_dir);
+        let mut op = Operator::start_in(&kubeconfig, namespace, identity, log_dir);
+        op.service_account = Some(format!("{namespace}/{service_account}"));
+        op
+    }
+
+    fn start_in(kubeconfig: &Path, namespace: &str, identity: &str, log_dir: &Path) -> Operator {
         // Says which binary it runs (the first time it builds it).
         operator_binary();
         let log = log_dir.join(format!("{identity}.log"));
         let _ = std::fs::remove_file(&log);
         let scope = ["--namespace", namespace, "--lease-namespace", namespace];
-        Operator::start_with(cluster, &scope, identity, &log)
+        Operator::launch(kubeconfig, &scope, identity, &log)
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -172,16 +196,19 @@ impl Operator {
         self.child = None;
     }
 
+    /// Its log so far ("" if there is none).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// The last `lines` lines of its log.
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        let from = all.len().saturating_sub(lines);
+        let text = self.log_text();
+        let count = text.lines().count().min(lines);
         format!(
-            "--- last {} lines of {} ---\n{}",
-            all.len() - from,
+            "--- last {count} lines of {} ---\n{}",
             self.log.display(),
-            indent(&all[from..].join("\n"), "  ")
+            indent(&last_lines(&text, lines), "  ")
         )
     }
 }
@@ -213,6 +240,12 @@ impl Operator {
     /// --lease-namespace NS`), and its output appended to `log`, so that
     /// the logs of a restarted operator's earlier runs are kept.
     pub fn start_with(cluster: &Cluster, scope: &[&str], identity: &str, log: &Path) -> Operator {
+        Operator::launch(&cluster.kubeconfig, scope, identity, log)
+    }
+
+    /// The one launcher: `wandb-operator run SCOPE` as the user of
+    /// `kubeconfig`, its output appended to `log`.
+    fn launch(kubeconfig: &Path, scope: &[&str], identity: &str, log: &Path) -> Operator {
         let bin = operator_binary_quiet();
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir)
@@ -230,7 +263,7 @@ impl Operator {
             .arg("--metrics-addr")
             .arg(format!("127.0.0.1:{port}"))
             .args(["--log-format", "text"])
-            .env("KUBECONFIG", &cluster.kubeconfig)
+            .env("KUBECONFIG", kubeconfig)
             .env("POD_NAME", identity)
             .env("NO_COLOR", "1")
             .env(
@@ -268,6 +301,7 @@ impl Operator {
             identity: identity.into(),
             port,
             log: log.to_path_buf(),
+            service_account: None,
             child: Some(child),
             watchdog,
             exit: None,

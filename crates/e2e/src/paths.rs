@@ -31,6 +31,11 @@ pub fn cache_dir() -> PathBuf {
     }
 }
 
+/// The kubectl that `hack/cluster install` puts in the cache.
+pub fn kubectl_bin() -> PathBuf {
+    cache_dir().join("bin/kubectl")
+}
+
 /// The `wandb-operator` binary: `$WANDB_OPERATOR_BIN` if set, else
 /// target/release/wandb-operator, which `cargo build` brings up to date
 /// first (once per test process; a no-op when nothing changed).

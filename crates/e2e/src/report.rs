@@ -9,6 +9,12 @@ pub fn indent(text: &str, by: &str) -> String {
         .collect::<String>()
 }
 
+/// The last `n` lines of `text`.
+pub fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 /// Counts of items by a key, for summaries.
 pub fn tally<'a>(items: impl IntoIterator<Item = &'a str>) -> BTreeMap<&'a str, usize> {
     let mut m = BTreeMap::new();

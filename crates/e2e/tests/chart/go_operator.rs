@@ -41,7 +41,11 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
     // A Secret of the install made by hand: a password of one's own, no
     // root password, no labels.
     let own_password = "aGFuZC1tYWRlLXBhc3N3b3Jk";
-    kubectl(&cluster, &["-n", ns, "delete", "secret", "wandb-mysql"]);
+    cluster.kubectl(
+        &["-n", ns, "delete", "secret", "wandb-mysql"],
+        None,
+        KUBECTL_TIMEOUT,
+    );
     let hand_made = json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "wandb-mysql", "namespace": ns},
@@ -87,7 +91,11 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
         None,
     );
     let release_record = format!("sh.helm.release.v1.{RELEASE}.v1");
-    assert!(get(&cluster, &["-n", ns, "secret", &release_record]).is_some());
+    assert!(
+        cluster
+            .get_if_exists(&["-n", ns, "secret", &release_record])
+            .is_some()
+    );
     let before = held(&cluster, ns, false);
     print_held("recorded before the takeover", &before);
 
@@ -95,7 +103,9 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
     // the host, as the chart's ServiceAccount), then Ready.
     let guide = Guide::new(h, &work.0, &cluster);
     let mut step_times = vec![guide.run(0, &steps[0])];
-    let w = get(&cluster, &["-n", ns, "weightsandbiases", RELEASE]).unwrap();
+    let w = cluster
+        .get_if_exists(&["-n", ns, "weightsandbiases", RELEASE])
+        .unwrap();
     assert_eq!(
         text(&w, "/status/phase"),
         "Completed",
@@ -106,12 +116,14 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
         "0.43.8",
         "our CRD dropped spec.chart"
     );
-    let operator = OperatorRun::start_as(&cluster, ns, &work.0, "wandb-operator-operator");
+    let operator = start_operator_as(&cluster, ns, &work.0, "wandb-operator-operator");
     step_times.push(guide.run(1, &steps[1]));
     let (generation, _) = wait_ready(&cluster, ns);
 
     // v1's finalizer is gone, and an Event says why.
-    let w = get(&cluster, &["-n", ns, "weightsandbiases", RELEASE]).unwrap();
+    let w = cluster
+        .get_if_exists(&["-n", ns, "weightsandbiases", RELEASE])
+        .unwrap();
     let finalizers: Vec<&str> = w["metadata"]["finalizers"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -131,11 +143,8 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
             .any(|n| n.contains(V1_FINALIZER)),
         "no TookOverFromV1 event naming the finalizer: {events:?}"
     );
-    let warnings = w
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .and_then(|cs| cs.iter().find(|c| c["type"] == "ValuesWarnings"))
-        .map(|c| text(c, "/message").to_string())
+    let warnings = condition(&w, "ValuesWarnings")
+        .map(|c| text(&c, "/message").to_string())
         .unwrap_or_default();
     assert!(
         warnings.contains("spec.chart"),
@@ -178,30 +187,37 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
         .filter_map(|n| n.split(':').next().map(str::to_string))
         .collect::<BTreeSet<_>>();
     let workloads = settled_workloads(&cluster, ns);
-    operator.assert_not_denied();
+    assert_not_denied(&operator);
 
     // v1's leftovers, when asked; nothing else.
     step_times.push(guide.run(2, &steps[2]));
-    let (_, cleaned_in) = wait_until("v1's leftovers removed", Duration::from_secs(60), || {
-        let w = get(&cluster, &["-n", ns, "weightsandbiases", RELEASE]).unwrap();
-        let left: Vec<String> = [
-            release_record.clone(),
-            format!("{RELEASE}-spec-active"),
-            format!("{RELEASE}-spec-user"),
-        ]
-        .into_iter()
-        .filter(|s| get(&cluster, &["-n", ns, "secret", s]).is_some())
-        .chain(
-            w.pointer("/status/phase")
-                .map(|_| "status.phase".to_string()),
-        )
-        .collect();
-        if left.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("still there: {left:?}"))
-        }
-    });
+    let (_, cleaned_in) = wait_for(
+        "v1's leftovers removed",
+        Duration::from_secs(60),
+        POLL,
+        || {
+            let w = cluster
+                .get_if_exists(&["-n", ns, "weightsandbiases", RELEASE])
+                .unwrap();
+            let left: Vec<String> = [
+                release_record.clone(),
+                format!("{RELEASE}-spec-active"),
+                format!("{RELEASE}-spec-user"),
+            ]
+            .into_iter()
+            .filter(|s| cluster.get_if_exists(&["-n", ns, "secret", s]).is_some())
+            .chain(
+                w.pointer("/status/phase")
+                    .map(|_| "status.phase".to_string()),
+            )
+            .collect();
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("still there: {left:?}"))
+            }
+        },
+    );
     let cleaned = held(&cluster, ns, false);
     let leftovers: Vec<&String> = before.keys().filter(|k| k.contains("-spec-")).collect();
     let mut expected_after = after.clone();
@@ -215,8 +231,7 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
     // policy says by default.
     let kept = held(&cluster, ns, true);
     let t = Instant::now();
-    let out = kubectl(
-        &cluster,
+    let out = cluster.kubectl(
         &[
             "-n",
             ns,
@@ -226,6 +241,8 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
             "--wait",
             "--timeout=120s",
         ],
+        None,
+        KUBECTL_TIMEOUT,
     );
     assert!(
         out.success(),
@@ -234,14 +251,18 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
         out.stderr
     );
     let deleted_in = secs(t.elapsed());
-    assert!(get(&cluster, &["-n", ns, "weightsandbiases", RELEASE]).is_none());
+    assert!(
+        cluster
+            .get_if_exists(&["-n", ns, "weightsandbiases", RELEASE])
+            .is_none()
+    );
     assert_kept(
         "deleting the resource",
         &kept,
         &held(&cluster, ns, true),
         false,
     );
-    operator.assert_not_denied();
+    assert_not_denied(&operator);
     drop(operator);
 
     let secrets = before.values().filter(|d| d.kind == "Secret").count();

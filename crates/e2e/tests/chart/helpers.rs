@@ -4,17 +4,10 @@ use super::*;
 
 #[test]
 fn helpers_work() {
+    // The data record's hash (Held::sha): sha256 of `key=value` lines.
     assert_eq!(
-        sha256_hex(b"abc"),
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    );
-    assert_eq!(
-        sha256_hex(b""),
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
-    assert_eq!(
-        sha256_hex(&[b'a'; 1000]),
-        "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"
+        sha256_of_data(&BTreeMap::from([("a".to_string(), "b".to_string())])),
+        "77e7ce77c707a8147bb65a710ac1af3fca02c8dd2be36762ec9611d90fb5c041"
     );
     assert_eq!(
         plain("\u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m x"),

@@ -23,11 +23,14 @@ pub fn play_kubelet(
     not_uid: Option<&str>,
     work: &Path,
 ) -> PodRun {
-    let (pod, _) = wait_until(
+    let (pod, _) = wait_for(
         &format!("pod {ns}/{name} Running"),
         Duration::from_secs(90),
+        POLL,
         || {
-            let pod = get(cluster, &["-n", ns, "pod", name]).ok_or("not created")?;
+            let pod = cluster
+                .get_if_exists(&["-n", ns, "pod", name])
+                .ok_or("not created")?;
             let uid = text(&pod, "/metadata/uid");
             if Some(uid) == not_uid || pod["metadata"]["deletionTimestamp"].is_string() {
                 return Err("the previous pod is still there".into());
@@ -55,7 +58,7 @@ pub fn play_kubelet(
         "pod {name}: only kubectl commands can be run from the host: {command:?}"
     );
     let sa = text(&pod, "/spec/serviceAccountName");
-    let kubeconfig = sa_kubeconfig(cluster, ns, sa, work);
+    let kubeconfig = cluster.service_account_kubeconfig(ns, sa, work);
     let mut cmd = Command::new(kubectl_bin());
     cmd.args(&command[1..]).env("KUBECONFIG", &kubeconfig);
     let started = now_rfc3339();
@@ -137,7 +140,9 @@ pub fn now_rfc3339() -> String {
 /// `helm test` with the test pod run by [`play_kubelet`].
 pub fn helm_test(h: Helm, cluster: &Cluster, ns: &str, work: &Path) -> (Output, PodRun) {
     let pod = format!("{RELEASE}-test-ready");
-    let old = get(cluster, &["-n", ns, "pod", &pod]).map(|p| text(&p, "/metadata/uid").to_string());
+    let old = cluster
+        .get_if_exists(&["-n", ns, "pod", &pod])
+        .map(|p| text(&p, "/metadata/uid").to_string());
     let helm = h.spawn(
         work,
         &cluster.kubeconfig,

@@ -27,9 +27,10 @@ fn assert_matches_render(
     kinds: &BTreeSet<String>,
     step: &str,
 ) -> BTreeMap<String, Value> {
-    let (live, _) = wait_until(
+    let (live, _) = wait_for(
         &format!("{step}: the objects of the render"),
         Duration::from_secs(60),
+        POLL,
         || {
             let live = managed(cluster, ns, kinds);
             let missing: Vec<&String> = render.keys().filter(|k| !live.contains_key(*k)).collect();
@@ -91,7 +92,7 @@ fn lifecycle(h: Helm) {
     let (_, install_note) = h.install(&work.0, &cluster.kubeconfig, &args);
     let installed_in = secs(t.elapsed());
     let t = Instant::now();
-    let operator = OperatorRun::start(&cluster, ns, &work.0);
+    let operator = start_operator(&cluster, ns, &work.0);
     let (g1, _) = wait_ready(&cluster, ns);
     let live = assert_matches_render(&cluster, ns, &render_base, &kinds, "install");
     let installed = secs(t.elapsed());
@@ -138,7 +139,7 @@ fn lifecycle(h: Helm) {
     for k in &dropped {
         let (kind, name) = k.split_once('/').unwrap();
         assert!(
-            get(&cluster, &["-n", ns, kind, name]).is_none(),
+            cluster.get_if_exists(&["-n", ns, kind, name]).is_none(),
             "{k} is still there after the upgrade"
         );
     }
@@ -173,7 +174,7 @@ fn lifecycle(h: Helm) {
         problems.join("\n")
     );
     let rolled_back = secs(t.elapsed());
-    operator.assert_not_denied();
+    assert_not_denied(&operator);
 
     // Uninstall: the pre-delete hook deletes the resource while the
     // operator still runs; Helm then deletes the operator and its RBAC.
@@ -200,7 +201,9 @@ fn lifecycle(h: Helm) {
         out.stderr
     );
     assert!(
-        get(&cluster, &["-n", ns, "weightsandbiases", RELEASE]).is_none(),
+        cluster
+            .get_if_exists(&["-n", ns, "weightsandbiases", RELEASE])
+            .is_none(),
         "the resource is still there"
     );
     let list = h.ok(&work.0, kc, &["list", "-n", ns, "-q"]).stdout;
@@ -213,7 +216,7 @@ fn lifecycle(h: Helm) {
         .filter(|k| !k.starts_with("Cluster"))
         .cloned()
         .collect();
-    let gc = try_wait_until(Duration::from_secs(120), || {
+    let gc = try_wait_for(Duration::from_secs(120), POLL, || {
         let left: Vec<String> = managed(&cluster, ns, &namespaced)
             .into_keys()
             .filter(|k| !kept.contains(k))
@@ -266,7 +269,7 @@ fn lifecycle(h: Helm) {
         format!("clusterrolebinding/{RELEASE}-operator-{ns}"),
     ] {
         assert!(
-            get(&cluster, &["-n", ns, &what]).is_none(),
+            cluster.get_if_exists(&["-n", ns, &what]).is_none(),
             "{what} is still there"
         );
     }

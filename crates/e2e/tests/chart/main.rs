@@ -31,14 +31,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread;
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 use wandb_e2e::{
-    Cluster, GENERATED_KEYS, HELMS, Helm, INSTANCE_LABEL, Output, WorkDir, cache_dir, indent, int,
-    plain, reference_cases, repo_root, run, secret_data, text,
+    Cluster, GENERATED_KEYS, HELMS, Helm, INSTANCE_LABEL, KUBECTL_TIMEOUT, Operator, Output,
+    WorkDir, condition, condition_status, indent, int, kubectl_bin, last_lines, plain,
+    reference_cases, repo_root, run, secret_data, secs, sha256_of_data, text, try_wait_for,
+    wait_for,
 };
 
 // The suite's helpers, for every module of it (`use super::*`).

@@ -29,7 +29,7 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
     let upstream_ready = install_upstream(h, &work.0, &cluster, ns, upstream);
     let before = held(&cluster, ns, false);
     let old_sts: BTreeMap<String, String> =
-        items(&get(&cluster, &["-n", ns, "statefulsets"]).unwrap())
+        items(&cluster.get_if_exists(&["-n", ns, "statefulsets"]).unwrap())
             .iter()
             .map(|s| {
                 (
@@ -49,7 +49,7 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
     for (i, step) in steps.iter().enumerate() {
         step_times.push(guide.run(i, step));
         if step.contains("helm upgrade") {
-            operator = Some(OperatorRun::start(&cluster, ns, &work.0));
+            operator = Some(start_operator(&cluster, ns, &work.0));
         }
     }
     let operator = operator.expect("no step switched the release");
@@ -78,7 +78,11 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
         .collect();
 
     // Our StatefulSets are new objects and claim the same volumes.
-    let sts = |name: &str| get(&cluster, &["-n", ns, "statefulset", name]).unwrap();
+    let sts = |name: &str| {
+        cluster
+            .get_if_exists(&["-n", ns, "statefulset", name])
+            .unwrap()
+    };
     let mysql = sts("wandb-mysql");
     let redis = sts("wandb-redis-master");
     for s in [&mysql, &redis] {
@@ -120,7 +124,8 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
         ("wandb-mysql-0", "wandb-mysql-data"),
         ("wandb-redis-master-0", "redis-data-wandb-redis-master-0"),
     ] {
-        let p = get(&cluster, &["-n", ns, "pod", pod])
+        let p = cluster
+            .get_if_exists(&["-n", ns, "pod", pod])
             .unwrap_or_else(|| panic!("pod {pod} is missing"));
         assert!(
             claim_names(&p).contains(&claim.to_string()),
@@ -139,7 +144,7 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
             .is_some_and(|l| l.contains("deployed") && l.contains("operator-wandb-0.1.0")),
         "the release is not on this chart:\n{history}"
     );
-    operator.assert_not_denied();
+    assert_not_denied(&operator);
     drop(operator);
 
     summary(format!(

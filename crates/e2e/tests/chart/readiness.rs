@@ -5,19 +5,16 @@ use super::*;
 
 /// Waits until WeightsAndBiases `name` is Ready for its current generation.
 pub fn wait_ready(cluster: &Cluster, ns: &str) -> (i64, Duration) {
-    wait_until(
+    wait_for(
         &format!("WeightsAndBiases {ns}/{RELEASE} Ready"),
         READY_TIMEOUT,
+        POLL,
         || {
-            let w = get(cluster, &["-n", ns, "weightsandbiases", RELEASE])
+            let w = cluster
+                .get_if_exists(&["-n", ns, "weightsandbiases", RELEASE])
                 .ok_or("the resource does not exist")?;
             let generation = int(&w, "/metadata/generation");
-            let ready = w
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
-                .cloned()
-                .unwrap_or(Value::Null);
+            let ready = condition(&w, "Ready").unwrap_or(Value::Null);
             let fresh = int(&w, "/status/observedGeneration") == generation
                 && int(&ready, "/observedGeneration") == generation;
             if fresh && ready["status"] == "True" {
@@ -36,29 +33,22 @@ pub fn wait_ready(cluster: &Cluster, ns: &str) -> (i64, Duration) {
 
 /// Whether the resource has a Ready=True condition (any generation).
 pub fn is_ready(cluster: &Cluster, ns: &str) -> bool {
-    get(cluster, &["-n", ns, "weightsandbiases", RELEASE]).is_some_and(|w| {
-        w.pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            })
-    })
+    cluster
+        .get_if_exists(&["-n", ns, "weightsandbiases", RELEASE])
+        .is_some_and(|w| condition_status(&w, "Ready") == "True")
 }
 
 /// Every workload and claim of the namespace, checked as `kubectl rollout
 /// status` would: "Deployment 7/7, StatefulSet 6/6, ..." and the ones that
 /// are not ready.
 pub fn workloads(cluster: &Cluster, ns: &str) -> (String, Vec<String>) {
-    let list = get(
-        cluster,
-        &[
+    let list = cluster
+        .get_if_exists(&[
             "-n",
             ns,
             "deployments,statefulsets,daemonsets,jobs,persistentvolumeclaims",
-        ],
-    )
-    .unwrap();
+        ])
+        .unwrap();
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut not_ready = Vec::new();
     for item in items(&list) {
@@ -92,13 +82,7 @@ pub fn workloads(cluster: &Cluster, ns: &str) -> (String, Vec<String>) {
                         == int(&item, "/status/desiredNumberScheduled")
                     && int(&item, "/status/desiredNumberScheduled") > 0
             }
-            "Job" => item
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c["type"] == "Complete" && c["status"] == "True")
-                }),
+            "Job" => condition_status(&item, "Complete") == "True",
             "PersistentVolumeClaim" => text(&item, "/status/phase") == "Bound",
             _ => true,
         };
@@ -122,9 +106,10 @@ pub fn workloads(cluster: &Cluster, ns: &str) -> (String, Vec<String>) {
 /// before an autoscaler raises a Deployment to its minimum replicas (the
 /// render leaves replicas to it), so this waits a little for that.
 pub fn settled_workloads(cluster: &Cluster, ns: &str) -> String {
-    let (summary, took) = wait_until(
+    let (summary, took) = wait_for(
         &format!("every workload of {ns} ready"),
         Duration::from_secs(60),
+        POLL,
         || match workloads(cluster, ns) {
             (summary, not_ready) if not_ready.is_empty() => Ok(summary),
             (_, not_ready) => Err(format!("not ready: {not_ready:?}")),
@@ -153,21 +138,25 @@ pub fn assert_references_present(cluster: &Cluster, ns: &str) -> usize {
 /// a Secret, ConfigMap or claim a pod of the namespace needs that does not
 /// exist, or a key it needs that the Secret or ConfigMap lacks.
 fn missing_references(cluster: &Cluster, ns: &str) -> (usize, Vec<String>) {
-    let pods = items(&get(cluster, &["-n", ns, "pods"]).unwrap());
-    let secrets: BTreeMap<String, Value> = items(&get(cluster, &["-n", ns, "secrets"]).unwrap())
-        .into_iter()
-        .map(|s| (text(&s, "/metadata/name").to_string(), s))
-        .collect();
-    let config_maps: BTreeMap<String, Value> =
-        items(&get(cluster, &["-n", ns, "configmaps"]).unwrap())
+    let pods = items(&cluster.get_if_exists(&["-n", ns, "pods"]).unwrap());
+    let secrets: BTreeMap<String, Value> =
+        items(&cluster.get_if_exists(&["-n", ns, "secrets"]).unwrap())
             .into_iter()
             .map(|s| (text(&s, "/metadata/name").to_string(), s))
             .collect();
-    let claims: BTreeSet<String> =
-        items(&get(cluster, &["-n", ns, "persistentvolumeclaims"]).unwrap())
-            .iter()
-            .map(|s| text(s, "/metadata/name").to_string())
+    let config_maps: BTreeMap<String, Value> =
+        items(&cluster.get_if_exists(&["-n", ns, "configmaps"]).unwrap())
+            .into_iter()
+            .map(|s| (text(&s, "/metadata/name").to_string(), s))
             .collect();
+    let claims: BTreeSet<String> = items(
+        &cluster
+            .get_if_exists(&["-n", ns, "persistentvolumeclaims"])
+            .unwrap(),
+    )
+    .iter()
+    .map(|s| text(s, "/metadata/name").to_string())
+    .collect();
     let mut checked = 0;
     let mut missing = BTreeSet::new();
     let has_key = |obj: &Value, key: &str| {

@@ -139,7 +139,7 @@ fn readme_example(h: Helm, example: &Example) {
         );
     }
 
-    let mut operator = OperatorRun::start(&cluster, ns, &work.0);
+    let mut operator = start_operator(&cluster, ns, &work.0);
     let (generation, took) = wait_ready(&cluster, ns);
     let workloads = settled_workloads(&cluster, ns);
     let refs = assert_references_present(&cluster, ns);
@@ -159,8 +159,8 @@ fn readme_example(h: Helm, example: &Example) {
         "helm test should report one test:\n{}",
         helm.stdout
     );
-    operator.assert_not_denied();
-    operator.stop();
+    assert_not_denied(&operator);
+    operator.stop(Duration::from_secs(15));
     summary(format!(
         "2 readme-{} {}: installed as written ({} release objects, namespace PodSecurity restricted) in {}; \
          {before}operator as ServiceAccount {} (0 denied) made it Ready (generation {generation}) in {}: \
@@ -170,7 +170,7 @@ fn readme_example(h: Helm, example: &Example) {
         h.name(),
         release_objects.len(),
         secs(install.elapsed),
-        operator.sa,
+        service_account(&operator),
         secs(took),
         pod.command.join(" "),
         secs(pod.took),

@@ -17,17 +17,15 @@ pub fn rendered(args: &[&str], ns: &str) -> BTreeMap<String, wandb_e2e::Document
 /// The live objects the operator manages for the release, by `Kind/name`.
 pub fn managed(cluster: &Cluster, ns: &str, kinds: &BTreeSet<String>) -> BTreeMap<String, Value> {
     let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
-    let list = get(
-        cluster,
-        &[
+    let list = cluster
+        .get_if_exists(&[
             "-n",
             ns,
             &kinds.join(","),
             "-l",
             &format!("{INSTANCE_LABEL}={RELEASE}"),
-        ],
-    )
-    .unwrap();
+        ])
+        .unwrap();
     items(&list)
         .into_iter()
         .map(|i| {

@@ -49,11 +49,12 @@ pub fn install_upstream(h: Helm, work: &Path, cluster: &Cluster, ns: &str, chart
     args.extend(UPSTREAM_VALUES);
     let t = Instant::now();
     h.ok(work, Some(&cluster.kubeconfig), &args);
-    wait_until(
+    wait_for(
         "the upstream StatefulSets ready",
         Duration::from_secs(120),
+        POLL,
         || {
-            let sts = items(&get(cluster, &["-n", ns, "statefulsets"]).unwrap());
+            let sts = items(&cluster.get_if_exists(&["-n", ns, "statefulsets"]).unwrap());
             let names: Vec<&str> = sts.iter().map(|s| text(s, "/metadata/name")).collect();
             let ready = sts.iter().all(|s| {
                 int(s, "/status/readyReplicas")
@@ -61,9 +62,13 @@ pub fn install_upstream(h: Helm, work: &Path, cluster: &Cluster, ns: &str, chart
                         .and_then(Value::as_i64)
                         .unwrap_or(1)
             });
-            let claims_bound = items(&get(cluster, &["-n", ns, "persistentvolumeclaims"]).unwrap())
-                .iter()
-                .all(|c| text(c, "/status/phase") == "Bound");
+            let claims_bound = items(
+                &cluster
+                    .get_if_exists(&["-n", ns, "persistentvolumeclaims"])
+                    .unwrap(),
+            )
+            .iter()
+            .all(|c| text(c, "/status/phase") == "Bound");
             if names.contains(&"wandb-mysql")
                 && names.contains(&"wandb-redis-master")
                 && ready

@@ -119,9 +119,10 @@ fn hand_edits_and_a_field_manager_fight() {
             &["-n", NS, "patch", kind, name, "--type=json", "-p", patch],
             None,
         );
-        until(
+        wait_for(
             &format!("{kind}/{name}: {pointer} set back"),
             REPAIR_BOUND,
+            POLL,
             || {
                 let now = cluster.get_json(&["-n", NS, kind, name]);
                 match now.pointer(pointer) {

@@ -134,15 +134,12 @@ pub fn phase_in(cluster: &Cluster, ns: &str) -> String {
     let Ok(res) = serde_json::from_str::<Value>(&out.stdout) else {
         return "no resource".into();
     };
-    let ready = res
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+    let ready = condition(&res, "Ready")
         .map(|c| {
             if c["status"] == "True" {
                 "Ready".to_string()
             } else {
-                text(c, "/message")
+                text(&c, "/message")
                     .split(':')
                     .next()
                     .unwrap_or("")
@@ -155,13 +152,4 @@ pub fn phase_in(cluster: &Cluster, ns: &str) -> String {
         int(&res, "/status/observedGeneration"),
         int(&res, "/metadata/generation")
     )
-}
-
-/// Waits until `check` holds, `bound` at most; returns how long it took.
-pub fn until(
-    what: &str,
-    bound: Duration,
-    mut check: impl FnMut() -> Result<(), String>,
-) -> Duration {
-    wait_for(what, bound, POLL, &mut check).1
 }

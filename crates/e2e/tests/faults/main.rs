@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wandb_e2e::{
     Cluster, Data, NAME, NS, Operator, Rng, Snapshot, Workloads, apply_resource, autoscaled,
-    base_values, env_value, expected_objects, first_literal_env, full_run, get_resource, indent,
-    int, report, restricted_cluster, secs, serial, text, uid_in, wait_for, wait_recreated,
+    base_values, condition, env_value, expected_objects, first_literal_env, full_run, get_resource,
+    indent, int, report, restricted_cluster, secs, serial, text, uid_in, wait_for, wait_recreated,
 };
 
 // The suite's helpers, for every module of it (`use super::*`).

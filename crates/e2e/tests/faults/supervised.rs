@@ -82,7 +82,7 @@ impl<'a> Supervised<'a> {
         if exited {
             let mut op = self.op.take().unwrap();
             let status = op.exit_status().map_or("unknown".into(), |s| s.to_string());
-            let text = std::fs::read_to_string(&op.log).unwrap_or_default();
+            let text = op.log_text();
             let last = text
                 .lines()
                 .rev()

@@ -192,7 +192,7 @@ fn secrets_not_revealed(cluster: &Cluster, op: &Operator) -> (usize, String) {
         }
     }
     assert!(values.len() >= 5, "too few secret values: {}", values.len());
-    let log = std::fs::read_to_string(&op.log).unwrap_or_default();
+    let log = op.log_text();
     assert!(log.len() > 1000, "the operator's log is nearly empty");
     let events = cluster.kubectl_ok(&["-n", NS, "get", "events", "-o", "json"], None);
     let status = resource(cluster)["status"].to_string();
