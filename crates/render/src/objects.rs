@@ -308,7 +308,7 @@ impl Manifest {
     /// Puts the object in `stage` when it runs pods (or scales or guards
     /// them); what pods need to start stays in Config, applied first.
     pub fn in_stage(mut self, stage: Stage) -> Self {
-        if self.stage != Stage::Config {
+        if self.object.runs_pods() {
             self.stage = stage;
         }
         self

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Container;
+use k8s_openapi::api::core::v1::{Container, Volume};
 use wandb_values::{Component, ContainerOverride, CronJobValues, JobContainer, JobValues};
 
 use crate::catalog::ContainerSpec;
@@ -52,6 +52,16 @@ impl<'v> Overrides<'v> {
             Overrides::CronJob(_) => None,
         };
         UserContainer { over, job: None }
+    }
+
+    /// The user's `volumes` of the pod, which replace the catalog's list
+    /// as Helm replaces a list.
+    pub(super) fn volumes(self) -> Option<&'v [Volume]> {
+        match self {
+            Overrides::Service(c) => c.volumes.as_deref(),
+            Overrides::Job(j) => j.volumes.as_deref(),
+            Overrides::CronJob(c) => c.volumes.as_deref(),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use wandb_values::tpls::{self, Entry};
 use wandb_values::{Component, Flag};
 
-use super::overrides::{Overrides, PodContainers};
+use super::overrides::PodContainers;
 use super::security::pod_security_context;
 use super::{Build, condition_holds, label_value, non_empty_or};
 use crate::catalog::{ContainerSpec, PodAnnotationGroup, PodLabelGroup, VolumeGroup};
@@ -67,15 +67,7 @@ impl Build<'_, '_> {
         annotations.extend(v.pod.annotations.clone());
         annotations.extend(self.common_annotations());
         let init = build(pod.init_containers, false);
-        // A service's `volumes` value replaces its catalog list, as Helm
-        // replaces a list.
-        let user_volumes = match pod.overrides {
-            Overrides::Service(c) => c.volumes.as_deref(),
-            Overrides::Job(j) => j.volumes.as_deref(),
-            Overrides::CronJob(c) => c.volumes.as_deref(),
-        };
-        let volumes = user_volumes.unwrap_or(volumes);
-        let volumes = self.volumes(volumes, volume_groups);
+        let volumes = self.volumes(pod.overrides.volumes().unwrap_or(volumes), volume_groups);
         let (node_selector, tolerations) = placement(g, &v.node_selector, &v.tolerations);
         let priority = non_empty_or(&v.priority_class_name, &g.priority_class_name);
         let pull_secrets = pull_secrets(&v.image_pull_secrets, &g.image_pull_secrets);
