@@ -117,6 +117,7 @@ async fn apply(args: ApplyArgs, values: serde_json::Value) -> Result<ExitCode, S
         recorder: None,
         resync: Duration::from_secs(300),
         failures: Default::default(),
+        documents: Default::default(),
     });
     let started = Instant::now();
     let mut shown: BTreeMap<String, (String, String)> = BTreeMap::new();

@@ -422,12 +422,12 @@ mod tests {
 
     /// The CronJob as the render makes it.
     fn cron() -> CronJob {
-        let loaded = wandb_values::load::from_user_tree(json!({
+        let loaded = wandb_render::builtin::from_user_tree(json!({
             "global": {"host": "https://wandb.example.com", "license": "l"},
             "backup": {"install": true},
         }))
         .expect("valid values");
-        let manifests = wandb_render::render(
+        let manifests = wandb_render::builtin::render(
             &loaded.values,
             &wandb_render::Release::new("wandb", "wandb"),
         );

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use wandb_render::{Ctx, Release};
+use wandb_render::{Catalog, Ctx, Release};
 use wandb_values::{Severity, StoreKind, ValueOrRef};
 
 use crate::render::ValuesArgs;
@@ -232,8 +232,8 @@ impl Source {
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let loaded = match args.values.load() {
-        Ok(loaded) => loaded,
+    let (catalog, loaded) = match args.values.load() {
+        Ok(input) => (input.catalog, input.loaded),
         Err(code) => return code,
     };
     let warnings: Vec<_> = loaded
@@ -261,7 +261,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
             n => format!("loaded and validated ({n} warnings, above)"),
         },
     );
-    let stores = runtime.block_on(check_stores(&loaded.values, &args));
+    let stores = runtime.block_on(check_stores(&catalog, &loaded.values, &args));
     // Dropping the runtime would wait for a blocking DNS look-up that ran
     // out of time; nothing it holds needs a clean shutdown.
     runtime.shutdown_background();
@@ -280,11 +280,15 @@ pub fn run(args: CheckArgs) -> ExitCode {
 
 /// Every store's checks, run side by side; the lines come back in the
 /// order of `StoreKind::ALL`.
-pub async fn check_stores(values: &wandb_values::Values, args: &CheckArgs) -> Vec<Lines> {
+pub async fn check_stores(
+    catalog: &Catalog,
+    values: &wandb_values::Values,
+    args: &CheckArgs,
+) -> Vec<Lines> {
     let release = Release::new("wandb", args.namespace.as_deref().unwrap_or("default"));
     // The values' templates name the release: evaluated first, as for a render.
-    let values = wandb_render::template::evaluate(values, &release);
-    let ctx = Ctx::new(&values, &release);
+    let values = wandb_render::template::evaluate(catalog, values, &release);
+    let ctx = Ctx::new(catalog, &values, &release);
     let cluster = Cluster::new(args.namespace.clone(), args.timeout);
     let checks = StoreKind::ALL
         .into_iter()

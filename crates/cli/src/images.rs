@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::Value;
-use wandb_render::Release;
+use wandb_render::{Catalog, Release};
 use wandb_values::{Disk, SetKind, Source};
 
 use crate::render::ValuesArgs;
@@ -93,9 +93,11 @@ pub fn mirrored(image: &str, registry: &str) -> String {
 }
 
 /// The install's images (with the operator's), in order, not deduplicated.
-fn install_images(sources: &[Source]) -> Result<Vec<String>, ExitCode> {
-    let loaded = wandb_values::load(sources, &mut Disk).map_err(crate::render::print_errors)?;
-    let manifests = wandb_render::render(&loaded.values, &Release::new("wandb", "default"));
+fn install_images(catalog: &Catalog, sources: &[Source]) -> Result<Vec<String>, ExitCode> {
+    let loaded = wandb_values::load(sources, &mut Disk, catalog.additions())
+        .map_err(crate::render::print_errors)?;
+    let manifests =
+        wandb_render::render(catalog, &loaded.values, &Release::new("wandb", "default"));
     let objects: Vec<Value> = manifests
         .iter()
         .map(|m| serde_json::to_value(&m.object).unwrap_or(Value::Null))
@@ -107,7 +109,11 @@ fn install_images(sources: &[Source]) -> Result<Vec<String>, ExitCode> {
 
 pub fn run(args: ImagesArgs) -> ExitCode {
     let sources = args.values.sources();
-    let plain = match install_images(&sources) {
+    let catalog = match args.values.catalog() {
+        Ok(catalog) => catalog,
+        Err(code) => return code,
+    };
+    let plain = match install_images(&catalog, &sources) {
         Ok(images) => images,
         Err(code) => return code,
     };
@@ -121,7 +127,7 @@ pub fn run(args: ImagesArgs) -> ExitCode {
             for key in ["global.imageRegistry", "global.repositoryPrefix"] {
                 with_mirror.push(Source::Set(SetKind::String, format!("{key}={registry}")));
             }
-            let mut mirror = match install_images(&with_mirror) {
+            let mut mirror = match install_images(&catalog, &with_mirror) {
                 Ok(images) => images,
                 Err(code) => return code,
             };

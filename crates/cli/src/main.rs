@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod apply;
 mod backup;
+mod catalog;
 mod chart;
 mod check;
 mod images;
@@ -39,6 +40,12 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Print every image an install pulls, for mirroring.
     Images(images::ImagesArgs),
+    /// Print the built-in release document: every W&B service, env var,
+    /// ConfigMap and route, as data (`render --catalog` takes another).
+    #[command(after_help = "Examples:\n  \
+        wandb-operator catalog > release.yaml\n  \
+        wandb-operator render -f values.yaml --catalog release.yaml")]
+    Catalog,
     /// Check values and the external stores they name, before installing.
     Check(check::CheckArgs),
     /// Run the operator: watch WeightsAndBiases resources and reconcile them.
@@ -87,6 +94,7 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Images(args) => images::run(args),
+        Command::Catalog => catalog::run(),
         Command::Check(args) => check::run(args),
         Command::ChartFiles(args) => chart::run(args),
         Command::Completions { shell } => {

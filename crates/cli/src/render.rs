@@ -1,10 +1,11 @@
 //! `wandb-operator render`: print the objects of an install, like `helm template`.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use wandb_render::{Release, objects};
+use wandb_render::{Catalog, Release, objects};
 use wandb_values::{Disk, FileReader, SetKind, Severity, Source};
 
 /// Values given on the command line, as Helm takes them.
@@ -28,6 +29,16 @@ pub struct ValuesArgs {
     /// Set a literal string value: everything after the first `=`.
     #[arg(long = "set-literal", value_name = "KEY=VALUE")]
     pub set_literal: Vec<String>,
+    /// A release document to render with, in place of the built-in one
+    /// (`wandb-operator catalog` prints that).
+    #[arg(long = "catalog", value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+}
+
+/// Values loaded with the release document they are rendered with.
+pub struct Input {
+    pub catalog: Cow<'static, Catalog>,
+    pub loaded: wandb_values::Loaded,
 }
 
 fn print_warnings(loaded: &wandb_values::Loaded) {
@@ -41,20 +52,48 @@ fn print_warnings(loaded: &wandb_values::Loaded) {
 }
 
 impl ValuesArgs {
-    /// Loads and validates the values; prints every problem (one line
-    /// each) and every warning on stderr. `Err` means exit 1.
-    pub fn load(&self) -> Result<wandb_values::Loaded, ExitCode> {
-        let loaded = wandb_values::load(&self.sources(), &mut Disk).map_err(print_errors)?;
+    /// The release document: `--catalog`'s, else the built-in one. A
+    /// document that cannot be read is an error naming its place.
+    pub fn catalog(&self) -> Result<Cow<'static, Catalog>, ExitCode> {
+        let fail = |what: String| {
+            eprintln!("error: {what}");
+            ExitCode::FAILURE
+        };
+        match &self.catalog {
+            None => Catalog::builtin()
+                .map(Cow::Borrowed)
+                .map_err(|e| fail(format!("the built-in release document: {e}"))),
+            Some(path) => {
+                let shown = path.display();
+                let text = Disk
+                    .read(path)
+                    .map_err(|e| fail(format!("{shown}: cannot read the file: {e}")))?;
+                Catalog::from_yaml(&text)
+                    .map(Cow::Owned)
+                    .map_err(|e| fail(format!("{shown}: {e}")))
+            }
+        }
+    }
+
+    /// Loads and validates the values with the release document; prints
+    /// every problem (one line each) and every warning on stderr. `Err`
+    /// means exit 1.
+    pub fn load(&self) -> Result<Input, ExitCode> {
+        let catalog = self.catalog()?;
+        let loaded = wandb_values::load(&self.sources(), &mut Disk, catalog.additions())
+            .map_err(print_errors)?;
         print_warnings(&loaded);
-        Ok(loaded)
+        Ok(Input { catalog, loaded })
     }
 
     /// The user's values as one tree (a resource's `spec.values`), checked
     /// as `load` checks them. The sources are read once: stdin (`-f -`)
     /// cannot be read twice.
     pub fn user_tree(&self, files: &mut dyn FileReader) -> Result<serde_json::Value, ExitCode> {
+        let catalog = self.catalog()?;
         let tree = wandb_values::load::user_tree(&self.sources(), files).map_err(print_errors)?;
-        let loaded = wandb_values::load::from_user_tree(tree.clone()).map_err(print_errors)?;
+        let loaded = wandb_values::load::from_user_tree(tree.clone(), catalog.additions())
+            .map_err(print_errors)?;
         print_warnings(&loaded);
         Ok(tree)
     }
@@ -78,7 +117,8 @@ impl ValuesArgs {
 #[command(after_help = "Examples:\n  \
     wandb-operator render --set global.host=https://wandb.example.com --set global.license=KEY\n  \
     wandb-operator render -f values.yaml --namespace wandb | kubectl apply --server-side -f -\n  \
-    wandb-operator render -f values.yaml --output-dir manifests/")]
+    wandb-operator render -f values.yaml --output-dir manifests/\n  \
+    wandb-operator render -f values.yaml --catalog my-release.yaml")]
 pub struct RenderArgs {
     #[command(flatten)]
     pub values: ValuesArgs,
@@ -105,12 +145,12 @@ pub fn print_errors(problems: Vec<wandb_values::Problem>) -> ExitCode {
 }
 
 pub fn run(args: RenderArgs) -> ExitCode {
-    let loaded = match args.values.load() {
-        Ok(loaded) => loaded,
+    let input = match args.values.load() {
+        Ok(input) => input,
         Err(code) => return code,
     };
     let release = Release::new(&args.name, &args.namespace);
-    let mut manifests = wandb_render::render(&loaded.values, &release);
+    let mut manifests = wandb_render::render(&input.catalog, &input.loaded.values, &release);
     if args.skip_tests {
         manifests.retain(|m| m.stage != wandb_render::Stage::Test);
     }

@@ -64,14 +64,14 @@ pub fn render_objects(values: &Path) -> Result<Objects, DocsError> {
 
 /// Our render of values files and `--set` flags, in process.
 pub fn render_sources(sources: &[Source]) -> Result<Objects, DocsError> {
-    let loaded = wandb_values::load(sources, &mut Disk).map_err(|problems| {
+    let loaded = wandb_render::builtin::load(sources, &mut Disk).map_err(|problems| {
         let origin: Vec<String> = sources.iter().map(describe).collect();
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         DocsError::Values(origin.join(" "), text.join("; "))
     })?;
     let release = Release::new("wandb", "default");
     let mut out = Objects::new();
-    for manifest in wandb_render::render(&loaded.values, &release) {
+    for manifest in wandb_render::builtin::render(&loaded.values, &release) {
         if let Ok(value) = serde_json::to_value(&manifest.object) {
             add(&mut out, value);
         }

@@ -61,7 +61,7 @@ fn every_upstream_case_loads_without_unknown_keys() {
     };
     let mut failures = Vec::new();
     for case in shared.cases() {
-        let loaded = wandb_values::load(
+        let loaded = wandb_render::builtin::load(
             &[wandb_values::Source::File(case.values.clone())],
             &mut wandb_values::Disk,
         );

@@ -7,8 +7,10 @@
 use serde_json::{Map, Value};
 use wandb_contract::peer::{chart_or_skip, say};
 use wandb_contract::upstream::{Upstream, find_helm};
-use wandb_render::{Release, render_yaml};
-use wandb_values::{NoFiles, Source, load};
+use wandb_render::Release;
+use wandb_render::builtin::load;
+use wandb_render::builtin::render_yaml;
+use wandb_values::{NoFiles, Source};
 
 /// An upstream release has a MySQL of its own: the chart installs none.
 const RELEASE: &str = "global:\n  mysql:\n    host: mysql.example.com\n";

@@ -41,6 +41,9 @@ pub mod reasons {
     pub const VALID: &str = "Valid";
     /// `ValuesValid` when False; also the reason of its Warning event.
     pub const INVALID_VALUES: &str = "InvalidValues";
+    /// `Ready` while the release document `spec.catalog` names cannot be
+    /// read (nothing is applied); also the reason of its Warning event.
+    pub const INVALID_CATALOG: &str = "InvalidCatalog";
     /// `ValuesWarnings` when False.
     pub const NONE: &str = "None";
     /// `ValuesWarnings` when True.

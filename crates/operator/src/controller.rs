@@ -321,6 +321,7 @@ pub async fn run(
         recorder: Some(recorder),
         resync: Duration::from_secs(300),
         failures: Default::default(),
+        documents: Default::default(),
     });
     let _ = ready.send(true);
     info!(namespace = ?scope.namespace, "reconciling");

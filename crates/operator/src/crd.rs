@@ -56,6 +56,34 @@ pub struct WeightsAndBiasesSpec {
     /// running. False again brings the replicas back.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopped: bool,
+    /// The release document the install runs (every W&B service, env var,
+    /// ConfigMap and route, as `wandb-operator catalog` prints the built-in
+    /// one), from a ConfigMap in the resource's namespace; the built-in one
+    /// when unset. A document that cannot be read changes nothing that
+    /// runs: `Ready` says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<CatalogSource>,
+}
+
+/// Where a release document is.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogSource {
+    pub config_map: ConfigMapKey,
+}
+
+/// A key of a ConfigMap in the resource's namespace.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigMapKey {
+    pub name: String,
+    /// The key holding the document.
+    #[serde(default = "default_catalog_key")]
+    pub key: String,
+}
+
+fn default_catalog_key() -> String {
+    "catalog.yaml".into()
 }
 
 /// What outlives the resource. By default, data: volumes and generated

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use wandb_render::Release;
+use wandb_render::{Catalog, Release};
 use wandb_values::Values;
 
 use crate::crd::WeightsAndBiases;
@@ -61,12 +61,12 @@ pub fn is_workload(kind: &str) -> bool {
 }
 
 /// The objects of a resource, in apply order. Test pods are left out.
-pub fn desired(wandb: &WeightsAndBiases, values: &Values) -> Vec<DesiredObject> {
+pub fn desired(wandb: &WeightsAndBiases, catalog: &Catalog, values: &Values) -> Vec<DesiredObject> {
     let name = wandb.metadata.name.clone().unwrap_or_default();
     let namespace = wandb.metadata.namespace.clone().unwrap_or_default();
     let release = Release::new(&name, &namespace);
     let owner = owner_reference(wandb);
-    let mut out: Vec<DesiredObject> = wandb_render::render(values, &release)
+    let mut out: Vec<DesiredObject> = wandb_render::render(catalog, values, &release)
         .into_iter()
         .filter(|m| m.stage != Stage::Test)
         .map(|m| {
@@ -173,15 +173,19 @@ mod tests {
         }
     }
 
+    fn builtin() -> &'static Catalog {
+        Catalog::builtin().unwrap()
+    }
+
     fn default_values() -> Values {
-        wandb_values::load::from_user_tree(json!({}))
+        wandb_render::builtin::from_user_tree(json!({}))
             .unwrap()
             .values
     }
 
     #[test]
     fn stores_come_before_services_and_everything_is_labelled_and_owned() {
-        let objects = desired(&wandb("wandb"), &default_values());
+        let objects = desired(&wandb("wandb"), builtin(), &default_values());
         let stage = |kind: &str, name: &str| {
             objects
                 .iter()
@@ -223,7 +227,7 @@ mod tests {
 
     #[test]
     fn cluster_scoped_objects_name_their_resource() {
-        let objects = desired(&wandb("wandb"), &default_values());
+        let objects = desired(&wandb("wandb"), builtin(), &default_values());
         let cluster_scoped: Vec<&DesiredObject> =
             objects.iter().filter(|o| o.namespace.is_none()).collect();
         assert!(!cluster_scoped.is_empty());
@@ -253,7 +257,7 @@ mod tests {
 
     #[test]
     fn generated_secrets_and_volumes_hold_data() {
-        let objects = desired(&wandb("wandb"), &default_values());
+        let objects = desired(&wandb("wandb"), builtin(), &default_values());
         let holds: Vec<String> = objects
             .iter()
             .filter(|o| o.holds_data())

@@ -146,14 +146,15 @@ mod tests {
 
     #[test]
     fn every_kind_the_render_makes_is_known() {
-        let values = wandb_values::load::from_user_tree(serde_json::json!({
+        let values = wandb_render::builtin::from_user_tree(serde_json::json!({
             "global": {"cloudProvider": "gcp", "api": {"enabled": true}},
             "ingress": {"issuer": {"create": true}},
             "parquet": {"sizing": {"small": {"autoscaling": {"keda": {"enabled": true}}}}},
         }))
         .unwrap()
         .values;
-        for m in wandb_render::render(&values, &wandb_render::Release::new("wandb", "ns")) {
+        for m in wandb_render::builtin::render(&values, &wandb_render::Release::new("wandb", "ns"))
+        {
             let known =
                 info(m.object.kind()).unwrap_or_else(|| panic!("{} is unknown", m.object.kind()));
             assert_eq!(

@@ -86,6 +86,8 @@ pub struct Observed {
     pub migrated: bool,
     /// The spec's version is refused (`version::downgrade_refusal`): nothing was applied.
     pub downgrade_refused: Option<String>,
+    /// The release document cannot be read (`engine::catalog`): nothing was applied.
+    pub invalid_catalog: Option<String>,
 }
 
 /// The message of the `Ready` condition of a stopped install.
@@ -147,10 +149,19 @@ pub fn next(
         return paused_status(previous, &previous_conditions, by, generation, &now);
     }
     let (mut conditions, all_ready) = match &observed.invalid_values {
+        None if observed.invalid_catalog.is_some() => {
+            let why = observed.invalid_catalog.as_deref().unwrap_or_default();
+            let reason = reasons::INVALID_CATALOG;
+            (
+                refused_conditions(reason, why, &previous_conditions, generation, &now),
+                false,
+            )
+        }
         None if observed.downgrade_refused.is_some() => {
             let why = observed.downgrade_refused.as_deref().unwrap_or_default();
+            let reason = reasons::DOWNGRADE_REFUSED;
             (
-                refused_conditions(why, &previous_conditions, generation, &now),
+                refused_conditions(reason, why, &previous_conditions, generation, &now),
                 false,
             )
         }
@@ -200,9 +211,11 @@ fn paused_status(
     status
 }
 
-/// The spec's version is refused: the values are valid, `Ready` says why
-/// nothing was applied, and the components keep their last known state.
+/// The spec is refused (its version, or its release document): `Ready`
+/// says why nothing was applied, and the components keep their last known
+/// state.
 fn refused_conditions(
+    reason: &str,
     why: &str,
     previous_conditions: &[Condition],
     generation: Option<i64>,
@@ -219,14 +232,7 @@ fn refused_conditions(
     };
     let mut conditions = vec![
         values_valid(generation, now),
-        condition(
-            types::READY,
-            false,
-            reasons::DOWNGRADE_REFUSED,
-            why,
-            generation,
-            now,
-        ),
+        condition(types::READY, false, reason, why, generation, now),
     ];
     // Nothing was applied: keep what was known of the components.
     conditions.extend(previous_conditions.iter().filter(kept).cloned());
@@ -383,7 +389,9 @@ fn next_fields(
     conditions: Vec<Condition>,
     all_ready: bool,
 ) -> WeightsAndBiasesStatus {
-    let keep = observed.invalid_values.is_some() || observed.downgrade_refused.is_some();
+    let keep = observed.invalid_values.is_some()
+        || observed.downgrade_refused.is_some()
+        || observed.invalid_catalog.is_some();
     let running = previous.and_then(|p| p.version.clone());
     let version = if all_ready {
         observed.version.clone()

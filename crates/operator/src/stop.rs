@@ -7,13 +7,17 @@
 
 use serde_json::json;
 
+use wandb_render::Catalog;
+
 use crate::desired::{DesiredObject, Stage};
 
 /// Changes the desired objects of a stopped install: the services'
 /// Deployments and StatefulSets at 0 replicas, their CronJobs suspended, and
 /// their autoscalers left out (and so pruned): an autoscaler cannot hold a
 /// workload at 0.
-pub fn scale_to_zero(objects: &mut Vec<DesiredObject>) {
+pub fn scale_to_zero(objects: &mut Vec<DesiredObject>, catalog: &Catalog) {
+    let is_service =
+        |o: &DesiredObject| o.stage == Stage::Services && catalog.service(&o.component).is_some();
     objects.retain(|o| {
         !(is_service(o) && matches!(o.kind.as_str(), "HorizontalPodAutoscaler" | "ScaledObject"))
     });
@@ -24,14 +28,6 @@ pub fn scale_to_zero(objects: &mut Vec<DesiredObject>) {
             _ => {}
         }
     }
-}
-
-/// An object of a W&B service: of the services' stage, and in the catalog.
-fn is_service(o: &DesiredObject) -> bool {
-    o.stage == Stage::Services
-        && wandb_render::catalog::CATALOG
-            .service(&o.component)
-            .is_some()
 }
 
 #[cfg(test)]
@@ -101,7 +97,7 @@ mod tests {
             object("Secret", "mysql", Stage::Config, json!({})),
         ];
         let before = objects.clone();
-        scale_to_zero(&mut objects);
+        scale_to_zero(&mut objects, Catalog::builtin().unwrap());
         let keys: Vec<String> = objects.iter().map(DesiredObject::key).collect();
         assert_eq!(
             keys,

@@ -2,8 +2,10 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use wandb_render::{Release, render, render_yaml};
-use wandb_values::{Disk, Source, load};
+use wandb_render::Release;
+use wandb_render::builtin::load;
+use wandb_render::builtin::{render, render_yaml};
+use wandb_values::{Disk, Source};
 
 fn values(file: Option<&str>) -> wandb_values::Values {
     let sources: Vec<Source> = file.map(|f| Source::File(f.into())).into_iter().collect();

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeSet;
 
+use serde_json::Value;
 use wandb_values::{Scalar, StoreKind, ValueOrRef, Values};
+
+use crate::catalog::{Catalog, Layer};
 
 /// The release a render is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,10 +26,13 @@ impl Release {
     }
 }
 
-/// Values plus release plus derived facts.
+/// Values plus release plus derived facts, and the release document.
 pub struct Ctx<'a> {
+    pub catalog: &'a Catalog,
     pub values: &'a Values,
     pub release: &'a Release,
+    /// The values as the document reads them: its layers laid.
+    pub tree: Value,
     /// The stores that run in the cluster.
     stores_in_cluster: BTreeSet<StoreKind>,
     /// Resolved once: most services read it.
@@ -56,10 +62,12 @@ pub const OBJECT_STORE_PORT: i32 = 9000;
 pub const OBJECT_STORE_BUCKET: &str = "wandb";
 
 impl<'a> Ctx<'a> {
-    pub fn new(values: &'a Values, release: &'a Release) -> Self {
+    pub fn new(catalog: &'a Catalog, values: &'a Values, release: &'a Release) -> Self {
         let mut ctx = Ctx {
+            catalog,
             values,
             release,
+            tree: layered(&values.tree, &catalog.layers),
             stores_in_cluster: BTreeSet::new(),
             bucket: BucketInfo::default(),
         };
@@ -549,4 +557,55 @@ pub fn or_default(s: &Scalar, default: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The values with the document's layers laid: each layer's block over the
+/// one it names, key by key (a key of the block wins whole; the maps of
+/// `merge_maps` merge, the block's keys winning).
+fn layered(tree: &Value, layers: &[Layer]) -> Value {
+    let mut out = tree.clone();
+    for layer in layers {
+        let under = lookup(&out, &layer.over.keys).cloned();
+        let Some(Value::Object(under)) = under else {
+            continue;
+        };
+        let Some((last, parents)) = layer.path.keys.split_last() else {
+            continue;
+        };
+        let Some(Value::Object(parent)) = lookup_mut(&mut out, parents) else {
+            continue;
+        };
+        let target = parent.entry(last.clone()).or_insert(Value::Null);
+        let top = match target {
+            Value::Object(map) => std::mem::take(map),
+            Value::Null => Default::default(),
+            _ => continue,
+        };
+        let mut merged = under;
+        for (key, value) in top {
+            if value.is_null() {
+                continue;
+            }
+            match (merged.get_mut(&key), value) {
+                (Some(Value::Object(bottom)), Value::Object(over))
+                    if layer.merge_maps.contains(&key) =>
+                {
+                    bottom.extend(over);
+                }
+                (_, value) => {
+                    merged.insert(key, value);
+                }
+            }
+        }
+        *target = Value::Object(merged);
+    }
+    out
+}
+
+fn lookup<'v>(tree: &'v Value, keys: &[String]) -> Option<&'v Value> {
+    keys.iter().try_fold(tree, |node, key| node.get(key))
+}
+
+fn lookup_mut<'v>(tree: &'v mut Value, keys: &[String]) -> Option<&'v mut Value> {
+    keys.iter().try_fold(tree, |node, key| node.get_mut(key))
 }

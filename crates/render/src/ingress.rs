@@ -7,9 +7,10 @@ use k8s_openapi::api::networking::v1::{
 };
 use wandb_values::Ingress as IngressValues;
 
-use crate::config::{api_paths, meta};
+use crate::config::meta;
 use crate::context::Ctx;
 use crate::objects::{CustomObject, Manifest, Object};
+use crate::resolve::Scope;
 
 pub fn build(ctx: &Ctx) -> Vec<Manifest> {
     let v = &ctx.values.ingress;
@@ -77,28 +78,23 @@ fn path(path: &str, service: &str, port: i32) -> HTTPIngressPath {
     }
 }
 
+/// The document's routes, in the Ingress's order of their groups. The
+/// Ingress's `defaultBackend` may name a route to send `/` there instead.
 fn paths(ctx: &Ctx, v: &IngressValues, primary: bool) -> Vec<HTTPIngressPath> {
-    let values = ctx.values;
-    let mut out = vec![if v.default_backend == "console" {
-        path("/", &ctx.name("console"), 8082)
-    } else if values.frontend.install == Some(true) {
-        path("/", &ctx.name("frontend"), 8080)
-    } else {
-        path("/", &ctx.name("app"), 8080)
-    }];
-    if values.global.api.enabled {
-        for p in api_paths(ctx) {
-            out.push(path(p, &ctx.name("api"), 8081));
-        }
-    }
-    if values.mcp_server.base.install == Some(true) {
-        out.push(path("/mcp", &ctx.name("mcp-server"), 8080));
-    }
-    out.push(path("/console", &ctx.name("console"), 8082));
-    if primary && values.weave_trace.install == Some(true) {
-        out.push(path("/traces", &ctx.name("weave-trace"), 8722));
-    }
-    out
+    let routes = &ctx.catalog.routes;
+    let default = routes
+        .list
+        .iter()
+        .find(|r| r.name.as_deref() == Some(v.default_backend.as_str()));
+    ctx.routes_in_order(&routes.ingress_order, !primary)
+        .into_iter()
+        .map(|(route, service)| match default {
+            Some(d) if route.path == "/" => {
+                path("/", &ctx.text(&d.service, Scope::INSTALL), d.port)
+            }
+            _ => path(&route.path, &service, route.port),
+        })
+        .collect()
 }
 
 fn ingress(ctx: &Ctx, v: &IngressValues, primary: bool) -> Ingress {

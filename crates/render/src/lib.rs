@@ -4,18 +4,22 @@
 //! be random (passwords, session keys) are marked as generated and filled
 //! once by whoever applies the objects; the render only names them.
 
+pub mod builtin;
 pub mod catalog;
 pub mod config;
 pub mod context;
 pub mod env;
+pub mod facts;
 pub mod ingress;
 pub mod k8s;
 pub mod objects;
+pub mod resolve;
 pub mod stores;
 pub mod template;
 pub mod tests;
 pub mod workload;
 
+pub use catalog::{Catalog, CatalogError};
 pub use context::{Ctx, Release};
 pub use objects::{GeneratedKey, Manifest, Object, Phase, Stage};
 
@@ -24,12 +28,13 @@ use wandb_values::Values;
 /// `app.kubernetes.io/managed-by` of everything the operator creates.
 pub const MANAGED_BY: &str = "wandb-operator";
 
-/// Every object of an install, in `helm template` order.
-pub fn render(values: &Values, release: &Release) -> Vec<Manifest> {
-    let values = &*template::evaluate(values, release);
-    let ctx = Ctx::new(values, release);
+/// Every object of an install, in `helm template` order, from a release
+/// document and the values.
+pub fn render(catalog: &Catalog, values: &Values, release: &Release) -> Vec<Manifest> {
+    let values = &*template::evaluate(catalog, values, release);
+    let ctx = Ctx::new(catalog, values, release);
     let mut out = config::build(&ctx);
-    for (key, spec) in &catalog::CATALOG.services {
+    for (key, spec) in &catalog.services {
         if let Some(component) = values.component(key) {
             let objects = workload::build(&ctx, key, spec, component);
             out.extend(objects.into_iter().map(|m| {
@@ -67,6 +72,6 @@ fn service_stage(spec: &catalog::Service, m: &Manifest) -> Stage {
 }
 
 /// The render as multi-document YAML.
-pub fn render_yaml(values: &Values, release: &Release) -> String {
-    objects::to_yaml(&render(values, release))
+pub fn render_yaml(catalog: &Catalog, values: &Values, release: &Release) -> String {
+    objects::to_yaml(&render(catalog, values, release))
 }

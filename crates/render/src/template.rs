@@ -16,15 +16,16 @@ use serde_json::Value;
 use wandb_values::template::{self, BucketField, Expr, Helper, Part, Pipe};
 use wandb_values::{Scalar, ValueOrRef, Values};
 
-use crate::catalog::Source;
+use crate::catalog::{Catalog, Fact};
 use crate::context::{Ctx, Release};
-use crate::{env, stores, workload};
+use crate::resolve::Scope as ResolveScope;
+use crate::{facts, stores, workload};
 
 /// The values with every template evaluated; the same values when there is
 /// none.
-pub fn evaluate<'v>(values: &'v Values, release: &Release) -> Cow<'v, Values> {
+pub fn evaluate<'v>(catalog: &Catalog, values: &'v Values, release: &Release) -> Cow<'v, Values> {
     if values.user_templates {
-        return Cow::Owned(everywhere(values, release).unwrap_or_else(|| values.clone()));
+        return Cow::Owned(everywhere(catalog, values, release).unwrap_or_else(|| values.clone()));
     }
     defaults_only(values, release)
 }
@@ -54,27 +55,35 @@ fn defaults_only<'v>(values: &'v Values, release: &Release) -> Cow<'v, Values> {
         facts: None,
     };
     let mut v = values.clone();
+    let mut tree = (*values.tree).clone();
     let at = |key: &str| vec![key.to_string()];
     if let ValueOrRef::Value(Scalar(host)) = &mut v.global.clickhouse.host
         && let Some(text) = scope.text(host, &at("global"))
     {
+        if let Some(node) = tree.pointer_mut("/global/clickhouse/host") {
+            *node = Value::String(text.clone());
+        }
         *host = text;
     }
-    for e in &mut v.app.internal_jwt_map {
-        for field in [&mut e.subject, &mut e.issuer] {
+    for (i, e) in v.app.internal_jwt_map.iter_mut().enumerate() {
+        for (key, field) in [("subject", &mut e.subject), ("issuer", &mut e.issuer)] {
             if let Some(text) = scope.text(field, &at("app")) {
+                if let Some(node) = tree.pointer_mut(&format!("/app/internalJWTMap/{i}/{key}")) {
+                    *node = Value::String(text.clone());
+                }
                 *field = text;
             }
         }
     }
+    v.tree = std::sync::Arc::new(tree);
     Cow::Owned(v)
 }
 
 /// Every template, through the values' JSON form: first those that need
 /// only the release and the values, then the helpers, with the facts of
 /// the values the first pass gave.
-fn everywhere(values: &Values, release: &Release) -> Option<Values> {
-    let mut tree = serde_json::to_value(values).ok()?;
+fn everywhere(catalog: &Catalog, values: &Values, release: &Release) -> Option<Values> {
+    let mut tree = (*values.tree).clone();
     let edits = Scope {
         release,
         root: &tree,
@@ -82,11 +91,11 @@ fn everywhere(values: &Values, release: &Release) -> Option<Values> {
     }
     .edits(&tree);
     apply(&mut tree, edits);
-    let plain: Values = serde_json::from_value(tree.clone()).ok()?;
+    let plain = typed(catalog, &tree)?;
     if !template::holds_template(&tree) {
         return Some(plain);
     }
-    let ctx = Ctx::new(&plain, release);
+    let ctx = Ctx::new(catalog, &plain, release);
     let edits = Scope {
         release,
         root: &tree,
@@ -94,7 +103,16 @@ fn everywhere(values: &Values, release: &Release) -> Option<Values> {
     }
     .edits(&tree);
     apply(&mut tree, edits);
-    Some(serde_json::from_value(tree).unwrap_or_else(|_| plain.clone()))
+    Some(typed(catalog, &tree).unwrap_or_else(|| plain.clone()))
+}
+
+/// The values typed from their tree, the tree kept with them.
+fn typed(catalog: &Catalog, tree: &Value) -> Option<Values> {
+    let mut values: Values = serde_json::from_value(tree.clone()).ok()?;
+    values.more_components =
+        wandb_values::load::more_components(tree, &values, catalog.additions()).ok()?;
+    values.tree = std::sync::Arc::new(tree.clone());
+    Some(values)
 }
 
 /// One step down a tree.
@@ -275,15 +293,14 @@ fn as_text(value: &Value) -> String {
 
 /// A helper's value, computed as the render computes it where it uses it.
 fn helper_text(ctx: &Ctx, helper: Helper, component: &str) -> String {
+    let fact = |f: Fact| facts::fact(ctx, f, ResolveScope::service(component));
     match helper {
-        Helper::OlapAnyFeatureEnabled => env::olap_any_feature_enabled(ctx).to_string(),
-        Helper::ExecutorTaskQueue => env::source(ctx, Source::ExecutorTaskQueue, component),
-        Helper::FileStreamStoreConsumer => {
-            env::source(ctx, Source::FileStreamStoreConsumer, component)
-        }
-        Helper::RunUpdateShadowQueue => env::source(ctx, Source::RunUpdateShadowQueue, component),
-        Helper::RedisConnectionString => env::source(ctx, Source::RedisConnectionString, component),
-        Helper::LumenGoogleCredsPath => env::source(ctx, Source::LumenGoogleCredsPath, component),
+        Helper::OlapAnyFeatureEnabled => fact(Fact::OlapAnyFeature),
+        Helper::ExecutorTaskQueue => fact(Fact::ExecutorTaskQueue),
+        Helper::FileStreamStoreConsumer => fact(Fact::FileStreamStoreConsumer),
+        Helper::RunUpdateShadowQueue => fact(Fact::RunUpdateShadowQueue),
+        Helper::RedisConnectionString => fact(Fact::RedisConnectionString),
+        Helper::LumenGoogleCredsPath => fact(Fact::LumenGoogleCredsPath),
         Helper::RedisPasswordSecret => ctx.redis_secret(),
         Helper::ClickhousePasswordSecret => ctx.clickhouse_secret(),
         Helper::BufstreamBucketName => stores::bufstream_bucket(ctx).0,

@@ -7,11 +7,9 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use wandb_values::Image;
-use wandb_values::template::EnvHelper;
 
 use crate::config::{config_map_named, meta};
 use crate::context::{Ctx, truncate_name};
-use crate::env::{OLAP_FEATURES, olap_settings};
 use crate::objects::{Manifest, Object};
 use crate::workload::container_security_context;
 
@@ -77,22 +75,18 @@ pub fn build(ctx: &Ctx) -> Vec<Manifest> {
             Some(&cm),
         ));
     }
-    for feature in OLAP_FEATURES {
-        if !olap_settings(ctx, feature).enabled {
+    // The OLAP features' env groups give nothing while a feature is off.
+    for feature in ["registrySearch", "runStoreAccelerator", "history"] {
+        let env = ctx.group_env(feature);
+        if env.is_empty() {
             continue;
         }
-        let group = match feature.key {
-            "registrySearch" => EnvHelper::RegistrySearch,
-            "runStoreAccelerator" => EnvHelper::RunStoreAccelerator,
-            _ => EnvHelper::History,
-        };
-        let env = crate::env::group(ctx, group, &Default::default());
         let names: Vec<&str> = env.iter().map(|e| e.name.as_str()).collect();
         let script = format!(
             "fail=0\nfor var in {}; do\n  if [ -z \"$(printenv \"$var\")\" ]; then echo \"FAIL: $var is not set\"; fail=1; else echo \"OK: $var\"; fi\ndone\nexit $fail\n",
             names.join(" ")
         );
-        let kebab = crate::workload::kebab(feature.key);
+        let kebab = crate::workload::kebab(feature);
         out.push(pod(
             ctx,
             &format!("{base}-test-olap-{kebab}"),

@@ -3,8 +3,10 @@
 
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Container, PodSpec};
-use wandb_render::{Manifest, Object, Release, render};
-use wandb_values::{NoFiles, Problem, Source, load};
+use wandb_render::builtin::load;
+use wandb_render::builtin::render;
+use wandb_render::{Manifest, Object, Release};
+use wandb_values::{NoFiles, Problem, Source};
 
 fn loaded(yaml: &str) -> Result<Vec<Manifest>, Vec<Problem>> {
     loaded_global("", yaml)

@@ -4,8 +4,10 @@
 //! metrics exporters.
 
 use k8s_openapi::api::core::v1::{Container, PodSpec, Secret};
-use wandb_render::{Manifest, Object, Release, render};
-use wandb_values::{Loaded, NoFiles, Source, load};
+use wandb_render::builtin::load;
+use wandb_render::builtin::render;
+use wandb_render::{Manifest, Object, Release};
+use wandb_values::{Loaded, NoFiles, Source};
 
 fn loaded(yaml: &str) -> Loaded {
     let source = Source::Inline {

@@ -4,8 +4,10 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Container, PodSpec};
-use wandb_render::{Manifest, Object, Phase, Release, render};
-use wandb_values::{NoFiles, SetKind, Source, load};
+use wandb_render::builtin::load;
+use wandb_render::builtin::render;
+use wandb_render::{Manifest, Object, Phase, Release};
+use wandb_values::{NoFiles, SetKind, Source};
 
 fn render_with(sets: &[&str]) -> Vec<Manifest> {
     let sources: Vec<Source> = sets

@@ -2,8 +2,10 @@
 //! the store rules, sizing precedence and the restricted pod profile.
 
 use proptest::prelude::*;
-use wandb_render::{Manifest, Object, Release, render, render_yaml};
-use wandb_values::{SetKind, Source, load};
+use wandb_render::builtin::load;
+use wandb_render::builtin::{render, render_yaml};
+use wandb_render::{Manifest, Object, Release};
+use wandb_values::{SetKind, Source};
 
 use wandb_values::NoFiles;
 

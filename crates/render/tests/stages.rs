@@ -2,8 +2,10 @@
 //! in, by whoever builds it: configuration first, then the stores, the
 //! migrations, the services, the post-install jobs; test pods never.
 
-use wandb_render::{Ctx, Manifest, Release, Stage, render};
-use wandb_values::{Disk, Source, StoreKind, Values, load};
+use wandb_render::builtin::load;
+use wandb_render::builtin::render;
+use wandb_render::{Ctx, Manifest, Release, Stage};
+use wandb_values::{Disk, Source, StoreKind, Values};
 
 fn values(yaml: &str) -> Values {
     let every_service = Source::File(
@@ -36,8 +38,9 @@ fn a_full_install_is_marked_stage_by_stage() {
         let values = values(extra);
         let release = Release::new("wandb", "default");
         let ms = render(&values, &release);
-        let evaluated = wandb_render::template::evaluate(&values, &release);
-        let ctx = Ctx::new(&evaluated, &release);
+        let catalog = wandb_render::Catalog::builtin().unwrap();
+        let evaluated = wandb_render::template::evaluate(catalog, &values, &release);
+        let ctx = Ctx::new(catalog, &evaluated, &release);
 
         // Every store that runs in the cluster has its StatefulSets, all in Stores.
         for store in StoreKind::ALL.into_iter().filter(|s| ctx.in_cluster(*s)) {

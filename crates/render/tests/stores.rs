@@ -3,8 +3,10 @@
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec};
-use wandb_render::{Manifest, Object, Release, render};
-use wandb_values::{Source, load};
+use wandb_render::builtin::load;
+use wandb_render::builtin::render;
+use wandb_render::{Manifest, Object, Release};
+use wandb_values::Source;
 
 use wandb_values::NoFiles;
 

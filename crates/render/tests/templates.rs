@@ -3,8 +3,10 @@
 //! without them, with the release's names.
 
 use k8s_openapi::api::core::v1::{Container, PodSpec};
-use wandb_render::{Manifest, Object, Release, render, render_yaml};
-use wandb_values::{NoFiles, Source, Values, load};
+use wandb_render::builtin::load;
+use wandb_render::builtin::{render, render_yaml};
+use wandb_render::{Manifest, Object, Release};
+use wandb_values::{NoFiles, Source, Values};
 
 fn values(yaml: &str) -> Values {
     let sources = [
@@ -20,7 +22,7 @@ fn values(yaml: &str) -> Values {
             yaml: yaml.into(),
         },
     ];
-    wandb_values::load(&sources, &mut wandb_values::Disk)
+    wandb_render::builtin::load(&sources, &mut wandb_values::Disk)
         .unwrap_or_else(|e| panic!("{e:?}"))
         .values
 }
@@ -233,23 +235,30 @@ fn values_without_templates_are_not_copied() {
     // The default values carry upstream's templates (the ClickHouse host);
     // once evaluated, nothing is left to evaluate.
     let v = load(&[], &mut NoFiles).unwrap().values;
-    let evaluated = wandb_render::template::evaluate(&v, &release());
+    let evaluated =
+        wandb_render::template::evaluate(wandb_render::Catalog::builtin().unwrap(), &v, &release());
     assert_eq!(
         evaluated.global.clickhouse.host.text(),
         "wandb-clickhouse-headless"
     );
-    let again = wandb_render::template::evaluate(&evaluated, &release());
+    let again = wandb_render::template::evaluate(
+        wandb_render::Catalog::builtin().unwrap(),
+        &evaluated,
+        &release(),
+    );
     assert!(matches!(again, std::borrow::Cow::Borrowed(_)));
 }
 
 #[test]
 fn values_survive_the_round_trip_of_the_evaluation() {
-    // The evaluation goes through the values' JSON form and back: nothing
-    // may be lost on the way.
+    // The evaluation types the values again from their tree: nothing may be
+    // lost on the way.
     let v = values(
         "app:\n  env:\n    A: '1'\n    B: {value: x}\n  envTpls:\n    - '{{ include \"wandb.mysqlEnvs\" . }}'\n",
     );
-    let back: Values = serde_json::from_value(serde_json::to_value(&v).unwrap()).unwrap();
+    let mut back: Values = serde_json::from_value((*v.tree).clone()).unwrap();
+    back.tree = v.tree.clone();
+    back.user_templates = v.user_templates;
     assert_eq!(back, v);
 }
 
@@ -275,6 +284,7 @@ fn the_defaults_hold_templates_only_where_they_are_evaluated_in_place() {
     }
     let mut found = Vec::new();
     walk(&wandb_values::load::defaults(), "", &mut found);
+    walk(&wandb_render::builtin::additions().defaults, "", &mut found);
     found.sort();
     found.dedup();
     assert_eq!(

@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use serde_json::{Map, Value};
 
 use crate::Problem;
+use crate::load::Additions;
 use crate::template::{self, Expr, Part};
 use crate::tree::type_name;
 use crate::types::Values;
@@ -61,10 +62,18 @@ static UPSTREAM_UNUSED: LazyLock<Value> = LazyLock::new(|| {
 });
 
 /// Checks a user's values tree against the schema of [`Values`].
-pub fn check(user: &Value) -> Findings {
+pub fn check(user: &Value, additions: &Additions) -> Findings {
     let mut findings = Findings::default();
     let mut at = Vec::new();
-    walk(user, &SCHEMA, &SCHEMA, "", &mut at, &mut findings);
+    walk(
+        user,
+        &SCHEMA,
+        &SCHEMA,
+        additions,
+        "",
+        &mut at,
+        &mut findings,
+    );
     findings
 }
 
@@ -73,6 +82,7 @@ fn walk(
     node: &Value,
     schema: &Value,
     root: &Value,
+    add: &Additions,
     path: &str,
     at: &mut Vec<String>,
     out: &mut Findings,
@@ -99,7 +109,7 @@ fn walk(
         .or_else(|| schema.get("oneOf"))
         .and_then(Value::as_array)
     {
-        walk_branches(node, branches, root, path, at, out);
+        walk_branches(node, branches, root, add, path, at, out);
         return;
     }
     if let Some(expected) = type_mismatch(node, schema) {
@@ -110,12 +120,20 @@ fn walk(
         return;
     }
     match node {
-        Value::Object(map) => walk_object(map, schema, root, path, at, out),
+        Value::Object(map) => walk_object(map, schema, root, add, path, at, out),
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
                     at.push(format!("[{i}]"));
-                    walk(item, item_schema, root, &format!("{path}[{i}]"), at, out);
+                    walk(
+                        item,
+                        item_schema,
+                        root,
+                        add,
+                        &format!("{path}[{i}]"),
+                        at,
+                        out,
+                    );
                     at.pop();
                 }
             }
@@ -130,6 +148,7 @@ fn walk_branches(
     node: &Value,
     branches: &[Value],
     root: &Value,
+    add: &Additions,
     path: &str,
     at: &mut Vec<String>,
     out: &mut Findings,
@@ -137,7 +156,7 @@ fn walk_branches(
     let mut best: Option<Findings> = None;
     for branch in branches {
         let mut found = Findings::default();
-        walk(node, branch, root, path, at, &mut found);
+        walk(node, branch, root, add, path, at, &mut found);
         let better = match &best {
             None => true,
             Some(b) => {
@@ -172,6 +191,7 @@ fn walk_object(
     map: &Map<String, Value>,
     schema: &Value,
     root: &Value,
+    add: &Additions,
     path: &str,
     at: &mut Vec<String>,
     out: &mut Findings,
@@ -193,14 +213,20 @@ fn walk_object(
         };
         at.push(key.clone());
         if let Some(child_schema) = properties.get(key) {
-            walk(value, child_schema, root, &child_path, at, out);
+            walk(value, child_schema, root, add, &child_path, at, out);
         } else if let Some(extra) = additional.filter(|a| a.is_object()) {
             // A key of a map (an envFrom name) is evaluated as text too.
             if template::is_template(key) {
                 out.errors
                     .extend(text_template_problem(key, &child_path, at));
             }
-            walk(value, extra, root, &child_path, at, out);
+            walk(value, extra, root, add, &child_path, at, out);
+        } else if at.len() == 1 && add.services.contains(key) {
+            // A service of the release document: a service's keys.
+            let component = serde_json::json!({"$ref": "#/$defs/Component"});
+            walk(value, &component, root, add, &child_path, at, out);
+        } else if let Some(default) = lookup(&add.defaults, at) {
+            walk_document_key(value, default, &child_path, at, out);
         } else if additional != Some(&Value::Bool(true)) {
             match lookup(&UPSTREAM_UNUSED, at) {
                 Some(default) if within(value, default) => {}
@@ -217,6 +243,79 @@ fn walk_object(
         }
         at.pop();
     }
+}
+
+/// A key that only the release document reads: the user's value must be
+/// of the kind of the document's default (a map, a list, or a value).
+fn walk_document_key(
+    node: &Value,
+    default: &Value,
+    path: &str,
+    at: &mut Vec<String>,
+    out: &mut Findings,
+) {
+    let kind = |v: &Value| match v {
+        Value::Object(_) => "a map",
+        Value::Array(_) => "a list",
+        _ => "a value",
+    };
+    if node.is_null() || default.is_null() {
+        return;
+    }
+    if kind(node) != kind(default) {
+        out.errors.push(Problem::error(
+            display(path),
+            format!("expected {}, found {}", kind(default), describe(node, path)),
+        ));
+        return;
+    }
+    if let (Value::Object(map), Value::Object(known)) = (node, default) {
+        for (key, value) in map {
+            let child_path = format!("{path}.{key}");
+            at.push(key.clone());
+            match known.get(key) {
+                Some(d) => walk_document_key(value, d, &child_path, at, out),
+                // A map the document leaves empty is the user's to fill.
+                None if known.is_empty() => {}
+                None => out
+                    .warnings
+                    .push(unknown_key_warning(&child_path, key, known)),
+            }
+            at.pop();
+        }
+    }
+}
+
+/// Whether the values have a key at `keys`: the schema's, or a free-form
+/// map's key below a known one.
+pub fn has_key(keys: &[String]) -> bool {
+    key_under(&SCHEMA, keys)
+}
+
+/// Whether a service's block has a key at `keys` (`traceRatio`).
+pub fn service_has_key(keys: &[String]) -> bool {
+    SCHEMA
+        .pointer("/$defs/Component")
+        .is_some_and(|component| key_under(component, keys))
+}
+
+fn key_under(start: &Value, keys: &[String]) -> bool {
+    let root: &Value = &SCHEMA;
+    let mut schema = start;
+    for key in keys {
+        let object = object_schema(schema, root);
+        if let Some(child) = property(object, root, key) {
+            schema = child;
+            continue;
+        }
+        match object.get("additionalProperties") {
+            Some(extra) if extra.is_object() => schema = extra,
+            Some(Value::Bool(false)) => return false,
+            // A free-form map takes any key.
+            _ => return collect_properties(object, root).is_empty(),
+        }
+    }
+    true
 }
 
 /// The node at `keys` in `tree`.
@@ -586,7 +685,7 @@ mod tests {
     use serde_json::json;
 
     fn warnings(user: Value) -> Vec<String> {
-        check(&user)
+        check(&user, &Additions::default())
             .warnings
             .iter()
             .map(|p| p.to_string())
@@ -594,7 +693,11 @@ mod tests {
     }
 
     fn errors(user: Value) -> Vec<String> {
-        check(&user).errors.iter().map(|p| p.to_string()).collect()
+        check(&user, &Additions::default())
+            .errors
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
     }
 
     #[test]
@@ -638,7 +741,7 @@ mod tests {
                     "resources": {"limits": {"cpu": 1, "memory": "1Gi"}}},
             "flat-run-fields-updater": {"install": true, "kafka": {"consumerGroupId": "x"}},
         });
-        let found = check(&user);
+        let found = check(&user, &Additions::default());
         assert!(found.errors.is_empty(), "{:?}", found.errors);
         assert!(found.warnings.is_empty(), "{:?}", found.warnings);
     }

@@ -27,7 +27,7 @@ pub mod validate;
 pub use backup::*;
 pub use bufstream::*;
 pub use cloud_exporters::*;
-pub use load::{Disk, FileReader, Loaded, NoFiles, Source, load};
+pub use load::{Additions, Disk, FileReader, Loaded, NoFiles, Source, load};
 pub use set::SetKind;
 pub use store_kind::StoreKind;
 pub use stores::*;

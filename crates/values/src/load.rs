@@ -39,6 +39,15 @@ pub enum Source {
     Set(SetKind, String),
 }
 
+/// What a release document adds to the values: the defaults it brings
+/// (laid over the embedded ones) and the services it runs, each of which
+/// takes a service's keys (`replicaCount`, `resources`, `env`, ...).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Additions {
+    pub defaults: Value,
+    pub services: Vec<String>,
+}
+
 /// Values ready to render, and what was noticed on the way.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -212,13 +221,17 @@ fn depth_problem(value: &Value, depth: usize, path: &mut String) -> Option<Probl
 ///
 /// Errors are all collected: every problem is reported at once, and nothing
 /// is returned unless there is none.
-pub fn load(sources: &[Source], files: &mut dyn FileReader) -> Result<Loaded, Vec<Problem>> {
+pub fn load(
+    sources: &[Source],
+    files: &mut dyn FileReader,
+    additions: &Additions,
+) -> Result<Loaded, Vec<Problem>> {
     let mut errors = Vec::new();
     let user = merge_user_sources(sources, files, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
-    from_user_tree(user)
+    from_user_tree(user, additions)
 }
 
 /// The user's sources merged into one tree, without the defaults: what a
@@ -293,11 +306,11 @@ fn merge_user_sources(
 }
 
 /// Types and validates the user's merged values over the defaults.
-pub fn from_user_tree(user: Value) -> Result<Loaded, Vec<Problem>> {
+pub fn from_user_tree(user: Value, additions: &Additions) -> Result<Loaded, Vec<Problem>> {
     if let Some(problem) = depth_problem(&user, 0, &mut String::new()) {
         return Err(vec![problem]);
     }
-    let findings = check(&user);
+    let findings = check(&user, additions);
     if !findings.errors.is_empty() {
         let mut errors = findings.errors;
         if errors.len() > MAX_ERRORS {
@@ -313,6 +326,9 @@ pub fn from_user_tree(user: Value) -> Result<Loaded, Vec<Problem>> {
     }
     let mut warnings = findings.warnings;
     let mut merged = defaults();
+    if additions.defaults.is_object() {
+        tree::coalesce_onto_defaults(&mut merged, additions.defaults.clone());
+    }
     tree::coalesce_onto_defaults(&mut merged, user.clone());
     // The schema check above catches wrong types with every path; serde's own
     // error is the backstop for anything it lets through.
@@ -322,6 +338,7 @@ pub fn from_user_tree(user: Value) -> Result<Loaded, Vec<Problem>> {
             type_message(&e.inner().to_string()),
         )]
     })?;
+    values.more_components = more_components(&merged, &values, additions)?;
     let (errors, more_warnings): (Vec<_>, Vec<_>) = validate(&values, &user)
         .into_iter()
         .partition(|p| p.severity == Severity::Error);
@@ -330,11 +347,42 @@ pub fn from_user_tree(user: Value) -> Result<Loaded, Vec<Problem>> {
     }
     warnings.extend(more_warnings);
     values.user_templates = crate::template::holds_template(&user);
+    values.tree = std::sync::Arc::new(merged.clone());
     Ok(Loaded {
         values,
         tree: merged,
         warnings,
     })
+}
+
+/// The blocks of the services a release document adds that the values have
+/// no field for, typed as any service's.
+pub fn more_components(
+    merged: &Value,
+    values: &Values,
+    additions: &Additions,
+) -> Result<std::collections::BTreeMap<String, crate::Component>, Vec<Problem>> {
+    let own: Vec<&str> = values.components().map(|(k, _)| k).collect();
+    let mut out = std::collections::BTreeMap::new();
+    for key in &additions.services {
+        if own.contains(&key.as_str()) {
+            continue;
+        }
+        let block = merged.get(key).cloned().unwrap_or(Value::Null);
+        let block = if block.is_null() {
+            Value::Object(Default::default())
+        } else {
+            block
+        };
+        let component = serde_path_to_error::deserialize(block).map_err(|e| {
+            vec![Problem::error(
+                &format!("{key}.{}", e.path()),
+                type_message(&e.inner().to_string()),
+            )]
+        })?;
+        out.insert(key.clone(), component);
+    }
+    Ok(out)
 }
 
 /// The embedded defaults as a tree.
@@ -405,16 +453,67 @@ mod tests {
         load(
             &[Source::File("v.yaml".into())],
             &mut files(&[("v.yaml", yaml)]),
+            &Additions::default(),
         )
     }
 
     #[test]
     fn defaults_parse_and_type() {
-        let loaded = load(&[], &mut files(&[])).unwrap();
+        let loaded = load(&[], &mut files(&[]), &Additions::default()).unwrap();
         assert_eq!(loaded.values.global.host, "http://localhost:8080");
-        assert_eq!(loaded.values.app.base.install, Some(true));
+        // The services' defaults are a release document's.
+        assert_eq!(loaded.values.app.base.install, None);
         assert_eq!(loaded.values.global.mysql.port.text(), "3306");
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn a_release_document_brings_its_defaults_and_services() {
+        let additions = Additions {
+            defaults: serde_json::json!({"app": {"install": true}, "newsvc": {"install": true, "greeting": "hi"}}),
+            services: vec!["app".into(), "newsvc".into()],
+        };
+        let loaded = load(
+            &[Source::Set(SetKind::Typed, "newsvc.replicaCount=2".into())],
+            &mut files(&[]),
+            &additions,
+        )
+        .unwrap();
+        assert_eq!(loaded.values.app.base.install, Some(true));
+        let new = loaded
+            .values
+            .component("newsvc")
+            .expect("the document's service");
+        assert_eq!((new.install, new.replica_count), (Some(true), Some(2)));
+        assert_eq!(loaded.values.tree["newsvc"]["greeting"], "hi");
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        // Its keys are known, typed by the document's defaults.
+        let errors = load(
+            &[Source::Set(
+                SetKind::Json,
+                r#"newsvc.greeting={"a":1}"#.into(),
+            )],
+            &mut files(&[]),
+            &additions,
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors[0].to_string(),
+            "newsvc.greeting: expected a value, found a map"
+        );
+        let loaded = load(
+            &[Source::Set(SetKind::Typed, "newsvc.greting=x".into())],
+            &mut files(&[]),
+            &additions,
+        )
+        .unwrap();
+        assert!(
+            loaded.warnings[0]
+                .to_string()
+                .starts_with("newsvc.greting: unknown key"),
+            "{:?}",
+            loaded.warnings
+        );
     }
 
     #[test]
@@ -432,7 +531,7 @@ mod tests {
             ("a.yaml", "global: {host: https://a, license: a}\n"),
             ("b.yaml", "global: {host: https://b}\n"),
         ]);
-        let loaded = load(&sources, &mut f).unwrap();
+        let loaded = load(&sources, &mut f, &Additions::default()).unwrap();
         assert_eq!(loaded.values.global.host, "https://b");
         // --set-string is applied after --set, as Helm does.
         assert_eq!(loaded.values.global.license, "from-set-string");
@@ -472,7 +571,12 @@ mod tests {
                 .starts_with("v.yaml: invalid YAML: unclosed bracket"),
             "{errors:?}"
         );
-        let errors = load(&[Source::File("missing.yaml".into())], &mut files(&[])).unwrap_err();
+        let errors = load(
+            &[Source::File("missing.yaml".into())],
+            &mut files(&[]),
+            &Additions::default(),
+        )
+        .unwrap_err();
         assert!(
             errors[0]
                 .to_string()
@@ -513,15 +617,15 @@ mod tests {
         // Regression: a deep spec.values tree reached the recursive schema
         // walk, merge and typing unchecked.
         let tree: Value = parse_yaml("t", &ok).unwrap();
-        assert!(from_user_tree(tree.clone()).is_ok());
+        assert!(from_user_tree(tree.clone(), &Additions::default()).is_ok());
         let json = |levels: usize| {
             let inner = format!("{}1{}", "{\"a\": ".repeat(levels), "}".repeat(levels));
             serde_json::from_str::<Value>(&format!("{{\"global\": {{\"banners\": {inner}}}}}"))
                 .unwrap()
         };
-        assert!(from_user_tree(json(MAX_DEPTH - 2)).is_ok());
+        assert!(from_user_tree(json(MAX_DEPTH - 2), &Additions::default()).is_ok());
         let deep = json(MAX_DEPTH - 1);
-        let Err(errors) = from_user_tree(deep) else {
+        let Err(errors) = from_user_tree(deep, &Additions::default()) else {
             panic!("65 levels of nesting loaded");
         };
         let shown = errors[0].to_string();

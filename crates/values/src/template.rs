@@ -212,6 +212,11 @@ const ENV_HELPERS: &[(&str, EnvHelper)] = &[
     ("wandb.mcpEnvs", EnvHelper::Mcp),
 ];
 
+/// Upstream's env helpers, by name (`wandb.bucketEnvs`).
+pub fn env_helper_names() -> impl Iterator<Item = &'static str> {
+    ENV_HELPERS.iter().map(|(name, _)| *name)
+}
+
 impl EnvHelper {
     /// Upstream's name of the helper (`wandb.bucketEnvs`).
     pub fn name(self) -> &'static str {

@@ -1344,4 +1344,14 @@ pub struct Values {
     #[serde(skip)]
     #[schemars(skip)]
     pub user_templates: bool,
+    /// The merged tree the values were typed from: what a release
+    /// document's values paths read (the loader sets it).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub tree: std::sync::Arc<serde_json::Value>,
+    /// The blocks of services that a release document adds and that have
+    /// no field here, typed by the loader.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub more_components: BTreeMap<String, Component>,
 }

@@ -23,6 +23,9 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
     for (key, component) in values.components() {
         check_component(&mut out, key, component);
     }
+    for (key, component) in &values.more_components {
+        check_component(&mut out, key, component);
+    }
     check_store_replicas(&mut out, values);
     check_external_stores(&mut out, values);
     check_ignored_switches(&mut out, user);
@@ -407,9 +410,13 @@ impl Values {
         .into_iter()
     }
 
-    /// The W&B component under a values key.
+    /// The W&B component under a values key: a block of the values' own,
+    /// else one a release document added.
     pub fn component(&self, key: &str) -> Option<&Component> {
-        self.components().find(|(k, _)| *k == key).map(|(_, c)| c)
+        self.components()
+            .find(|(k, _)| *k == key)
+            .map(|(_, c)| c)
+            .or_else(|| self.more_components.get(key))
     }
 
     /// Every in-cluster store's settings with their values keys.

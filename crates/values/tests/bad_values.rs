@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::{Value, json};
+use wandb_render::builtin::load;
 use wandb_values::load::MAX_ERRORS;
-use wandb_values::{Disk, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, SetKind, Source, load};
+use wandb_values::{Disk, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, SetKind, Source};
 
 /// Peak resident memory of the whole test process, all cases run.
 const MEMORY_BOUND_MIB: u64 = 1024;

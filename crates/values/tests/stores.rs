@@ -1,7 +1,8 @@
 //! The stores' values: upstream's keys are known, bad ones are errors naming
 //! the key, and a Bitnami `master`/`controller` block beats the top level.
 
-use wandb_values::{Loaded, Problem, Source, Store, load};
+use wandb_render::builtin::load;
+use wandb_values::{Loaded, Problem, Source, Store};
 
 use wandb_values::NoFiles;
 

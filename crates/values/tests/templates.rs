@@ -2,8 +2,9 @@
 //! they load as they are (the render evaluates them), and a template this
 //! operator cannot evaluate is an error naming the key and the template.
 
+use wandb_render::builtin::load;
 use wandb_values::template::EnvHelper;
-use wandb_values::{Flag, Loaded, NoFiles, Problem, Source, load};
+use wandb_values::{Flag, Loaded, NoFiles, Problem, Source};
 
 fn load_yaml(yaml: &str) -> Result<Loaded, Vec<Problem>> {
     let source = Source::Inline {

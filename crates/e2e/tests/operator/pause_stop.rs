@@ -29,7 +29,10 @@ fn deployments(cluster: &Cluster) -> BTreeMap<String, (String, i64, i64)> {
 }
 
 fn is_service(component: &str) -> bool {
-    wandb_render::catalog::CATALOG.service(component).is_some()
+    wandb_render::Catalog::builtin()
+        .unwrap()
+        .service(component)
+        .is_some()
 }
 
 /// The names and uids of a kind's objects in the namespace.

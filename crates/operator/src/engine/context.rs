@@ -30,6 +30,8 @@ pub struct Context {
     pub resync: Duration,
     /// Consecutive failed reconciles, by `<namespace>/<name>`, for backoff.
     pub failures: std::sync::Mutex<BTreeMap<String, u32>>,
+    /// Release documents read from ConfigMaps.
+    pub documents: super::Documents,
 }
 
 impl Context {

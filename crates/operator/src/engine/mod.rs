@@ -17,6 +17,7 @@
 //! - `deletion`: [`cleanup`], before the resource goes.
 
 mod apply;
+mod catalog;
 mod context;
 mod deletion;
 mod migration_failure;
@@ -41,6 +42,7 @@ use crate::drift;
 use crate::events::EventType;
 use crate::status::Observed;
 
+pub use catalog::{Document, Documents};
 pub use context::Context;
 pub use deletion::cleanup;
 pub use takeover::remove_v1_finalizer;
@@ -100,9 +102,18 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
             .push("spec.chart: is ignored; this operator carries the chart it installs".into());
     }
 
-    // 1. The values. A bad spec, or a version below the last migrated one,
-    //    changes nothing that runs: only the status says why.
-    let Some(values) = type_values(wandb, ctx, previous, &mut observed).await? else {
+    // 1. The release document and the values. A document that cannot be
+    //    read, a bad spec, or a version below the last migrated one changes
+    //    nothing that runs: only the status says why.
+    let document = match catalog::document_of(wandb, ctx).await? {
+        Ok(document) => document,
+        Err(why) => {
+            refuse_document(wandb, ctx, previous, &mut observed, why).await?;
+            // Fixing the ConfigMap wakes no reconcile of the resource.
+            return Ok(Action::requeue(Duration::from_secs(30)));
+        }
+    };
+    let Some(values) = type_values(wandb, ctx, previous, &mut observed, &document).await? else {
         return Ok(Action::await_change());
     };
     if refuse_downgrade(wandb, ctx, previous, &mut observed).await? {
@@ -110,9 +121,9 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
     }
 
     // 2. What the values ask for.
-    let mut objects = desired(wandb, &values);
+    let mut objects = desired(wandb, &document, &values);
     if wandb.spec.stopped {
-        crate::stop::scale_to_zero(&mut objects);
+        crate::stop::scale_to_zero(&mut objects, &document);
         observed.stopped = true;
     }
     for o in &mut objects {
@@ -155,12 +166,13 @@ async fn type_values(
     ctx: &Context,
     previous: Option<&WeightsAndBiasesStatus>,
     observed: &mut Observed,
+    document: &Document,
 ) -> Result<Option<Values>, Error> {
     let tree = match &wandb.spec.values {
         Value::Null => json!({}),
         v => v.clone(),
     };
-    let loaded = match wandb_values::load::from_user_tree(tree) {
+    let loaded = match wandb_values::load::from_user_tree(tree, document.additions()) {
         Ok(loaded) => loaded,
         Err(problems) => {
             let lines: Vec<String> = problems
@@ -188,6 +200,33 @@ async fn type_values(
     observed.host = Some(loaded.values.global.host.clone());
     observed.version = Some(loaded.values.app.base.image.tag.clone()).filter(|t| !t.is_empty());
     Ok(Some(loaded.values))
+}
+
+/// The release document cannot be had: the refusal is recorded, told once
+/// per generation and written to the status; nothing is applied.
+async fn refuse_document(
+    wandb: &WeightsAndBiases,
+    ctx: &Context,
+    previous: Option<&WeightsAndBiasesStatus>,
+    observed: &mut Observed,
+    why: String,
+) -> Result<(), Error> {
+    let told = previous
+        .and_then(|p| {
+            p.conditions
+                .iter()
+                .find(|c| c.type_ == crate::conditions::types::READY)
+        })
+        .is_some_and(|c| c.message == why);
+    if is_new_generation(wandb, previous) || !told {
+        warn!(resource = %wandb.name_any(), "release document refused");
+        let reason = crate::conditions::reasons::INVALID_CATALOG;
+        ctx.event(wandb, EventType::Warning, reason, "Validate", why.clone())
+            .await;
+    }
+    observed.invalid_catalog = Some(why);
+    report::write_status(wandb, ctx, previous, observed).await?;
+    Ok(())
 }
 
 /// Whether the values' version is below the last one whose migrations ran

@@ -34,14 +34,16 @@ pub fn context(fake: &FakeApi) -> Context {
         recorder: None,
         resync: Duration::from_secs(300),
         failures: Default::default(),
+        documents: Default::default(),
     }
 }
 
 /// What the values ask for, as the engine computes it.
 pub fn desired(wandb: &WeightsAndBiases) -> Vec<DesiredObject> {
     let loaded =
-        wandb_values::load::from_user_tree(wandb.spec.values.clone()).expect("valid values");
-    wandb_operator_core::desired::desired(wandb, &loaded.values)
+        wandb_render::builtin::from_user_tree(wandb.spec.values.clone()).expect("valid values");
+    let catalog = wandb_render::Catalog::builtin().expect("the built-in document");
+    wandb_operator_core::desired::desired(wandb, catalog, &loaded.values)
 }
 
 /// The API path of an object.

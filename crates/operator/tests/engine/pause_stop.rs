@@ -73,7 +73,8 @@ async fn a_stopped_install_scales_the_services_to_zero_and_keeps_its_data() {
     let objects = desired(&wandb);
     let is_service = |o: &&DesiredObject| {
         o.kind == "Deployment"
-            && wandb_render::catalog::CATALOG
+            && wandb_render::Catalog::builtin()
+                .unwrap()
                 .service(&o.component)
                 .is_some()
     };

@@ -1,15 +1,9 @@
-//! The install's ConfigMaps and Secrets: the settings W&B's services read
-//! through `envFrom`, computed from the values.
-//!
-//! `build` lists one function per section; the sections live beside this
-//! file, grouped by what they configure.
+//! The install's ConfigMaps and Secrets: the document's (`configMaps`,
+//! `secrets`), with their data computed from the values, and the few built
+//! from lists of the values.
 
-mod backend;
-mod jobs;
 mod nginx;
-mod secrets;
-mod services;
-mod stores;
+mod rbac;
 
 use std::collections::BTreeMap;
 
@@ -17,10 +11,10 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::context::{Ctx, non_empty};
+use crate::catalog::ConfigObject;
+use crate::context::Ctx;
 use crate::objects::{GENERATED_KEYS_ANNOTATION, GeneratedKey, Labels, Manifest, Object};
-
-pub use nginx::api_paths;
+use crate::resolve::{Resolved, Scope};
 
 /// Labels of install-wide objects.
 pub fn common_labels(ctx: &Ctx, component: &str) -> Labels {
@@ -54,18 +48,22 @@ pub fn meta(ctx: &Ctx, name: &str, component: &str) -> ObjectMeta {
 }
 
 /// A ConfigMap named `{release}-{suffix}`.
-pub fn config_map(ctx: &Ctx, component: &str, suffix: &str, data: Vec<(&str, String)>) -> Manifest {
+pub fn config_map<K: Into<String>>(
+    ctx: &Ctx,
+    component: &str,
+    suffix: &str,
+    data: Vec<(K, String)>,
+) -> Manifest {
     config_map_named(ctx, component, &ctx.name(suffix), data)
 }
 
-pub fn config_map_named(
+pub fn config_map_named<K: Into<String>>(
     ctx: &Ctx,
     component: &str,
     name: &str,
-    data: Vec<(&str, String)>,
+    data: Vec<(K, String)>,
 ) -> Manifest {
-    let data: BTreeMap<String, String> =
-        data.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let data: BTreeMap<String, String> = data.into_iter().map(|(k, v)| (k.into(), v)).collect();
     Manifest::new(
         component,
         Object::ConfigMap(ConfigMap {
@@ -84,22 +82,25 @@ pub enum SecretValue {
     Generated(usize),
 }
 
-pub fn secret(ctx: &Ctx, component: &str, name: &str, data: Vec<(&str, SecretValue)>) -> Manifest {
+pub fn secret<K: Into<String>>(
+    ctx: &Ctx,
+    component: &str,
+    name: &str,
+    data: Vec<(K, SecretValue)>,
+) -> Manifest {
     let mut generated = Vec::new();
     let mut bytes = BTreeMap::new();
     for (key, value) in data {
+        let key: String = key.into();
         match value {
             SecretValue::Given(v) => {
-                bytes.insert(key.to_string(), ByteString(v.into_bytes()));
+                bytes.insert(key, ByteString(v.into_bytes()));
             }
             SecretValue::Generated(length) => {
                 // Present with no value: the applier fills it once and never
                 // changes it (see objects::GeneratedKey).
-                bytes.insert(key.to_string(), ByteString(Vec::new()));
-                generated.push(GeneratedKey {
-                    key: key.to_string(),
-                    length,
-                });
+                bytes.insert(key.clone(), ByteString(Vec::new()));
+                generated.push(GeneratedKey { key, length });
             }
         }
     }
@@ -124,99 +125,54 @@ pub fn secret(ctx: &Ctx, component: &str, name: &str, data: Vec<(&str, SecretVal
     m
 }
 
-fn s(v: impl Into<String>) -> String {
-    v.into()
-}
-
-fn b(v: bool) -> String {
-    v.to_string()
-}
-
-/// A section of the install's configuration: the objects of one service or
-/// one concern.
-type Section = fn(&Ctx) -> Vec<Manifest>;
-
-/// Every install-wide ConfigMap and Secret.
+/// Every install-wide ConfigMap and Secret: the document's, and those built
+/// from lists of the values (the CA certificates, nginx's routes).
 pub fn build(ctx: &Ctx) -> Vec<Manifest> {
-    // The manifests come out in this order.
-    const SECTIONS: &[Section] = &[
-        global,
-        backend::api,
-        services::app,
-        services::anaconda2,
-        stores::bucket,
-        ca_certs,
-        services::console,
-        backend::executor,
-        backend::filestream,
-        backend::run_update_consumers,
-        services::frontend,
-        backend::glue,
-        backend::history_reader,
-        backend::parquet_metadata_cache,
-        stores::kafka,
-        backend::local,
-        services::lumen,
-        nginx::nginx,
-        backend::parquet,
-        stores::redis,
-        services::weave,
-        services::weave_trace,
-        jobs::app_rename_hooks,
-        jobs::settings_migration_job,
-        secrets::credentials,
-    ];
-    SECTIONS.iter().flat_map(|section| section(ctx)).collect()
+    let catalog = ctx.catalog;
+    let mut out: Vec<Manifest> = Vec::new();
+    for (name, object) in &catalog.config_maps {
+        if let Some(data) = data_of(ctx, object) {
+            let data = data.into_iter().map(|(k, v)| (k, v.text().to_string()));
+            let m = config_map_named(ctx, &object.component, &ctx.expand(name), data.collect());
+            out.push(m.in_phase(object.phase.into()));
+        }
+    }
+    for (name, object) in &catalog.secrets {
+        if let Some(data) = data_of(ctx, object) {
+            let data = data
+                .into_iter()
+                .map(|(k, v)| match v {
+                    Resolved::Generated(n) => (k, SecretValue::Generated(n)),
+                    other => (k, SecretValue::Given(other.text().to_string())),
+                })
+                .collect();
+            let m = secret(ctx, &object.component, &ctx.expand(name), data);
+            out.push(m.in_phase(object.phase.into()));
+        }
+    }
+    out.extend(ca_certs(ctx));
+    out.extend(nginx::nginx(ctx));
+    out.extend(rbac::oidc_reviewer(ctx));
+    out
 }
 
-/// Settings every W&B service reads, and the integrations' keys.
-fn global(ctx: &Ctx) -> Vec<Manifest> {
-    let g = &ctx.values.global;
-    let (statsd_host, statsd_port) = match g.observability.as_ref().map(|o| o.mode.as_str()) {
-        Some("otel") => ("0.0.0.0", "8125"),
-        Some(_) => ("", ""),
-        None => ("", "0"),
-    };
-    let mut global = vec![
-        ("GORILLA_LICENSE_CERT_PATH", g.license_cert_path.clone()),
-        (
-            "GORILLA_TSHIRT_SIZE",
-            non_empty(&g.size).unwrap_or_else(|| "small".into()),
-        ),
-        ("GORILLA_ONPREM", s("true")),
-        ("ONPREM", s("true")),
-    ];
-    if !statsd_port.is_empty() {
-        global.push(("GORILLA_STATSD_HOST", s(statsd_host)));
-        global.push(("GORILLA_STATSD_PORT", s(statsd_port)));
+/// The data of a ConfigMap or Secret of the document, `None` when it is
+/// not rendered.
+fn data_of(ctx: &Ctx, object: &ConfigObject) -> Option<Vec<(String, Resolved)>> {
+    if !ctx.holds_if(object.when.as_ref(), Scope::INSTALL) {
+        return None;
     }
-    vec![
-        config_map(ctx, "global", "global-configmap", global),
-        secret(
-            ctx,
-            "global",
-            &ctx.name("global-secret"),
-            vec![
-                (
-                    "GORILLA_STATSIG_KEY",
-                    SecretValue::Given(g.statsig.api_key.clone()),
-                ),
-                (
-                    "GORILLA_SLACK_CLIENT_ID",
-                    SecretValue::Given(g.slack.client_id.clone()),
-                ),
-                (
-                    "GORILLA_SLACK_SECRET",
-                    SecretValue::Given(g.slack.secret.clone()),
-                ),
-                (
-                    "SLACK_CLIENT_ID",
-                    SecretValue::Given(g.slack.client_id.clone()),
-                ),
-                ("SLACK_SECRET", SecretValue::Given(g.slack.secret.clone())),
-            ],
-        ),
-    ]
+    let mut data = Vec::new();
+    for (key, entry) in &object.data.0 {
+        if let Some(value) = ctx.entry(entry, Scope::INSTALL) {
+            let key = match &entry.key {
+                Some(k) => ctx.text(k, Scope::INSTALL),
+                None => key.clone(),
+            };
+            data.push((key, value));
+        }
+    }
+    Some(data)
 }
 
 /// The extra CA certificates every W&B container trusts, one key each.
@@ -229,10 +185,5 @@ fn ca_certs(ctx: &Ctx) -> Vec<Manifest> {
         .enumerate()
         .map(|(i, pem)| (format!("customCA{i}.crt"), pem.trim_end().to_string()))
         .collect();
-    vec![config_map(
-        ctx,
-        "ca-certs",
-        "ca-certs",
-        certs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(),
-    )]
+    vec![config_map(ctx, "ca-certs", "ca-certs", certs)]
 }

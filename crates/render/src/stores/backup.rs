@@ -82,7 +82,7 @@ fn target(ctx: &Ctx) -> Target {
 
 /// The dump's env: the MySQL connection only.
 fn mysql_env(ctx: &Ctx) -> Vec<EnvVar> {
-    let mut env = crate::env::mysql_config(ctx);
+    let mut env = ctx.group_env("mysqlConfig");
     // The clients' own variable: never on a command line.
     env.push(literal("MYSQL_PWD", "$(MYSQL_PASSWORD)"));
     env.push(literal("HOME", "/tmp"));

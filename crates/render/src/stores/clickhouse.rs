@@ -8,7 +8,6 @@ use wandb_values::Store;
 
 use crate::config::config_map;
 use crate::context::Ctx;
-use crate::env::{field_ref, literal, secret_ref};
 use crate::k8s::{config_map_volume, empty_dir, mount};
 use crate::objects::{Labels, Manifest};
 
@@ -81,33 +80,7 @@ fn server<'a>(ctx: &Ctx<'a>, shard: i32, name: &str, selector: &Labels) -> Store
         &server,
         resources("500m", "1Gi", None, "4Gi"),
     );
-    c.env = Some(vec![
-        literal("BITNAMI_DEBUG", "false"),
-        literal("CLICKHOUSE_HTTP_PORT", "8123"),
-        literal("CLICKHOUSE_TCP_PORT", "9000"),
-        literal("CLICKHOUSE_MYSQL_PORT", "9004"),
-        literal("CLICKHOUSE_POSTGRESQL_PORT", "9005"),
-        literal("CLICKHOUSE_INTERSERVER_HTTP_PORT", "9009"),
-        literal("CLICKHOUSE_SHARD_ID", format!("shard{shard}")),
-        field_ref("CLICKHOUSE_REPLICA_ID", "metadata.name"),
-        literal("CLICKHOUSE_ADMIN_USER", "default"),
-        literal(
-            "CLICKHOUSE_ADMIN_PASSWORD_FILE",
-            format!(
-                "/opt/bitnami/clickhouse/secrets/{}",
-                ctx.values.global.clickhouse.password_secret.password_key
-            ),
-        ),
-    ]);
-    if !cluster_hosts(ctx).is_empty() {
-        // The cluster file reads the password from the environment.
-        c.env.get_or_insert_with(Vec::new).push(secret_ref(
-            "CLICKHOUSE_ADMIN_PASSWORD",
-            &ctx.clickhouse_secret(),
-            &ctx.values.global.clickhouse.password_secret.password_key,
-            false,
-        ));
-    }
+    c.env = Some(ctx.store_env("clickhouse", shard as usize));
     c.ports = Some(vec![
         port("http", 8123),
         port("tcp", 9000),
@@ -163,6 +136,11 @@ fn shards(ctx: &Ctx) -> i32 {
 }
 
 /// The servers of each shard, when there is more than one server.
+/// Whether ClickHouse runs more than one server.
+pub fn clustered(ctx: &Ctx) -> bool {
+    !cluster_hosts(ctx).is_empty()
+}
+
 fn cluster_hosts(ctx: &Ctx) -> Vec<Vec<String>> {
     let replicas = ctx.values.clickhouse.base.replica_count.unwrap_or(1).max(1);
     if shards(ctx) == 1 && replicas == 1 {
@@ -249,12 +227,7 @@ fn keeper<'a>(ctx: &Ctx<'a>, name: &str, selector: &Labels) -> StoreSpec<'a> {
         &keeper,
         resources("100m", "256Mi", None, "1Gi"),
     );
-    k.env = Some(vec![
-        literal("BITNAMI_DEBUG", "false"),
-        field_ref("CLICKHOUSE_KEEPER_SERVER_ID", "metadata.name"),
-        literal("CLICKHOUSE_KEEPER_TCP_PORT", "9181"),
-        literal("CLICKHOUSE_KEEPER_RAFT_PORT", "9234"),
-    ]);
+    k.env = Some(ctx.store_env("clickhouseKeeper", 0));
     k.ports = Some(vec![port("tcp", 9181), port("raft", 9234)]);
     k.liveness_probe = Some(named_tcp_probe("tcp", 10));
     k.readiness_probe = Some(exec_probe(

@@ -14,7 +14,6 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use wandb_values::Store;
 
 use crate::context::Ctx;
-use crate::env::{field_ref, literal};
 use crate::k8s::{empty_dir, mount};
 use crate::objects::{Labels, Manifest, Object};
 
@@ -33,57 +32,6 @@ pub(super) fn client_host(ctx: &Ctx) -> String {
 }
 
 pub(super) const CLIENT_PORT: i64 = 2379;
-
-fn env(ctx: &Ctx, replicas: i32) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
-    let v = &ctx.values.etcd;
-    let name = ctx.name("etcd");
-    let domain = format!(
-        "{}.{}.svc.cluster.local",
-        ctx.name("etcd-headless"),
-        ctx.release.namespace
-    );
-    let cluster: Vec<String> = (0..replicas)
-        .map(|i| format!("{name}-{i}=http://{name}-{i}.{domain}:2380"))
-        .collect();
-    // `etcd.extraEnvVars` follow, added to every store's main container.
-    vec![
-        literal("BITNAMI_DEBUG", "false"),
-        field_ref("MY_POD_IP", "status.podIP"),
-        field_ref("MY_POD_NAME", "metadata.name"),
-        literal("MY_STS_NAME", name.clone()),
-        literal("ETCDCTL_API", "3"),
-        literal("ETCD_ON_K8S", "yes"),
-        literal("ETCD_START_FROM_SNAPSHOT", "no"),
-        literal("ETCD_DISASTER_RECOVERY", "no"),
-        literal("ETCD_NAME", "$(MY_POD_NAME)"),
-        literal("ETCD_DATA_DIR", "/bitnami/etcd/data"),
-        literal("ETCD_LOG_LEVEL", "info"),
-        literal("ALLOW_NONE_AUTHENTICATION", "yes"),
-        literal(
-            "ETCD_ADVERTISE_CLIENT_URLS",
-            format!(
-                "http://$(MY_POD_NAME).{domain}:2379,http://{}:2379",
-                client_host(ctx)
-            ),
-        ),
-        literal("ETCD_LISTEN_CLIENT_URLS", "http://0.0.0.0:2379"),
-        literal(
-            "ETCD_INITIAL_ADVERTISE_PEER_URLS",
-            format!("http://$(MY_POD_NAME).{domain}:2380"),
-        ),
-        literal("ETCD_LISTEN_PEER_URLS", "http://0.0.0.0:2380"),
-        literal("ETCD_LISTEN_METRICS_URLS", "http://0.0.0.0:9090"),
-        literal("ETCD_AUTO_COMPACTION_MODE", v.auto_compaction_mode.clone()),
-        literal(
-            "ETCD_AUTO_COMPACTION_RETENTION",
-            v.auto_compaction_retention.clone(),
-        ),
-        literal("ETCD_INITIAL_CLUSTER_TOKEN", "etcd-cluster-k8s"),
-        literal("ETCD_INITIAL_CLUSTER_STATE", "new"),
-        literal("ETCD_INITIAL_CLUSTER", cluster.join(",")),
-        literal("ETCD_CLUSTER_DOMAIN", domain),
-    ]
-}
 
 fn http_probe(path: &str) -> Probe {
     Probe {
@@ -120,7 +68,7 @@ fn spread(sel: &Labels) -> Affinity {
     }
 }
 
-fn pods<'a>(ctx: &Ctx, store: &'a Store, sel: &Labels, replicas: i32) -> StoreSpec<'a> {
+fn pods<'a>(ctx: &Ctx, store: &'a Store, sel: &Labels) -> StoreSpec<'a> {
     let v = &ctx.values.etcd;
     let mut spec = StoreSpec {
         component: "etcd",
@@ -135,7 +83,7 @@ fn pods<'a>(ctx: &Ctx, store: &'a Store, sel: &Labels, replicas: i32) -> StoreSp
         api_access: false,
     };
     let mut c = store_container(ctx, "etcd", &spec, resources("100m", "256Mi", None, "1Gi"));
-    c.env = Some(env(ctx, replicas));
+    c.env = Some(ctx.store_env("etcd", 0));
     c.ports = Some(vec![
         port("client", 2379),
         port("peer", 2380),
@@ -160,17 +108,22 @@ fn pods<'a>(ctx: &Ctx, store: &'a Store, sel: &Labels, replicas: i32) -> StoreSp
     spec
 }
 
+/// etcd's members: `etcd.replicaCount`, 3 by default.
+pub fn replicas(ctx: &Ctx) -> i32 {
+    ctx.values.etcd.base.replica_count.unwrap_or(3).max(1)
+}
+
 pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let v = &ctx.values.etcd;
     let name = ctx.name("etcd");
     let headless = ctx.name("etcd-headless");
     let sel = selector(ctx, "etcd", None);
-    let replicas = v.base.replica_count.unwrap_or(3).max(1);
+    let replicas = replicas(ctx);
     let store = Store {
         affinity: v.base.affinity.clone().or_else(|| Some(spread(&sel))),
         ..v.base.clone()
     };
-    let spec = pods(ctx, &store, &sel, replicas);
+    let spec = pods(ctx, &store, &sel);
     let ports = || -> Vec<ServicePort> {
         vec![
             service_port("client", 2379, "client"),

@@ -3,11 +3,10 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{EnvVar, Service, ServiceSpec};
-use wandb_values::template::EnvHelper;
 use wandb_values::{Image, Store, StoreImage};
 
 use crate::context::Ctx;
-use crate::env::{self, literal, secret_ref};
+use crate::env::{literal, secret_ref};
 use crate::objects::{Manifest, Object};
 
 use super::common::{
@@ -19,7 +18,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let p = &ctx.values.prometheus;
     let mut out = Vec::new();
     if p.mysql_exporter.install {
-        let mut env = env::group(ctx, EnvHelper::MysqlConfig, &Default::default());
+        let mut env = ctx.group_env("mysqlConfig");
         env.push(secret_ref(
             "MYSQLD_EXPORTER_PASSWORD",
             &ctx.mysql_password_secret(),

@@ -2,7 +2,6 @@
 
 use crate::config::{SecretValue, secret};
 use crate::context::{Ctx, non_empty};
-use crate::env::{literal, secret_ref};
 use crate::k8s::{empty_dir, mount};
 use crate::objects::Manifest;
 
@@ -24,7 +23,6 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let controller = ctx.name("kafka-controller");
     let headless = ctx.name("kafka-controller-headless");
     let sel = selector(ctx, "kafka", Some("controller-eligible"));
-    let ns = &ctx.release.namespace;
     let mut spec = StoreSpec {
         component: "kafka",
         name: controller.clone(),
@@ -40,56 +38,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let mut c = store_container(ctx, "kafka", &spec, resources("250m", "1Gi", None, "2Gi"));
     // One node in KRaft mode, both controller and broker; clients log in
     // with SASL PLAIN as the W&B services' connection strings expect.
-    c.env = Some(vec![
-        literal("BITNAMI_DEBUG", "false"),
-        literal("KAFKA_CFG_NODE_ID", "0"),
-        literal("KAFKA_CFG_PROCESS_ROLES", "controller,broker"),
-        literal(
-            "KAFKA_CFG_CONTROLLER_QUORUM_VOTERS",
-            format!("0@{controller}-0.{headless}.{ns}.svc.cluster.local:9093"),
-        ),
-        literal("KAFKA_CFG_LISTENERS", "CLIENT://:9092,CONTROLLER://:9093"),
-        literal(
-            "KAFKA_CFG_ADVERTISED_LISTENERS",
-            format!("CLIENT://{name}.{ns}.svc.cluster.local:9092"),
-        ),
-        literal(
-            "KAFKA_CFG_LISTENER_SECURITY_PROTOCOL_MAP",
-            "CLIENT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
-        ),
-        literal("KAFKA_CFG_CONTROLLER_LISTENER_NAMES", "CONTROLLER"),
-        literal("KAFKA_CFG_INTER_BROKER_LISTENER_NAME", "CLIENT"),
-        literal("KAFKA_CFG_SASL_MECHANISM_INTER_BROKER_PROTOCOL", "PLAIN"),
-        literal("KAFKA_CFG_SASL_ENABLED_MECHANISMS", "PLAIN"),
-        literal("KAFKA_CLIENT_USERS", ctx.values.global.kafka.user.clone()),
-        secret_ref(
-            "KAFKA_CLIENT_PASSWORDS",
-            &ctx.kafka_secret(),
-            &ctx.kafka_secret_key(),
-            false,
-        ),
-        literal(
-            "KAFKA_INTER_BROKER_USER",
-            ctx.values.global.kafka.user.clone(),
-        ),
-        secret_ref(
-            "KAFKA_INTER_BROKER_PASSWORD",
-            &ctx.kafka_secret(),
-            &ctx.kafka_secret_key(),
-            false,
-        ),
-        // Bitnami's place for it: a Secret of its own.
-        secret_ref(
-            "KAFKA_KRAFT_CLUSTER_ID",
-            &cluster_id_secret,
-            "kraft-cluster-id",
-            false,
-        ),
-        literal("KAFKA_CFG_AUTO_CREATE_TOPICS_ENABLE", "true"),
-        literal("KAFKA_CFG_OFFSETS_TOPIC_REPLICATION_FACTOR", "1"),
-        literal("KAFKA_CFG_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1"),
-        literal("KAFKA_CFG_TRANSACTION_STATE_LOG_MIN_ISR", "1"),
-    ]);
+    c.env = Some(ctx.store_env("kafka", 0));
     c.ports = Some(vec![port("client", 9092), port("controller", 9093)]);
     c.liveness_probe = Some(tcp_probe(9093, 10));
     c.readiness_probe = Some(tcp_probe(9092, 5));

@@ -20,6 +20,8 @@ mod otel;
 mod redis;
 
 pub use bufstream_config::bucket_and_endpoint as bufstream_bucket;
+pub use clickhouse::clustered as clickhouse_clustered;
+pub use etcd::replicas as etcd_replicas;
 
 use wandb_values::StoreKind;
 

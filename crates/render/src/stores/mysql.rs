@@ -6,11 +6,10 @@ use k8s_openapi::api::core::v1::{
 
 use crate::config::config_map;
 use crate::context::{Ctx, non_empty};
-use crate::env::{self, secret_ref};
+use crate::env::secret_ref;
 use crate::k8s::{config_map_volume, empty_dir, mount};
 use crate::objects::{Manifest, Object};
 use wandb_values::Store;
-use wandb_values::template::EnvHelper;
 
 use super::common::{
     StoreSpec, claim_spec, global_env_from, manifests, meta, network_policy, pod_security, port,
@@ -35,7 +34,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let claim = non_empty(&v.persistence.existing_claim).unwrap_or_else(|| ctx.name("mysql-data"));
     let name = ctx.name("mysql");
     let sel = selector(ctx, "mysql", None);
-    let mut env: Vec<EnvVar> = env::group(ctx, EnvHelper::MysqlConfig, &Default::default());
+    let mut env: Vec<EnvVar> = ctx.group_env("mysqlConfig");
     env.push(secret_ref(
         "MYSQL_ROOT_PASSWORD",
         &ctx.mysql_password_secret(),

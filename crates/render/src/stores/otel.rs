@@ -12,12 +12,11 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use wandb_values::template::EnvHelper;
 use wandb_values::{EnvValue, OtelCollector, Scalar, Store, StoreImage};
 
 use crate::config::config_map;
 use crate::context::Ctx;
-use crate::env::{self, field_ref};
+use crate::env::field_ref;
 use crate::k8s::mount;
 use crate::objects::{Labels, Manifest, Object};
 
@@ -101,7 +100,7 @@ fn collector<'a>(
         "/otelcol-contrib".into(),
         "--config=/conf/config.yaml".into(),
     ]);
-    let mut env = env::group(ctx, EnvHelper::MysqlConfig, &Default::default());
+    let mut env = ctx.group_env("mysqlConfig");
     env.push(field_ref("K8S_NODE_NAME", "spec.nodeName"));
     env.push(field_ref("POD_IP", "status.podIP"));
     // GOMEMLIMIT and `global.extraEnv` follow (the store's own env).

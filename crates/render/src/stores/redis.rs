@@ -1,10 +1,7 @@
 //! Redis 7, standalone; its data in the claim template `redis-data` of `{release}-redis-master`.
 
-use k8s_openapi::api::core::v1::EnvVar;
-
 use crate::config::config_map;
 use crate::context::Ctx;
-use crate::env::{literal, secret_ref};
 use crate::k8s::{config_map_volume, empty_dir, mount};
 use crate::objects::Manifest;
 
@@ -37,25 +34,6 @@ reply=$(timeout -s 15 "$1" redis-cli -h localhost -p "$REDIS_PORT" ${REDIS_PASSW
 /// With `redis.auth.enabled`, Redis does not start without its password.
 const REDIS_NEEDS_PASSWORD: &str = r#"[[ -n "${REDIS_PASSWORD:-}" ]] || { echo "redis.auth.enabled is true but the Redis Secret holds no password"; exit 1; }
 "#;
-
-fn env(ctx: &Ctx, auth: bool) -> Vec<EnvVar> {
-    let mut env = vec![
-        literal("BITNAMI_DEBUG", "false"),
-        literal("REDIS_REPLICATION_MODE", "master"),
-        literal("ALLOW_EMPTY_PASSWORD", if auth { "no" } else { "yes" }),
-    ];
-    if auth {
-        env.push(secret_ref(
-            "REDIS_PASSWORD",
-            &ctx.redis_secret(),
-            &ctx.values.global.redis.secret.secret_key,
-            false,
-        ));
-    }
-    env.push(literal("REDIS_TLS_ENABLED", "no"));
-    env.push(literal("REDIS_PORT", "6379"));
-    env
-}
 
 pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
     let r = &ctx.values.redis;
@@ -94,7 +72,7 @@ pub(super) fn build(ctx: &Ctx) -> Vec<Manifest> {
         "-c".into(),
         "/opt/bitnami/scripts/start-scripts/start-master.sh".into(),
     ]);
-    c.env = Some(env(ctx, auth));
+    c.env = Some(ctx.store_env("redis", 0));
     c.ports = Some(vec![port("redis", 6379)]);
     c.liveness_probe = Some(exec_probe(&["sh", "-c", "/health/ping.sh 5 LOADING"], 20));
     c.readiness_probe = Some(exec_probe(&["sh", "-c", "/health/ping.sh 1"], 20));

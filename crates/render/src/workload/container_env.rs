@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMapEnvSource, EnvFromSource, EnvVar, SecretEnvSource};
 use wandb_values::EnvValue;
-use wandb_values::template::EnvHelper;
 
 use super::Build;
 use super::overrides::UserContainer;
-use crate::catalog::{ContainerSpec, EnvFromSpec, EnvSpec};
+use crate::catalog::{ContainerSpec, EnvFromSpec, EnvGroup};
 use crate::env;
+use crate::resolve::{Scope, env_var};
 
 impl Build<'_, '_> {
     /// Env vars of a container, in order: the catalog's groups, then the
@@ -31,8 +31,11 @@ impl Build<'_, '_> {
         for (name, value) in own.chain(&self.values.env) {
             put(name, user_env(name, value), &mut map);
         }
-        for (name, value) in container.env.iter().chain(&self.spec.env) {
-            put(name, self.catalog_env(name, value), &mut map);
+        let scope = Scope::service(self.key);
+        for (name, entry) in container.env.iter().chain(&self.spec.env) {
+            if let Some(resolved) = self.ctx.entry(entry, scope) {
+                put(name, env_var(name, resolved), &mut map);
+            }
         }
         for (name, value) in self
             .values
@@ -54,13 +57,24 @@ impl Build<'_, '_> {
             }
         }
         let mut out: Vec<EnvVar> = Vec::new();
-        // The service's `envTpls`, when given, choose its groups.
-        let groups: Vec<EnvHelper> = match &self.values.env_tpls {
-            Some(tpls) => tpls.iter().map(|t| t.0).collect(),
-            None => self.spec.env_groups.clone(),
+        let catalog = self.ctx.catalog;
+        // The service's `envTpls`, when given, choose its groups (by the
+        // upstream helpers they name).
+        let groups: Vec<&EnvGroup> = match &self.values.env_tpls {
+            Some(tpls) => tpls
+                .iter()
+                .filter_map(|t| catalog.group_of_helper(t.0.name()))
+                .collect(),
+            None => self
+                .spec
+                .env_groups
+                .iter()
+                .filter_map(|name| catalog.env_groups.get(name))
+                .collect(),
         };
+        let scope = Scope::service(self.key);
         for group in groups {
-            for var in env::group(self.ctx, group, self.values) {
+            for var in self.ctx.group_vars(group, scope) {
                 if !map.contains_key(&var.name) && !out.iter().any(|v| v.name == var.name) {
                     out.push(var);
                 }
@@ -68,16 +82,6 @@ impl Build<'_, '_> {
         }
         out.extend(map.into_values());
         out
-    }
-
-    fn catalog_env(&self, name: &str, value: &EnvSpec) -> EnvVar {
-        match value {
-            EnvSpec::Literal(v) => env::literal(name, self.ctx.expand(v)),
-            EnvSpec::ValueFrom { value_from } => env::from_source(name, (**value_from).clone()),
-            EnvSpec::From { source } => {
-                env::literal(name, env::source(self.ctx, *source, self.key))
-            }
-        }
     }
 
     pub(super) fn env_from(

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use wandb_values::{CronJobValues, Flag, JobValues};
 
+use super::Build;
 use super::overrides::{Overrides, PodContainers};
-use super::{Build, condition_holds};
 use crate::objects::Object;
 
 impl Build<'_, '_> {
@@ -19,7 +19,7 @@ impl Build<'_, '_> {
             let enabled = user
                 .enabled
                 .as_ref()
-                .map_or_else(|| condition_holds(self.ctx, job.when), Flag::is_on);
+                .map_or_else(|| self.holds(job.when.as_ref()), Flag::is_on);
             if !enabled {
                 continue;
             }

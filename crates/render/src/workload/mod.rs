@@ -30,10 +30,10 @@ pub use volumes::{ca_cert_mounts, ca_cert_volumes};
 
 use wandb_values::{Component, Sizing};
 
-use crate::catalog::{Condition, Kind, Service as Spec, Switch};
+use crate::catalog::{Condition, Kind, Service as Spec};
 use crate::context::{Ctx, truncate_name};
-use crate::env;
 use crate::objects::{Manifest, Phase};
+use crate::resolve::Scope;
 use sizing::sizing;
 
 /// Label values are at most 63 characters.
@@ -67,23 +67,19 @@ pub fn kebab(key: &str) -> String {
     out
 }
 
-/// Whether a catalog service runs, given the values.
-pub fn is_on(ctx: &Ctx, spec: &Spec, component: &Component) -> bool {
-    let g = &ctx.values.global;
-    match spec.switch {
-        Switch::Install => component.install.unwrap_or(false),
-        Switch::GlobalApi => g.api.enabled,
-        Switch::GlobalGlue => g.glue.enabled,
-        Switch::LocalServiceBypass => g.local_service.bypass && component.install != Some(false),
+/// Whether a document's service runs, given the values: its `enabled`
+/// condition, else its `install` value.
+pub fn is_on(ctx: &Ctx, key: &str, spec: &Spec, component: &Component) -> bool {
+    match &spec.enabled {
+        Some(condition) => ctx.holds(condition, Scope::service(key)),
+        None => component.install.unwrap_or(false),
     }
 }
 
-/// Whether a catalog entry's `when` condition holds for the values.
-fn condition_holds(ctx: &Ctx, condition: Option<Condition>) -> bool {
-    match condition {
-        None => true,
-        Some(Condition::ApiDisabled) => !ctx.values.global.api.enabled,
-        Some(Condition::OlapAnyFeature) => env::olap_any_feature_enabled(ctx),
+impl Build<'_, '_> {
+    /// Whether a container's or job's `when` condition holds.
+    fn holds(&self, condition: Option<&Condition>) -> bool {
+        self.ctx.holds_if(condition, Scope::service(self.key))
     }
 }
 
@@ -102,7 +98,7 @@ struct Build<'c, 'a> {
 
 /// Builds every object of a catalog service. Nothing when it is off.
 pub fn build(ctx: &Ctx, key: &str, spec: &Spec, values: &Component) -> Vec<Manifest> {
-    if !is_on(ctx, spec, values) {
+    if !is_on(ctx, key, spec, values) {
         return vec![];
     }
     let name = kebab(key);

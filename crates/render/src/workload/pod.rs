@@ -13,7 +13,7 @@ use wandb_values::{Component, Flag};
 
 use super::overrides::PodContainers;
 use super::security::pod_security_context;
-use super::{Build, condition_holds, label_value, non_empty_or};
+use super::{Build, label_value, non_empty_or};
 use crate::catalog::{ContainerSpec, PodAnnotationGroup, PodLabelGroup, VolumeGroup};
 use crate::context::Ctx;
 use crate::k8s::{placement, pod_metadata};
@@ -41,7 +41,7 @@ impl Build<'_, '_> {
                         pod.overrides.init_container(name)
                     };
                     let on = user.over.and_then(|o| o.enabled.as_ref());
-                    on.map_or_else(|| condition_holds(self.ctx, c.when), Flag::is_on)
+                    on.map_or_else(|| self.holds(c.when.as_ref()), Flag::is_on)
                         .then(|| self.container(name, c, main, user))
                 })
                 .collect()

@@ -8,7 +8,6 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use wandb_values::{Component, Sizing};
 
 use super::size_of;
-use crate::catalog;
 use crate::context::Ctx;
 
 /// The sizing of a service: base and service presets for `default` and for
@@ -16,8 +15,8 @@ use crate::context::Ctx;
 pub(super) fn sizing(ctx: &Ctx, key: &str, values: &Component) -> Sizing {
     let size = size_of(ctx, values);
     let empty = BTreeMap::new();
-    let base = catalog::CATALOG.sizing.get("base").unwrap_or(&empty);
-    let service = catalog::CATALOG.sizing.get(key).unwrap_or(&empty);
+    let base = ctx.catalog.sizing.get("base").unwrap_or(&empty);
+    let service = ctx.catalog.sizing.get(key).unwrap_or(&empty);
     let mut out = Sizing::default();
     for level in ["default", size.as_str()] {
         for source in [base, service, &values.sizing] {

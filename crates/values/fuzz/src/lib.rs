@@ -8,10 +8,8 @@
 use std::path::Path;
 
 use serde_json::json;
-use wandb_values::load::{MAX_ERRORS, from_user_tree};
-use wandb_values::{
-    FileReader, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, Problem, SetKind, Source, load, set,
-};
+use wandb_values::load::MAX_ERRORS;
+use wandb_values::{FileReader, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, Problem, SetKind, Source, set};
 
 /// The name the YAML target's document is loaded under.
 pub const YAML_NAME: &str = "fuzz.yaml";
@@ -45,11 +43,11 @@ pub fn values_yaml(data: &[u8]) {
         name: YAML_NAME.into(),
         yaml,
     }];
-    match load(&sources, &mut FixedReader) {
+    match wandb_render::builtin::load(&sources, &mut FixedReader) {
         Ok(loaded) => {
             check_problems(&loaded.warnings, false);
             let release = wandb_render::Release::new("wandb", "default");
-            let objects = wandb_render::render(&loaded.values, &release);
+            let objects = wandb_render::builtin::render(&loaded.values, &release);
             assert!(!objects.is_empty(), "valid values render no object");
         }
         Err(errors) => check_problems(&errors, true),
@@ -68,7 +66,7 @@ pub fn set_flags(data: &[u8]) {
     let kind = SET_KINDS[usize::from(first & 0x7f) % SET_KINDS.len()];
     let arg = String::from_utf8_lossy(rest).into_owned();
     if first & 0x80 == 0 {
-        match load(&[Source::Set(kind, arg)], &mut FixedReader) {
+        match wandb_render::builtin::load(&[Source::Set(kind, arg)], &mut FixedReader) {
             Ok(loaded) => check_problems(&loaded.warnings, false),
             Err(errors) => check_problems(&errors, true),
         }
@@ -81,7 +79,7 @@ pub fn set_flags(data: &[u8]) {
     });
     let mut read = |_: &str| Ok::<_, String>(FILE_CONTENTS.to_string());
     if set::apply(kind, &arg, &mut tree, &mut read).is_ok() {
-        match from_user_tree(tree) {
+        match wandb_render::builtin::from_user_tree(tree) {
             Ok(loaded) => check_problems(&loaded.warnings, false),
             Err(errors) => check_problems(&errors, true),
         }
