@@ -188,8 +188,11 @@ fn openapi_schema() -> JSONSchemaProps {
         0,
     );
     let retention = schemars::schema_for!(Retention);
+    let catalog = schemars::schema_for!(CatalogSource);
     let status = schemars::schema_for!(WeightsAndBiasesStatus);
     let retention = serde_json::to_value(&retention).unwrap_or_default();
+    let mut catalog = serde_json::to_value(&catalog).unwrap_or_default();
+    catalog["description"] = "The release document the install runs (every W&B service, env var, ConfigMap and route, as `wandb-operator catalog` prints the built-in one), from a ConfigMap in the resource's namespace; the built-in one when unset. A document that cannot be read changes nothing that runs: `Ready` says why.".into();
     let status = serde_json::to_value(&status).unwrap_or_default();
     let mut values = values;
     if let Value::Object(m) = &mut values {
@@ -211,6 +214,7 @@ fn openapi_schema() -> JSONSchemaProps {
                         "x-kubernetes-preserve-unknown-fields": true
                     },
                     "retention": structural(&retention, &retention, 0),
+                    "catalog": structural(&catalog, &catalog, 0),
                     "paused": {
                         "type": "boolean",
                         "description": "The operator writes nothing for this install while true (as does the annotation apps.wandb.com/paused: \"true\"), and repairs what drifted meanwhile once it is false again."

@@ -20,6 +20,7 @@ use wandb_operator_core::{controller, kinds};
 // The suite's helpers, for every module of it (`use super::*`).
 use harness::*;
 
+mod catalog;
 mod deletion;
 mod fake_api;
 mod harness;
