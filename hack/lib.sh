@@ -22,19 +22,19 @@ mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 with_progress() { # label log-file command...
   local label=$1 log=$2; shift 2
   local start=$SECONDS next=20 rc=0 pid
-  CARGO_TERM_PROGRESS_WHEN=always CARGO_TERM_PROGRESS_WIDTH=60 "$@" >>"$log" 2>&1 &
+  CARGO_TERM_PROGRESS_WHEN=always CARGO_TERM_PROGRESS_WIDTH=200 "$@" >>"$log" 2>&1 &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
     if ((SECONDS - start >= next)); then
-      printf '  %s %s%s\n' "$label" "$(mmss $((SECONDS - start)))" "$(cargo_progress "$log")" | cut -c1-79 >&2
+      printf '%s %s%s\n' "$label" "$(mmss $((SECONDS - start)))" "$(cargo_progress "$log")" | cut -c1-79 >&2
       next=$((next + 20))
     fi
   done
   wait "$pid" || rc=$?
   if ((rc != 0)); then
     tail -n 30 "$log" >&2
-    echo "$label failed (exit $rc); the whole output is in $log" >&2
+    echo "exit $rc; the whole output is in $log" >&2
   fi
   return "$rc"
 }
