@@ -16,6 +16,7 @@ use kube::api::{Api, DynamicObject, ListParams};
 use wandb_operator_core::conditions::{reasons, types};
 use wandb_operator_core::crd::WeightsAndBiases;
 use wandb_operator_core::desired::{COMPONENT_LABEL, INSTANCE_LABEL, is_workload};
+use wandb_operator_core::status::REFUSED_NOTE;
 use wandb_operator_core::{kinds, readiness};
 
 #[derive(Args, Debug)]
@@ -487,8 +488,9 @@ pub fn table<'a>(
         ));
     }
     if let Some(problems) = invalid {
-        for line in problems.lines() {
-            out.push_str(&format!("  {RED}invalid{RESET} {line}\n"));
+        // The condition's last line says what the line below says.
+        for line in problems.lines().filter(|l| *l != REFUSED_NOTE) {
+            push_wrapped(&mut out, "invalid", line);
         }
         out.push_str("  (nothing was changed; the last valid spec keeps running)\n");
     }
@@ -603,6 +605,27 @@ mod tests {
         ));
         assert!(text.contains("InvalidValues"));
         assert!(text.contains("spec.values.app.replicaCount: bad"));
+        // The operator's note is said once, and a long problem is wrapped.
+        let problem = "spec.values.global.host: expected a URL starting with http:// or \
+                       https://, found \"wandb.example.com\"";
+        let text = strip_colors(&table(
+            "wandb",
+            "ns",
+            &status,
+            true,
+            Some(format!("{problem}\n{REFUSED_NOTE}")),
+            rows.iter(),
+        ));
+        assert_eq!(
+            text.matches("the last valid spec keeps running").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
+        assert!(
+            text.contains("  invalid: spec.values.global.host: expected"),
+            "{text}"
+        );
     }
 
     #[test]

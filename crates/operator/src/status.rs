@@ -441,7 +441,9 @@ fn refusal(observed: &Observed) -> Option<String> {
         (None, Some(why)) => why.lines().collect(),
         (None, None) => return None,
     };
+    // The key as the user wrote it: `global.host`, not `spec.values.global.host`.
     let first = problems.first().copied().unwrap_or("the spec is refused");
+    let first = first.strip_prefix("spec.values.").unwrap_or(first);
     Some(match problems.len() {
         0 | 1 => first.to_string(),
         n => format!("{first} (and {} more)", n - 1),

@@ -51,8 +51,10 @@ fn assert_refusal_shown(cluster: &Cluster, what: &str, key: &str) {
         "{what}: {table}"
     );
     let row = lines.next().unwrap_or_default();
+    // The column names the key as the user wrote it, without `spec.values.`.
+    let column_key = key.strip_prefix("spec.values.").unwrap_or(key);
     assert!(
-        row.split_whitespace().nth(1) == Some("True") && row.contains(key),
+        row.split_whitespace().nth(1) == Some("True") && row.contains(column_key),
         "{what}: `kubectl get wandb` does not show READY True and {key} refused:\n{table}"
     );
     let (code, stdout, _) = status_command(cluster, false);
