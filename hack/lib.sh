@@ -1,4 +1,4 @@
-# Shared by hack/test and hack/demo.
+# Shared by hack/test, hack/demo and hack/cluster.
 
 # Puts cargo on PATH, installing Rust with rustup if the machine has none.
 ensure_rust() {
@@ -10,4 +10,39 @@ ensure_rust() {
     curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
     source "$HOME/.cargo/env"
   fi
+}
+
+# Minutes and seconds of a number of seconds: 12m38s.
+mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+# Runs a command that would be silent for minutes, its output appended to a
+# log file, and prints a line at least every 20 s: the time so far and, for
+# cargo, its count of crates and what it compiles now, on stderr. A newcomer
+# must see that a first build is moving. On failure, the log's end is shown.
+with_progress() { # label log-file command...
+  local label=$1 log=$2; shift 2
+  local start=$SECONDS next=20 rc=0 pid
+  CARGO_TERM_PROGRESS_WHEN=always CARGO_TERM_PROGRESS_WIDTH=200 "$@" >>"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if ((SECONDS - start >= next)); then
+      printf '%s %s%s\n' "$label" "$(mmss $((SECONDS - start)))" "$(cargo_progress "$log")" | cut -c1-79 >&2
+      next=$((next + 20))
+    fi
+  done
+  wait "$pid" || rc=$?
+  if ((rc != 0)); then
+    tail -n 30 "$log" >&2
+    echo "exit $rc; the whole output is in $log" >&2
+  fi
+  return "$rc"
+}
+
+# cargo's progress bar, which it redraws with \r, read back from its log:
+# ", 312/348 crates, now k8s-openapi".
+cargo_progress() { # log-file
+  local bar
+  bar=$(tr '\r' '\n' <"$1" | grep -oE '[0-9]+/[0-9]+: .*' | tail -n 1) || return 0
+  [[ -z $bar ]] || printf ', %s crates, now %s' "${bar%%:*}" "${bar#*: }"
 }

@@ -72,3 +72,23 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{- /* global.size as the operator checks it: a built-in size, or one that a
+service's sizing defines (which a values schema cannot express, so it is
+checked here), else the install fails naming the key, as the operator would
+refuse it. The built-in sizes are crates/values' KNOWN_SIZES. */}}
+{{- define "wandb.checkSize" -}}
+{{- $size := toString (default "" .Values.global.size) -}}
+{{- $known := list "small" "medium" "large" "xlarge" "xxlarge" "testing" -}}
+{{- if and $size (not (has $size $known)) (not (contains "{{" $size)) -}}
+{{- $defined := false -}}
+{{- range $key, $service := .Values -}}
+{{- if and (kindIs "map" $service) (kindIs "map" $service.sizing) (hasKey (default dict $service.sizing) $size) -}}
+{{- $defined = true -}}
+{{- end -}}
+{{- end -}}
+{{- if not $defined -}}
+{{- fail (printf "global.size: %q is not a known size (small, medium, large, xlarge, xxlarge) nor one a service's sizing defines" $size) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -1,7 +1,8 @@
 //! `wandb-operator status`: the state of an install, per component.
 //!
-//! Exit codes, for scripts: 0 Ready, 1 not Ready (or invalid values),
-//! 2 the resource or the cluster could not be read.
+//! Exit codes, for scripts: 0 Ready, 1 not Ready or the spec refused
+//! (the last valid spec keeps running then, maybe Ready), 2 the resource or
+//! the cluster could not be read.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -15,11 +16,13 @@ use kube::api::{Api, DynamicObject, ListParams};
 use wandb_operator_core::conditions::{reasons, types};
 use wandb_operator_core::crd::WeightsAndBiases;
 use wandb_operator_core::desired::{COMPONENT_LABEL, INSTANCE_LABEL, is_workload};
+use wandb_operator_core::status::REFUSED_NOTE;
 use wandb_operator_core::{kinds, readiness};
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Exit codes: 0 Ready, 1 not Ready, 2 the resource or the cluster could not be read.\n\n\
+    after_help = "Exit codes: 0 Ready, 1 not Ready or the spec refused (--wait stops then: waiting \
+    does not mend it), 2 the resource or the cluster could not be read.\n\n\
     Examples:\n  \
     wandb-operator status\n  \
     wandb-operator status --name wandb --namespace wandb --watch\n  \
@@ -36,7 +39,8 @@ pub struct StatusArgs {
     /// Refresh every two seconds until interrupted.
     #[arg(short, long)]
     pub watch: bool,
-    /// Refresh until the install is Ready, then exit 0 (1 after --timeout).
+    /// Refresh until the install is Ready, then exit 0 (1 after --timeout,
+    /// or at once when the operator refused the spec).
     #[arg(long, conflicts_with = "watch")]
     pub wait: bool,
     /// How long --wait waits (e.g. 90s, 10m).
@@ -90,8 +94,13 @@ pub fn run(args: StatusArgs) -> ExitCode {
                 read = snapshot(&client, &namespace, &args.name) => read,
                 _ = &mut interrupted => return ExitCode::from(code),
             };
+            let mut refused = false;
             code = match read {
-                Ok((ready, text)) => {
+                Ok(Snapshot {
+                    ready,
+                    refused: spec_refused,
+                    text,
+                }) => {
                     let written = if refresh && color {
                         // Clear the screen between refreshes.
                         crate::out::print(&format!("\x1b[2J\x1b[H{text}"))
@@ -107,7 +116,8 @@ pub fn run(args: StatusArgs) -> ExitCode {
                         return crate::out::exit_code(written);
                     }
                     last = text;
-                    if ready { 0 } else { 1 }
+                    refused = spec_refused;
+                    if ready && !refused { 0 } else { 1 }
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -116,6 +126,12 @@ pub fn run(args: StatusArgs) -> ExitCode {
             };
             if !refresh || (args.wait && code == 0) {
                 return ExitCode::from(code);
+            }
+            if args.wait && refused {
+                eprintln!(
+                    "error: the operator refused the spec (see above); fix it and apply again"
+                );
+                return ExitCode::from(1);
             }
             if args.wait && started.elapsed() > args.timeout {
                 eprintln!("error: not Ready after {:?}", args.timeout);
@@ -129,18 +145,29 @@ pub fn run(args: StatusArgs) -> ExitCode {
     })
 }
 
-/// The status table and whether the install is Ready.
-async fn snapshot(
-    client: &kube::Client,
-    namespace: &str,
-    name: &str,
-) -> Result<(bool, String), String> {
+/// What one read of an install found.
+struct Snapshot {
+    /// Ready for the spec as it is now.
+    ready: bool,
+    /// The operator refused the spec as it is now.
+    refused: bool,
+    /// The status table.
+    text: String,
+}
+
+/// The status table, whether the install is Ready and whether its spec
+/// was refused.
+async fn snapshot(client: &kube::Client, namespace: &str, name: &str) -> Result<Snapshot, String> {
     let api: Api<WeightsAndBiases> = Api::namespaced(client.clone(), namespace);
-    let wandb = api
-        .get_opt(name)
-        .await
-        .map_err(|e| format!("reading WeightsAndBiases/{name} in {namespace}: {e}"))?
-        .ok_or_else(|| format!("no WeightsAndBiases/{name} in namespace {namespace}"))?;
+    let wandb = match api.get_opt(name).await {
+        Ok(Some(wandb)) => wandb,
+        Ok(None) => return Err(not_found(client, namespace, name).await),
+        Err(e) => {
+            return Err(format!(
+                "reading WeightsAndBiases/{name} in {namespace}: {e}"
+            ));
+        }
+    };
     let status = wandb.status.clone().unwrap_or_default();
     let conditions: BTreeMap<String, (String, String)> = status
         .conditions
@@ -247,10 +274,37 @@ async fn snapshot(
         .get(types::VALUES_VALID)
         .filter(|(s, _)| s == "False")
         .map(|(_, m)| m.clone());
-    Ok((
+    let refused = (status.refused.is_some() || invalid.is_some())
+        && status.observed_generation == wandb.metadata.generation;
+    Ok(Snapshot {
         ready,
-        table(name, namespace, &status, ready, invalid, rows.values()),
-    ))
+        refused,
+        text: table(name, namespace, &status, ready, invalid, rows.values()),
+    })
+}
+
+/// The error for a resource not found, naming the namespaces that have one
+/// of that name (a forgotten `-n` is the usual cause).
+async fn not_found(client: &kube::Client, namespace: &str, name: &str) -> String {
+    let all: Api<WeightsAndBiases> = Api::all(client.clone());
+    let elsewhere: Vec<String> = match all.list(&ListParams::default()).await {
+        Ok(list) => list
+            .items
+            .iter()
+            .filter(|w| w.name_any() == name)
+            .filter_map(|w| w.namespace())
+            .collect(),
+        // Listing every namespace may not be allowed: then say no more.
+        Err(_) => Vec::new(),
+    };
+    let mut message = format!("no WeightsAndBiases/{name} in namespace {namespace}");
+    if let Some(first) = elsewhere.first() {
+        message.push_str(&format!(
+            "; there is one in namespace {} (add -n {first})",
+            elsewhere.join(", ")
+        ));
+    }
+    message
 }
 
 /// Ready, for the spec as it is now: a status the operator wrote for an
@@ -290,6 +344,8 @@ fn image_tag(workload: &serde_json::Value) -> String {
 const WIDTH: usize = 80;
 /// `  last event: `
 const EVENT_INDENT: usize = 14;
+/// What the operator's pods are labelled with, by the chart.
+const OPERATOR_PODS: &str = "app.kubernetes.io/name=wandb-operator";
 
 /// `text` in at most `width` characters: cut at a word when it can be,
 /// with `…` to say something was cut.
@@ -304,6 +360,39 @@ fn clip(text: &str, width: usize) -> String {
         _ => keep,
     };
     format!("{cut}…")
+}
+
+/// `text` in lines of at most `width` characters, broken between words: a
+/// message that matters is shown whole, not clipped.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines.iter().map(|l| clip(l, width)).collect()
+}
+
+/// `  label: text`, wrapped to the table's width under its first line.
+fn push_wrapped(out: &mut String, label: &str, text: &str) {
+    let indent = 2 + label.len() + 2;
+    for (i, line) in wrap(text, WIDTH - indent).iter().enumerate() {
+        let lead = if i == 0 {
+            format!("  {label}: ")
+        } else {
+            " ".repeat(indent)
+        };
+        out.push_str(&format!("{lead}{line}\n"));
+    }
 }
 
 const GREEN: &str = "\x1b[32m";
@@ -334,7 +423,10 @@ pub fn table<'a>(
                     .contains(&c.reason.as_str())
         })
         .map(|c| (c.reason.clone(), c.message.clone()));
+    // No status at all: the operator has not seen the resource yet.
+    let unseen = status.observed_generation.is_none() && status.conditions.is_empty();
     let health = match (&invalid, &paused, &failed, ready) {
+        _ if unseen => format!("{YELLOW}Pending{RESET}"),
         (Some(_), _, _, _) => format!("{RED}InvalidValues{RESET}"),
         (None, Some(_), _, _) => format!("{YELLOW}Paused{RESET}"),
         (None, None, Some((reason, _)), _) => format!("{RED}{reason}{RESET}"),
@@ -372,9 +464,20 @@ pub fn table<'a>(
             out.push_str(&format!("  {}\n", clip(line, WIDTH - 2)));
         }
     }
-    // `  paused: ` and `  stopped: ` are 10 and 11 columns.
+    if unseen {
+        push_wrapped(
+            &mut out,
+            "pending",
+            &format!(
+                "the operator has not written a status yet. Is it running? \
+                 `kubectl get pods -A -l {OPERATOR_PODS}`; on a local cluster \
+                 (simulated nodes) it runs on your machine: `wandb-operator run`"
+            ),
+        );
+    }
+    // `  stopped: ` is 11 columns.
     if let Some(message) = paused {
-        out.push_str(&format!("  paused: {}\n", clip(&message, WIDTH - 10)));
+        push_wrapped(&mut out, "paused", &message);
     } else if stopped {
         out.push_str(&format!(
             "  stopped: {}\n",
@@ -385,12 +488,19 @@ pub fn table<'a>(
         ));
     }
     if let Some(problems) = invalid {
-        for line in problems.lines() {
-            out.push_str(&format!("  {RED}invalid{RESET} {line}\n"));
+        // The condition's last line says what the line below says.
+        for line in problems.lines().filter(|l| *l != REFUSED_NOTE) {
+            push_wrapped(&mut out, "invalid", line);
         }
         out.push_str("  (nothing was changed; the last valid spec keeps running)\n");
     }
     let rows: Vec<&Row> = rows.collect();
+    if rows.is_empty() {
+        if !unseen {
+            out.push_str("\n(no workloads of this install yet)\n");
+        }
+        return out;
+    }
     // The component column is as wide as the longest name. A component not
     // ready has its last event on a line of its own below it: that is
     // where to look, and a line of its own fits 80 columns.
@@ -421,6 +531,12 @@ pub fn table<'a>(
             clip(&row.version, 10),
             state,
         ));
+        if let Some(why) = row.condition.strip_prefix(reasons::NOT_READY) {
+            let why = why.trim_start_matches(':').trim();
+            if !why.is_empty() {
+                out.push_str(&format!("  not ready: {}\n", clip(why, WIDTH - 13)));
+            }
+        }
         if !ready && !row.last_event.is_empty() {
             out.push_str(&format!(
                 "  last event: {}\n",
@@ -452,6 +568,14 @@ pub fn strip_colors(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A status the operator wrote (for generation 1), with nothing in it.
+    fn seen() -> wandb_operator_core::crd::WeightsAndBiasesStatus {
+        wandb_operator_core::crd::WeightsAndBiasesStatus {
+            observed_generation: Some(1),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn the_table_shows_each_component_and_the_health() {
         let rows = [Row {
@@ -462,7 +586,7 @@ mod tests {
             condition: "NotReady: 1/2 available".into(),
             last_event: "Scheduled: assigned".into(),
         }];
-        let status = Default::default();
+        let status = seen();
         let text = strip_colors(&table("wandb", "ns", &status, false, None, rows.iter()));
         assert!(
             text.starts_with("WeightsAndBiases/wandb in ns: NotReady"),
@@ -481,6 +605,27 @@ mod tests {
         ));
         assert!(text.contains("InvalidValues"));
         assert!(text.contains("spec.values.app.replicaCount: bad"));
+        // The operator's note is said once, and a long problem is wrapped.
+        let problem = "spec.values.global.host: expected a URL starting with http:// or \
+                       https://, found \"wandb.example.com\"";
+        let text = strip_colors(&table(
+            "wandb",
+            "ns",
+            &status,
+            true,
+            Some(format!("{problem}\n{REFUSED_NOTE}")),
+            rows.iter(),
+        ));
+        assert_eq!(
+            text.matches("the last valid spec keeps running").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
+        assert!(
+            text.contains("  invalid: spec.values.global.host: expected"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -609,6 +754,80 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Pulled: Container image"), "{text}");
+    }
+
+    /// Issue 30: right after `helm install` the first screen was empty,
+    /// with no hint why (the operator was not running).
+    #[test]
+    fn a_status_not_written_yet_says_where_to_look() {
+        let text = strip_colors(&table(
+            "wandb",
+            "ns",
+            &Default::default(),
+            false,
+            None,
+            [].iter(),
+        ));
+        assert!(
+            text.starts_with("WeightsAndBiases/wandb in ns: Pending"),
+            "{text}"
+        );
+        assert!(text.contains("has not written a status yet"), "{text}");
+        assert!(text.contains(OPERATOR_PODS), "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
+        assert!(!text.contains('…'), "{text}");
+    }
+
+    /// Issue 30: `parquet 2 2 latest NotReady`, all replicas ready and no
+    /// reason given.
+    #[test]
+    fn a_component_not_ready_says_why_under_its_row() {
+        let rows = [Row {
+            component: "parquet".into(),
+            desired: 2,
+            ready: 2,
+            version: "latest".into(),
+            condition: "NotReady: Job/wandb-parquet-backfill: not complete".into(),
+            last_event: String::new(),
+        }];
+        let status = seen();
+        let text = strip_colors(&table("wandb", "ns", &status, false, None, rows.iter()));
+        assert!(
+            text.contains("\n  not ready: Job/wandb-parquet-backfill: not complete\n"),
+            "{text}"
+        );
+    }
+
+    /// Issue 30: the paused message was cut with an ellipsis at 80 columns.
+    #[test]
+    fn a_long_paused_message_is_wrapped_whole() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+        let message = "the annotation apps.wandb.com/paused is \"true\": the operator changes \
+                       nothing of this install until it is resumed";
+        let status = wandb_operator_core::crd::WeightsAndBiasesStatus {
+            conditions: vec![Condition {
+                type_: types::PAUSED.into(),
+                status: "True".into(),
+                reason: reasons::PAUSED.into(),
+                message: message.into(),
+                last_transition_time: Time(Default::default()),
+                observed_generation: None,
+            }],
+            ..seen()
+        };
+        let text = strip_colors(&table("wandb", "ns", &status, true, None, [].iter()));
+        assert!(!text.contains('…'), "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
+        let shown: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("  paused: "))
+            .take_while(|l| l.starts_with("  "))
+            .collect();
+        let shown = shown.join(" ").replace("paused:", "");
+        assert_eq!(
+            shown.split_whitespace().collect::<Vec<_>>(),
+            message.split_whitespace().collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -247,3 +247,22 @@ fn as_kubectl_wandb_it_is_a_kubectl_plugin() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("kind: Deployment"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 30: an unknown size was a warning (exit 0) and the default sizing
+/// ran; the operator refuses it now, and so does the CLI. A size that a
+/// service's `sizing` defines is a size.
+#[test]
+fn an_unknown_size_is_an_error_unless_a_service_defines_it() {
+    let host = "global.host=https://wandb.example.com";
+    let o = render(&["--set", host, "--set", "global.size=huge"]);
+    assert_fails(&o, &["global.size: \"huge\" is not a known size"]);
+    let o = render(&[
+        "--set",
+        host,
+        "--set",
+        "global.size=huge",
+        "--set",
+        "app.sizing.huge.replicaCount=3",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -145,6 +145,8 @@ fn valid_change(parent: &str, last: &str, v: &Value) -> Option<Value> {
             v,
             json!({"hosts": ["probe.example.com"], "secretName": "probe-tls"}),
         ),
+        // A size nothing defines is refused (issue 30): a user picks another.
+        ("global", "size") => Some(json!("medium")),
         ("global", "extraEnvFrom") => Some(json!({
             "PROBE_VAR": {"secretKeyRef": {"name": "probe-secret", "key": "probe-key"}}
         })),
@@ -295,7 +297,7 @@ mod tests {
         let probes = probes(&tree);
         let by_key = |k: &str| value_of(&probes, k);
         assert_eq!(by_key("global.host"), Some(json!("https://x/probe")));
-        assert_eq!(by_key("global.size"), Some(json!("probe-value")));
+        assert_eq!(by_key("global.size"), Some(json!("medium")));
         assert_eq!(by_key("global.replicas"), Some(json!(5)));
         assert_eq!(by_key("global.on"), Some(json!(false)));
         assert_eq!(

@@ -1,4 +1,4 @@
-//! The README's local-cluster section, run as written (issue 20): its shell
+//! The README's step-by-step local cluster, run as written (issue 20): its shell
 //! block goes to bash line for line, once with Helm 3 (`helm`) and once with
 //! Helm 4 (`helm4` for `helm`). It starts its own cluster with
 //! `hack/cluster up`, runs the operator beside it, installs, waits, prints
@@ -45,9 +45,9 @@ fn as_the_test_runs_it(block: &str, h: Helm, port: u16, work: &Path) -> String {
     let mut script = String::new();
     for line in block.lines() {
         let mut line = line
-            .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+            .replace("127.0.0.1:9090", &format!("127.0.0.1:{port}"))
             .replace(
-                ">operator.log",
+                ">/tmp/wandb-operator.log",
                 &format!(">{}/operator.log", work.display()),
             );
         if h == Helm::V4 && line.starts_with("helm ") {
@@ -83,7 +83,7 @@ fn screens_are_split_at_each_refresh() {
 
 #[test]
 fn the_test_changes_only_what_it_says() {
-    let block = "helm install x\nwandb-operator run --metrics-addr 127.0.0.1:8080 >operator.log 2>&1 &\n\
+    let block = "helm install x\nwandb-operator run --metrics-addr 127.0.0.1:9090 >/tmp/wandb-operator.log 2>&1 &\n\
                  wandb-operator status --wait          # comment\nkubectl wait";
     let s = as_the_test_runs_it(block, Helm::V4, 1234, Path::new("/w"));
     assert_eq!(
@@ -92,6 +92,35 @@ fn the_test_changes_only_what_it_says() {
          script -qefc 'stty cols 80 rows 50; wandb-operator status --wait' /w/status.pty >/dev/null\n\
          kubectl wait\n"
     );
+}
+
+/// Issue 30: the block wrote `operator.log` into the repository and served
+/// the operator's metrics on the port of `global.host`.
+#[test]
+fn the_block_writes_outside_the_repository_on_ports_apart() {
+    let block = readme_block("### Step by step");
+    let port_after = |marker: &str| -> String {
+        let rest = block
+            .split_once(marker)
+            .unwrap_or_else(|| panic!("the block has no {marker:?}"))
+            .1;
+        rest.chars().take_while(char::is_ascii_digit).collect()
+    };
+    let metrics = port_after("--metrics-addr 127.0.0.1:");
+    let host = port_after("global.host=http://localhost:");
+    assert_ne!(metrics, host, "the operator's metrics on the host's port");
+    for line in block.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        for target in line.split('>').skip(1) {
+            let target = target.trim_start_matches(['&', '"']);
+            let path: String = target.chars().take_while(|c| !c.is_whitespace()).collect();
+            assert!(
+                path.is_empty()
+                    || path.starts_with('/')
+                    || path.chars().all(|c| c.is_ascii_digit() || c == '&'),
+                "the block writes {path:?} into the repository: {line}"
+            );
+        }
+    }
 }
 
 /// Takes the block's cluster down should the block fail half-way.
@@ -107,7 +136,7 @@ impl Drop for ClusterName {
 
 #[test]
 fn the_readme_local_cluster_section_runs_as_written() {
-    let block = readme_block("## A local cluster for development");
+    let block = readme_block("### Step by step");
     for must in [
         "hack/cluster up",
         "wandb-operator run",

@@ -213,11 +213,7 @@ pub async fn reconcile(wandb: Arc<WeightsAndBiases>, ctx: Arc<Context>) -> Resul
             }
         })
         .await
-        .map_err(|e| match e {
-            kube::runtime::finalizer::Error::ApplyFailed(e)
-            | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-            other => Error::Finalizer(other.to_string()),
-        }),
+        .or_else(gone_is_done),
         Err(e) => Err(e),
     };
     ctx.metrics
@@ -234,6 +230,20 @@ pub async fn reconcile(wandb: Arc<WeightsAndBiases>, ctx: Arc<Context>) -> Resul
         })
         .inc();
     result
+}
+
+/// The finalizer's outcome as the engine's. Removing the finalizer of a
+/// resource that is already gone (another reconcile of it removed the
+/// finalizer, and the API server deleted it) is what was wanted: done.
+fn gone_is_done(error: kube::runtime::finalizer::Error<Error>) -> Result<Action, Error> {
+    use kube::runtime::finalizer::Error as Finalizer;
+    match error {
+        Finalizer::ApplyFailed(e) | Finalizer::CleanupFailed(e) => Err(e),
+        Finalizer::RemoveFinalizer(kube::Error::Api(status)) if status.code == 404 => {
+            Ok(Action::await_change())
+        }
+        other => Err(Error::Finalizer(other.to_string())),
+    }
 }
 
 /// A resource being deleted loses the finalizer of W&B's Go operator v1

@@ -29,6 +29,7 @@ use serde_json::{Map, Value, json};
     status = "WeightsAndBiasesStatus",
     schema = "disabled",
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Refused","type":"string","jsonPath":".status.refused"}"#,
     printcolumn = r#"{"name":"Version","type":"string","jsonPath":".status.version"}"#,
     printcolumn = r#"{"name":"Upgrading-To","type":"string","jsonPath":".status.upgrade.to"}"#,
     printcolumn = r#"{"name":"Host","type":"string","jsonPath":".status.host"}"#,
@@ -122,6 +123,11 @@ pub struct WeightsAndBiasesStatus {
     /// refused unless the annotation `apps.wandb.com/allow-downgrade` is "true".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrated_version: Option<String>,
+    /// Why the operator refused the spec of `observedGeneration` (invalid
+    /// values, a downgrade), on one line; the last valid spec keeps running.
+    /// Absent while the spec is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// Where users reach the install.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,

@@ -93,6 +93,10 @@ pub struct Observed {
 /// The message of the `Ready` condition of a stopped install.
 pub const STOPPED_MESSAGE: &str = "spec.stopped is true: the W&B services are scaled to zero; the stores and their data keep running";
 
+/// The last line of a refusal: what a refused spec leaves running.
+pub const REFUSED_NOTE: &str =
+    "the spec is refused: nothing was applied; the last valid spec keeps running";
+
 /// `ValuesValid=True`: the values of this generation were checked and passed.
 fn values_valid(generation: Option<i64>, now: &Time) -> Condition {
     condition(
@@ -247,11 +251,12 @@ fn invalid_conditions(
     generation: Option<i64>,
     now: &Time,
 ) -> Vec<Condition> {
+    let message = format!("{}\n{REFUSED_NOTE}", problems.join("\n"));
     let mut conditions = vec![condition(
         types::VALUES_VALID,
         false,
         reasons::INVALID_VALUES,
-        &problems.join("\n"),
+        &message,
         generation,
         now,
     )];
@@ -420,6 +425,7 @@ fn next_fields(
         version,
         upgrade,
         migrated_version,
+        refused: refusal(observed),
         host: if keep {
             previous.and_then(|p| p.host.clone())
         } else {
@@ -433,6 +439,23 @@ fn next_fields(
         // v1's, left to it: this operator never writes it.
         phase: None,
     }
+}
+
+/// Why the spec was refused, on one line for `kubectl get wandb`: its
+/// first problem and how many more (`kubectl describe` lists them all).
+fn refusal(observed: &Observed) -> Option<String> {
+    let problems: Vec<&str> = match (&observed.invalid_values, &observed.downgrade_refused) {
+        (Some(problems), _) => problems.iter().map(String::as_str).collect(),
+        (None, Some(why)) => why.lines().collect(),
+        (None, None) => return None,
+    };
+    // The key as the user wrote it: `global.host`, not `spec.values.global.host`.
+    let first = problems.first().copied().unwrap_or("the spec is refused");
+    let first = first.strip_prefix("spec.values.").unwrap_or(first);
+    Some(match problems.len() {
+        0 | 1 => first.to_string(),
+        n => format!("{first} (and {} more)", n - 1),
+    })
 }
 
 /// What differs between two statuses (transition times aside), by field
@@ -453,6 +476,9 @@ pub fn differences(
     }
     if before.host != after.host {
         out.push("host".into());
+    }
+    if before.refused != after.refused {
+        out.push("refused".into());
     }
     if before.upgrade != after.upgrade {
         out.push("upgrade".into());

@@ -58,10 +58,11 @@ fn check_global(out: &mut Vec<Problem>, values: &Values) {
         && !KNOWN_SIZES.contains(&g.size.as_str())
         && !size_defined_anywhere(values, &g.size)
     {
-        out.push(Problem::warning(
+        // An error, not a fallback: a typo must not quietly size production.
+        out.push(Problem::error(
             "global.size",
             format!(
-                "{:?} is not a known size ({}); the default sizing is used",
+                "{:?} is not a known size ({}) nor one a service's `sizing` defines",
                 g.size,
                 KNOWN_SIZES[..5].join(", ")
             ),

@@ -184,9 +184,21 @@ fn schema() -> String {
     }
     values["properties"]["operator"] = op;
     values["title"] = "operator-wandb values".into();
+    refuse_what_the_operator_refuses(&mut values);
     let mut text = serde_json::to_string_pretty(&values).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// A host without a scheme is refused by the operator (the last valid spec
+/// keeps running), so `helm install` refuses it first, naming the key. Empty
+/// passes: a release of the operator alone has no host; a template is
+/// evaluated later. (`global.size` is checked by the chart's templates: a
+/// size a service's `sizing` defines is valid, which no schema can say.)
+fn refuse_what_the_operator_refuses(values: &mut serde_json::Value) {
+    if let Some(host) = values.pointer_mut("/definitions/Global/properties/host") {
+        host["pattern"] = r"^$|^https?://|\{\{".into();
+    }
 }
 
 pub fn run(args: ChartFilesArgs) -> ExitCode {

@@ -117,3 +117,68 @@ fn s4_schema_refuses_a_string_replica_count_and_nothing_is_created() {
         ));
     }
 }
+
+/// Issue 30: what the operator would refuse (its last valid spec running
+/// on, maybe Ready) Helm refuses first, naming the key, in both versions:
+/// a host without a scheme (the values schema) and a size that nothing
+/// defines (the chart's template: a size a service's `sizing` defines is
+/// valid, which a schema cannot say).
+#[test]
+fn s4_chart_refuses_what_the_operator_would_refuse_naming_the_key() {
+    let template = |h: Helm, work: &Path, sets: &[&str]| -> Output {
+        let mut args = vec!["template", RELEASE, "./charts/operator-wandb"];
+        for set in sets {
+            args.extend(["--set", set]);
+        }
+        h.run(work, None, &args)
+    };
+    for h in HELMS {
+        let work = WorkDir::new(&format!("chart-refusals-{}", h.name()));
+        let refused = [
+            (
+                vec!["global.host=wandb.example.com", LICENSE],
+                "global.host",
+            ),
+            (vec![HOST, LICENSE, "global.size=huge"], "global.size"),
+        ];
+        for (sets, key) in &refused {
+            let out = template(h, &work.0, sets);
+            let error = out.stderr.trim();
+            assert!(!out.success(), "{}: accepted {sets:?}", h.name());
+            // Helm 3 names a key `global.host`, Helm 4 `/global/host`.
+            let slashed = format!("/{}", key.replace('.', "/"));
+            let line = error
+                .lines()
+                .find(|l| l.contains(key) || l.contains(&slashed))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: the error of {sets:?} does not name {key}:\n{error}",
+                        h.name()
+                    )
+                });
+            summary(format!(
+                "4 chart refusals {}: {sets:?} -> {}",
+                h.name(),
+                line.trim()
+            ));
+        }
+        for sets in [
+            vec![HOST, LICENSE, "global.size=medium"],
+            vec![
+                HOST,
+                LICENSE,
+                "global.size=huge",
+                "app.sizing.huge.replicaCount=3",
+            ],
+            vec!["operator.createResource=false"],
+        ] {
+            let out = template(h, &work.0, &sets);
+            assert!(
+                out.success(),
+                "{}: refused {sets:?}:\n{}",
+                h.name(),
+                out.stderr
+            );
+        }
+    }
+}

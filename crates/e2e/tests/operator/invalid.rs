@@ -21,6 +21,61 @@ fn wait_values_invalid(cluster: &Cluster, what: &str) -> (String, Duration) {
     )
 }
 
+/// `wandb-operator status` (with `--wait` when `wait`): its exit code,
+/// stdout and how long it took.
+fn status_command(cluster: &Cluster, wait: bool) -> (Option<i32>, String, Duration) {
+    let mut cmd = std::process::Command::new(operator_binary());
+    cmd.args(["status", "--name", NAME, "-n", NS])
+        .env("KUBECONFIG", &cluster.kubeconfig);
+    if wait {
+        cmd.args(["--wait", "--timeout", "90s"]);
+    }
+    let out = wandb_e2e::run(cmd, None, Duration::from_secs(120));
+    (out.status.and_then(|s| s.code()), out.stdout, out.elapsed)
+}
+
+/// What a script sees of a refused spec while the last valid one keeps
+/// running: `kubectl get wandb` shows READY True and, in REFUSED, the key;
+/// `status` and `status --wait` exit 1 at once.
+fn assert_refusal_shown(cluster: &Cluster, what: &str, key: &str) {
+    let table = cluster.kubectl_ok(&["-n", NS, "get", "wandb", NAME], None);
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        &header[..3],
+        ["NAME", "READY", "REFUSED"],
+        "{what}: {table}"
+    );
+    let row = lines.next().unwrap_or_default();
+    // The column names the key as the user wrote it, without `spec.values.`.
+    let column_key = key.strip_prefix("spec.values.").unwrap_or(key);
+    assert!(
+        row.split_whitespace().nth(1) == Some("True") && row.contains(column_key),
+        "{what}: `kubectl get wandb` does not show READY True and {key} refused:\n{table}"
+    );
+    let (code, stdout, _) = status_command(cluster, false);
+    assert_eq!(
+        code,
+        Some(1),
+        "{what}: `status` exit code; stdout:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(key),
+        "{what}: `status` does not name {key}:\n{stdout}"
+    );
+    let (code, _, took) = status_command(cluster, true);
+    assert_eq!(code, Some(1), "{what}: `status --wait` exit code");
+    assert!(
+        took < Duration::from_secs(30),
+        "{what}: `status --wait` waited {took:?} on a refused spec"
+    );
+    eprintln!("[e2e] {what}: kubectl get wandb:\n{table}");
+}
+
 /// The InvalidValues warnings about the WeightsAndBiases resource.
 fn invalid_values_warnings(cluster: &Cluster) -> Vec<(String, String, String, i64)> {
     wandb_e2e::resource_events(cluster, NS)
@@ -110,6 +165,7 @@ fn invalid_values_are_refused_and_change_nothing() {
             "True",
             "{what}: the running install is still Ready"
         );
+        assert_refusal_shown(&cluster, what, keys[0]);
         // Give a wrong reconcile time to do harm.
         thread::sleep(Duration::from_secs(5));
         let now = managed(&cluster);
@@ -182,6 +238,13 @@ fn invalid_values_are_refused_and_change_nothing() {
                 Err(summary(&res))
             }
         },
+    );
+    let (code, stdout, _) = status_command(&cluster, false);
+    assert_eq!(code, Some(0), "`status` of good values again:\n{stdout}");
+    let table = cluster.kubectl_ok(&["-n", NS, "get", "wandb", NAME], None);
+    assert!(
+        !table.contains("spec.values"),
+        "REFUSED not cleared:\n{table}"
     );
     thread::sleep(Duration::from_secs(3));
     let changed = changes(&before, &managed(&cluster));

@@ -101,3 +101,26 @@ async fn deleting_leaves_another_installs_cluster_objects() {
     engine::cleanup(&wandb, &ctx).await.expect("cleaned up");
     assert!(!deleted(&fake.take_requests()).contains(&their));
 }
+
+/// `helm uninstall --wait`: a resource whose finalizer another reconcile
+/// already removed is gone when this one removes it. That is the wanted
+/// end, not an error (it was logged as a WARN and retried).
+#[tokio::test]
+async fn removing_the_finalizer_of_a_resource_already_gone_is_done() {
+    let (fake, ctx, wandb) = deleting(json!({})).await;
+    let mut gone = serde_json::to_value(&wandb).unwrap();
+    gone["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
+    gone["metadata"]["finalizers"] = json!([controller::FINALIZER]);
+    let wandb: WeightsAndBiases = serde_json::from_value(gone).unwrap();
+    fake.insert(RESOURCE, serde_json::to_value(&wandb).unwrap());
+    fake.fail(Method::PATCH, "/weightsandbiases/wandb", 404, 1);
+    let action = controller::reconcile(Arc::new(wandb), Arc::new(ctx))
+        .await
+        .expect("an object already gone is success");
+    assert_eq!(action, Action::await_change());
+    let failed_removal = fake
+        .take_requests()
+        .iter()
+        .any(|r| r.method == Method::PATCH && r.path == RESOURCE);
+    assert!(failed_removal, "the finalizer's removal was tried");
+}
