@@ -444,7 +444,11 @@ fn next_fields(
 /// Why the spec was refused, on one line for `kubectl get wandb`: its
 /// first problem and how many more (`kubectl describe` lists them all).
 fn refusal(observed: &Observed) -> Option<String> {
-    let problems: Vec<&str> = match (&observed.invalid_values, &observed.downgrade_refused) {
+    let why = observed
+        .downgrade_refused
+        .as_ref()
+        .or(observed.invalid_catalog.as_ref());
+    let problems: Vec<&str> = match (&observed.invalid_values, why) {
         (Some(problems), _) => problems.iter().map(String::as_str).collect(),
         (None, Some(why)) => why.lines().collect(),
         (None, None) => return None,

@@ -74,6 +74,9 @@ async fn a_broken_document_applies_nothing_and_names_its_place() {
         ),
         "{message}"
     );
+    // `kubectl get wandb` shows it in its REFUSED column.
+    let refused = status(&fake).refused.unwrap_or_default();
+    assert!(refused.starts_with("spec.catalog: ConfigMap"), "{refused}");
 }
 
 #[tokio::test]
