@@ -4,6 +4,7 @@
 
 STEP_KEYS=() STEP_TITLES=() STEP_START=() STEP_END=()
 FG=-1                 # index of the foreground step running, -1 if none
+STEP_T0=$(($(date +%s) - SECONDS)) # the run's start, in seconds since the epoch
 declare -A BG_PID=()  # key -> pid of a background step still running
 
 new_step() { # key title: its index in REPLY
@@ -53,7 +54,8 @@ finish() {
   printf '\n== %s: its output (%ss so far)\n' "${STEP_TITLES[i]}" "$SECONDS"
   tail -n +1 -f --pid="$pid" "$STEP_LOGS/$key.log"
   wait "$pid" || rc=$?
-  STEP_END[i]=$SECONDS
+  # It ended with its last line, maybe long before it was waited for.
+  STEP_END[i]=$(($(stat -c %Y "$STEP_LOGS/$key.log") - STEP_T0))
   unset "BG_PID[$key]"
   ((rc == 0)) || { echo "${STEP_TITLES[i]} failed (exit $rc)"; return "$rc"; }
 }
