@@ -10,6 +10,7 @@
 pub mod batches;
 pub mod checks;
 pub mod docs;
+pub mod effects_cache;
 pub mod fidelity;
 pub mod ledger;
 pub mod peer;

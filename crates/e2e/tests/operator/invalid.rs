@@ -4,7 +4,7 @@ use super::*;
 
 /// Waits until the status describes the current spec with ValuesValid
 /// False; returns its message.
-fn wait_values_invalid(cluster: &Cluster, what: &str) -> (String, Duration) {
+fn wait_values_invalid(cluster: &Tenant, what: &str) -> (String, Duration) {
     wait_for(
         &format!("{what}: ValuesValid=False"),
         CHANGE_TIMEOUT,
@@ -77,8 +77,8 @@ fn assert_refusal_shown(cluster: &Cluster, what: &str, key: &str) {
 }
 
 /// The InvalidValues warnings about the WeightsAndBiases resource.
-fn invalid_values_warnings(cluster: &Cluster) -> Vec<(String, String, String, i64)> {
-    wandb_e2e::resource_events(cluster, NS)
+fn invalid_values_warnings(cluster: &Tenant) -> Vec<(String, String, String, i64)> {
+    wandb_e2e::resource_events(cluster, cluster.ns())
         .into_iter()
         .filter(|(t, reason, _, _)| t == "Warning" && reason == "InvalidValues")
         .collect()
@@ -106,7 +106,11 @@ fn invalid_values_are_refused_and_change_nothing() {
         &["apply", "-f", "-"][..],
         &["apply", "--server-side", "--field-manager=e2e", "-f", "-"][..],
     ] {
-        let out = cluster.kubectl(args, Some(&manifest(&values)), Duration::from_secs(30));
+        let out = cluster.kubectl(
+            args,
+            Some(&manifest(&cluster, &values)),
+            Duration::from_secs(30),
+        );
         assert!(
             !out.success(),
             "`kubectl {}` accepted replicaCount \"two\"",
