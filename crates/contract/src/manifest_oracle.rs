@@ -94,7 +94,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use manifest::{
     Application, Container, ContainerPort, EnvSource, EnvVar, GeneratedSecret, ManifestError,
-    Migration, ServerManifest, Service, ServicePort,
+    Migration, ParseError, ServerManifest, Service, ServicePort,
 };
 
 /// What is set on the install, in the terms of the chart's values.

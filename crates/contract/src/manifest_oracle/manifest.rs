@@ -10,15 +10,24 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// A manifest file that cannot be read.
+/// A manifest directory that cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
-    #[error("{0}: not a server manifest: {1}")]
-    Yaml(PathBuf, Box<serde_saphyr::Error>),
+    #[error("{0}: {1}")]
+    Parse(PathBuf, ParseError),
     #[error("{0}: no *.yaml file")]
     Empty(PathBuf),
+}
+
+/// A manifest file that is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("invalid YAML: {0}")]
+    Yaml(Box<serde_saphyr::Error>),
+    #[error("not a server manifest: {0}")]
+    Shape(serde_path_to_error::Error<serde_json::Error>),
 }
 
 /// One server manifest: every `*.yaml` of its directory merged.
@@ -120,9 +129,13 @@ pub struct EnvSource {
 }
 
 impl ServerManifest {
-    /// One manifest file.
-    pub fn from_yaml(text: &str) -> Result<ServerManifest, serde_saphyr::Error> {
-        serde_saphyr::from_str(text)
+    /// One manifest file. A key set to null counts as absent, as in v2
+    /// (0.83.0's manifests have `commonEnvs:` with nothing after it).
+    pub fn from_yaml(text: &str) -> Result<ServerManifest, ParseError> {
+        let mut tree: Value =
+            serde_saphyr::from_str(text).map_err(|e| ParseError::Yaml(Box::new(e)))?;
+        drop_nulls(&mut tree);
+        serde_path_to_error::deserialize(tree).map_err(ParseError::Shape)
     }
 
     /// A manifest directory as W&B ships it (`manifest.yaml`, `sizing.yaml`):
@@ -144,8 +157,7 @@ impl ServerManifest {
         for path in files {
             let text =
                 std::fs::read_to_string(&path).map_err(|e| ManifestError::Io(path.clone(), e))?;
-            let file =
-                Self::from_yaml(&text).map_err(|e| ManifestError::Yaml(path, Box::new(e)))?;
+            let file = Self::from_yaml(&text).map_err(|e| ManifestError::Parse(path, e))?;
             merged.merge(file);
         }
         Ok(merged)
@@ -198,5 +210,17 @@ impl Application {
                 .flat_map(|c| &c.ports)
                 .map(|p| (p.name.as_str(), p.container_port)),
         )
+    }
+}
+
+/// Removes every null-valued key, so that it takes its default.
+fn drop_nulls(tree: &mut Value) {
+    match tree {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }

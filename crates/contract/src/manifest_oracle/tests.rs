@@ -251,7 +251,7 @@ fn a_feature_gates_an_application_not_a_migration() {
 fn an_env_var_is_not_gated_by_features() {
     // v2's EnvVar has no `features`; a service source still resolves to a
     // gated-off application.
-    let yaml = "features: {x: false}\napplications:\n  app:\n    env:\n      - {name: A, value: \"1\", features: [x]}\n      - name: B\n        sources: [{name: off, type: service}]\n  off:\n    features: [x]\n    service: {ports: [{name: http, port: 80}]}\n";
+    let yaml = "features: {x: false}\napplications:\n  app:\n    env:\n      - {name: A, value: \"1\", features: [x]}\n      - name: B\n        sources: [{name: gated, type: service}]\n  gated:\n    features: [x]\n    service: {ports: [{name: http, port: 80}]}\n";
     let names: Vec<String> = env_of(yaml, &Settings::default())
         .into_iter()
         .map(|e| e.name)
@@ -334,4 +334,41 @@ fn a_later_file_adds_sizing_not_env() {
     assert!(app.sizing.contains_key("small"));
     assert!(merged.applications.contains_key("new"));
     assert_eq!(merged.generated_secrets[0].name, "a");
+}
+
+#[test]
+fn a_null_key_counts_as_absent() {
+    let yaml = "applications:\n  app:\n    commonEnvs:\n    env:\n      - {name: A, value: \"1\", defaultValue: ~}\n";
+    let env = env_of(yaml, &Settings::default());
+    assert_eq!(env, vec![entry("A", Kind::Value("1".into()))]);
+}
+
+#[test]
+fn a_directory_merges_its_yaml_files_in_name_order() {
+    let dir = std::env::temp_dir().join(format!("manifest-oracle-{}", std::process::id()));
+    let write = |name: &str, text: &str| {
+        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join(name), text))
+    };
+    write(
+        "sizing.yaml",
+        "applications:\n  app:\n    env: [{name: LATE, value: \"2\"}]\n",
+    )
+    .and_then(|()| {
+        write(
+            "manifest.yaml",
+            "applications:\n  app:\n    env: [{name: A, value: \"1\"}]\n",
+        )
+    })
+    .and_then(|()| write("notes.txt", "not yaml"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let read = ServerManifest::read_dir(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let names: Vec<String> = read.unwrap_or_else(|e| panic!("{e}")).applications["app"]
+        .env
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
+    assert_eq!(names, vec!["A"]);
+    let missing = ServerManifest::read_dir(&dir).map(|_| ());
+    assert!(matches!(missing, Err(ManifestError::Io(..))), "{missing:?}");
 }
