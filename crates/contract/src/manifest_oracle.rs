@@ -15,6 +15,21 @@
 //! model); nothing else set on the custom resource: no notifications, no
 //! security flags, no custom CA, no proxy, no `legacyOverrides`.
 //!
+//! # Where v2 leaves a choice
+//!
+//! - The steady state is given: on v2's very first pass
+//!   `status.wandb.hostname` is still empty (v2 writes it after the
+//!   applications), so host vars are empty until the next pass.
+//! - A `service` source naming no manifest application is unresolved; v2
+//!   would then look for a live Service labelled with that name.
+//! - The manifests are read as v2 reads them, slips included: `source:`
+//!   (0.84.0's `REACT_APP_HOST`) is not `sources:`, so the var is left out;
+//!   `status.clickhouseStatus.default.replicated` and `.clusterName` are not
+//!   paths in v2's status (they sit under `.connection`), so the one takes
+//!   its default and the other is left out.
+//! - The `<NAME>_<i>` vars v2 adds are entries of their own ([`Kind::Part`]);
+//!   [`AppEnv::names`] leaves them out.
+//!
 //! # v2's rules, and where they are
 //!
 //! Files are in wandb/operator; functions in parentheses.
@@ -22,7 +37,7 @@
 //! - A manifest directory is every `*.yaml` in it, sorted, each merged into
 //!   the ones before: maps by key, later wins; a known application keeps its
 //!   env and takes only ingress, sizing and new `commonEnvs`; generated
-//!   secrets from the first file with any; unknown keys ignored.
+//!   secrets from the first file with any; unknown and null keys ignored.
 //!   `pkg/wandb/manifest/manifest.go` (`LoadManifestFromFile`,
 //!   `loadManifestFromFiles`, `mergeSimple`, `mergeApplications`).
 //! - The custom resource's features override the manifest's; an application

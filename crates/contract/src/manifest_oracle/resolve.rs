@@ -125,12 +125,12 @@ impl Resolver<'_> {
     /// look for a live Service labelled with the name; the operator makes
     /// those only for manifest applications.)
     fn service(&self, src: &EnvSource) -> bool {
-        let Some(app) = self.manifest.applications.get(&src.name) else {
-            return false;
-        };
         if src.name.is_empty() {
             return false;
         }
+        let Some(app) = self.manifest.applications.get(&src.name) else {
+            return false;
+        };
         src.port.parse::<i32>().is_ok()
             || app
                 .ports()

@@ -26,20 +26,8 @@ pub(super) fn key(field: &str) -> Option<&'static str> {
     })
 }
 
-const OTEL_WORKLOADS: &[&str] = &[
-    "api",
-    "executor",
-    "filemeta",
-    "filestream",
-    "flat-run-fields-updater",
-    "glue",
-    "metric-observer",
-    "parquet",
-    "weave-trace",
-    "weave-trace-evaluate-model-worker",
-    "weave-trace-worker",
-];
-const STATSD_WORKLOADS: &[&str] = &[
+/// v2's instrumented Go services: OpenTelemetry and statsd.
+const GORILLA_WORKLOADS: &[&str] = &[
     "api",
     "executor",
     "filemeta",
@@ -49,11 +37,11 @@ const STATSD_WORKLOADS: &[&str] = &[
     "metric-observer",
     "parquet",
 ];
-const DATADOG_WORKLOADS: &[&str] = &[
-    "anaconda2",
+/// v2's instrumented trace services: OpenTelemetry and Datadog.
+const TRACE_WORKLOADS: &[&str] = &[
     "weave-trace",
-    "weave-trace-worker",
     "weave-trace-evaluate-model-worker",
+    "weave-trace-worker",
 ];
 const OTEL_FIELDS: &[&str] = &[
     "protocol",
@@ -76,14 +64,18 @@ const DATADOG_FIELDS: &[&str] = &[
 /// The vars v2 adds to an instrumented application when telemetry is on,
 /// as manifest vars to resolve like the manifest's own.
 pub(super) fn workload_env(app: &str) -> Vec<EnvVar> {
+    let gorilla = GORILLA_WORKLOADS.contains(&app);
+    let trace = TRACE_WORKLOADS.contains(&app);
+    // anaconda2 has Datadog only.
+    let datadog = trace || app == "anaconda2";
     let mut fields: Vec<&str> = Vec::new();
-    if OTEL_WORKLOADS.contains(&app) {
+    if gorilla || trace {
         fields.extend(OTEL_FIELDS);
     }
-    if STATSD_WORKLOADS.contains(&app) {
+    if gorilla {
         fields.push("statsdAddress");
     }
-    if DATADOG_WORKLOADS.contains(&app) {
+    if datadog {
         fields.extend(DATADOG_FIELDS);
     }
     let mut vars: Vec<EnvVar> = fields
@@ -101,7 +93,7 @@ pub(super) fn workload_env(app: &str) -> Vec<EnvVar> {
             })
         })
         .collect();
-    if DATADOG_WORKLOADS.contains(&app) {
+    if datadog {
         vars.push(EnvVar {
             name: "DD_SERVICE".into(),
             value: app.into(),
