@@ -143,12 +143,19 @@ fn topics(
         };
         service.env.insert(format!("WANDB_TOPIC_{i}"), entry);
     }
-    // The Kafka image the install has, as its client.
-    let image = base
+    // The Kafka image the install has, as its client, named as the Kafka
+    // StatefulSet names it (Docker Hub's, when the name has no registry).
+    let mut image = base
         .values
         .pointer("/kafka/image")
         .cloned()
         .unwrap_or_default();
+    if let Some(repository) = image.get("repository").and_then(Value::as_str) {
+        let host = repository.split('/').next().unwrap_or_default();
+        if !host.contains('.') && !host.contains(':') {
+            image["repository"] = json!(format!("docker.io/{repository}"));
+        }
+    }
     out.values
         .insert(TOPICS_KEY.into(), json!({"install": true, "image": image}));
     out.services.push((TOPICS_KEY.into(), service));
