@@ -84,12 +84,17 @@ pub fn images_of(objects: &[Value]) -> Vec<String> {
 pub fn mirrored(image: &str, registry: &str) -> String {
     let registry = registry.trim_end_matches('/');
     let path = match image.split_once('/') {
-        Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => {
-            rest
-        }
+        Some((host, rest)) if wandb_render::names_a_registry(host) => rest,
         _ => image,
     };
     format!("{registry}/{path}")
+}
+
+/// The images that are not under the mirror `registry`.
+fn outside_the_mirror(images: &[String], registry: &str) -> Vec<String> {
+    let prefix = format!("{}/", registry.trim_end_matches('/'));
+    let outside: BTreeSet<&String> = images.iter().filter(|i| !i.starts_with(&prefix)).collect();
+    outside.into_iter().cloned().collect()
 }
 
 /// The install's images (with the operator's), in order, not deduplicated.
@@ -135,6 +140,15 @@ pub fn run(args: ImagesArgs) -> ExitCode {
             let start = mirror.len() - operator;
             for image in &mut mirror[start..] {
                 *image = mirrored(image, registry);
+            }
+            // The proof a mirror needs: nothing is pulled from elsewhere.
+            let outside = outside_the_mirror(&mirror, registry);
+            if !outside.is_empty() {
+                eprintln!(
+                    "images: with the mirror's values, the install still pulls from another registry: {}",
+                    outside.join(", ")
+                );
+                return ExitCode::FAILURE;
             }
             if args.pairs {
                 plain
@@ -184,6 +198,22 @@ mod tests {
             "registry.example.com/mirror/wandb/local:0.76.0"
         );
         assert_eq!(mirrored("localhost:5000/x:1", "m.io/"), "m.io/x:1");
+    }
+
+    #[test]
+    fn an_image_outside_the_mirror_is_named() {
+        let images = [
+            "m.io/wandb/local:1".to_string(),
+            "us-docker.pkg.dev/buf-images-1/bufstream:0.3.5".to_string(),
+            "m.io.evil/x:1".to_string(),
+        ];
+        assert_eq!(
+            outside_the_mirror(&images, "m.io/"),
+            [
+                "m.io.evil/x:1",
+                "us-docker.pkg.dev/buf-images-1/bufstream:0.3.5"
+            ]
+        );
     }
 
     #[test]

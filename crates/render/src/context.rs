@@ -506,6 +506,26 @@ impl<'a> Ctx<'a> {
         };
         image_reference(&repository, image)
     }
+    /// The image of a store whose repository names its registry (bufstream's
+    /// `us-docker.pkg.dev/...`): `global.imageRegistry`, when set, takes that
+    /// registry's place, so that a mirror serves it as every other image.
+    pub fn hosted_image(&self, image: &wandb_values::Image) -> String {
+        let mirror = self.values.global.image_registry.trim_end_matches('/');
+        let repository = match image.repository.split_once('/') {
+            Some((host, path)) if !mirror.is_empty() && names_a_registry(host) => {
+                format!("{mirror}/{path}")
+            }
+            _ if !mirror.is_empty() => format!("{mirror}/{}", image.repository),
+            _ => image.repository.clone(),
+        };
+        image_reference(&repository, image)
+    }
+}
+
+/// Whether the first part of an image name is a registry host rather than a
+/// Docker Hub namespace (`docker.io`, `localhost:5000`, not `bitnami`).
+pub fn names_a_registry(first: &str) -> bool {
+    first.contains('.') || first.contains(':') || first == "localhost"
 }
 
 /// The MySQL connection string every gorilla service uses.

@@ -21,7 +21,7 @@ pub mod tests;
 pub mod workload;
 
 pub use catalog::{Catalog, CatalogError};
-pub use context::{Ctx, Release};
+pub use context::{Ctx, Release, names_a_registry};
 pub use objects::{GeneratedKey, Manifest, Object, Phase, Stage};
 
 use wandb_values::Values;

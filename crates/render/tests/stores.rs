@@ -81,8 +81,14 @@ fn bufstream_is_rendered_under_upstreams_names() {
         assert!(find(&ms, kind, name).is_some(), "{kind}/{name} missing");
     }
     assert!(find(&ms, "Deployment", "bufstream").is_none());
+    // The mirror (global.imageRegistry) takes the place of bufstream's registry.
     assert_eq!(
         main_container(&ms, "bufstream").image.as_deref(),
+        Some("mirror.example.com/buf-images-1/bufstream-public/images/bufstream:0.3.5")
+    );
+    let unmirrored = render_yaml(&BUFSTREAM.replace("  imageRegistry: mirror.example.com\n", ""));
+    assert_eq!(
+        main_container(&unmirrored, "bufstream").image.as_deref(),
         Some("us-docker.pkg.dev/buf-images-1/bufstream-public/images/bufstream:0.3.5")
     );
     assert_eq!(

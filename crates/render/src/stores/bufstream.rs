@@ -135,13 +135,9 @@ fn volumes(ctx: &Ctx) -> (Vec<Volume>, Vec<VolumeMount>) {
 fn broker(ctx: &Ctx, spec: &StoreSpec, mounts: Vec<VolumeMount>) -> Container {
     let d = &ctx.values.bufstream.bufstream.deployment;
     let mut c = store_container(ctx, NAME, spec, Default::default());
-    // A full reference, as upstream's: `global.imageRegistry` is not put before it.
-    let i = &ctx.values.bufstream.bufstream.image;
-    c.image = Some(if i.digest.is_empty() {
-        format!("{}:{}", i.repository, i.tag)
-    } else {
-        format!("{}@{}", i.repository, i.digest)
-    });
+    // Upstream leaves bufstream's registry as it is under
+    // `global.imageRegistry`; here the mirror replaces it (docs/compatibility.md).
+    c.image = Some(ctx.hosted_image(&ctx.values.bufstream.bufstream.image));
     c.resources = d.resources.clone();
     c.command = (!d.command.is_empty()).then(|| d.command.clone());
     c.args = Some(if d.args.is_empty() {
