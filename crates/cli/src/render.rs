@@ -60,15 +60,23 @@ impl ValuesArgs {
     /// The release document: `--catalog`'s, else the built-in one. A
     /// document that cannot be read is an error naming its place.
     pub fn catalog(&self) -> Result<Cow<'static, Catalog>, ExitCode> {
-        let base = self.base_catalog()?;
         let Some(path) = &self.manifest else {
-            return Ok(base);
+            return self.base_catalog();
         };
         let fail = |what: String| {
             eprintln!("error: {what}");
             ExitCode::FAILURE
         };
-        let manifest = wandb_render::manifest::read(path).map_err(|e| fail(e.to_string()))?;
+        // The manifest's YAML is parsed while the base document loads: each
+        // takes a few milliseconds, most of a render process's time.
+        let (base, manifest) = std::thread::scope(|scope| {
+            let reading = scope.spawn(|| wandb_render::manifest::read(path));
+            (self.base_catalog(), reading.join())
+        });
+        let base = base?;
+        let manifest = manifest
+            .map_err(|_| fail(format!("{}: reading the manifest failed", path.display())))?
+            .map_err(|e| fail(e.to_string()))?;
         let version = wandb_render::manifest::version(&manifest).unwrap_or_else(|| {
             path.file_name()
                 .map(|s| s.to_string_lossy().into_owned())

@@ -392,7 +392,7 @@ fn key_under(start: &Value, keys: &[String]) -> bool {
             Some(extra) if extra.is_object() => schema = extra,
             Some(Value::Bool(false)) => return false,
             // A free-form map takes any key.
-            _ => return collect_properties(object, root).is_empty(),
+            _ => return !has_properties(object, root),
         }
     }
     true
@@ -745,6 +745,23 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
 }
 
 /// Properties of a schema and of everything it is `allOf`.
+/// Whether the schema names any property, its `allOf` parts' included
+/// (what [`collect_properties`] would find, without copying it).
+fn has_properties(schema: &Value, root: &Value) -> bool {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|p| !p.is_empty())
+        || schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .is_some_and(|parts| {
+                parts
+                    .iter()
+                    .any(|part| has_properties(resolve(part, root), root))
+            })
+}
+
 fn collect_properties(schema: &Value, root: &Value) -> Map<String, Value> {
     let mut props = schema
         .get("properties")
