@@ -118,6 +118,7 @@ async fn apply(args: ApplyArgs, values: serde_json::Value) -> Result<ExitCode, S
         resync: Duration::from_secs(300),
         failures: Default::default(),
         documents: Default::default(),
+        server_manifests: Default::default(),
     });
     let started = Instant::now();
     let mut shown: BTreeMap<String, (String, String)> = BTreeMap::new();

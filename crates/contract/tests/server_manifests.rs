@@ -436,3 +436,32 @@ fn the_upstream_cases_render_on_0_84_0_and_their_application_keys_take_effect() 
         VERSIONS[2]
     ));
 }
+
+/// What W&B's manifests read that no chart key gives (v2 resource fields,
+/// source types) is named in docs/server-manifests.md, which says what
+/// becomes of it.
+#[test]
+fn every_unbridged_field_of_w_and_b_s_manifests_is_named_in_the_docs() {
+    let Some(dir) = manifests_or_skip() else {
+        return;
+    };
+    let doc = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/server-manifests.md"
+    );
+    let doc = std::fs::read_to_string(doc).expect("docs/server-manifests.md");
+    let base = Catalog::builtin().expect("the built-in document");
+    let mut missing = BTreeSet::new();
+    for version in VERSIONS {
+        let manifest = wandb_render::manifest::read(&dir.join(version))
+            .unwrap_or_else(|e| panic!("{version}: {e}"));
+        let fields = wandb_render::manifest::unbridged(&manifest, base);
+        say(&format!("{version}: {} unbridged", fields.len()));
+        missing.extend(
+            fields
+                .into_iter()
+                .filter(|f| !doc.contains(&format!("`{f}`"))),
+        );
+    }
+    assert!(missing.is_empty(), "the docs do not name {missing:?}");
+}

@@ -332,6 +332,7 @@ pub async fn run(
         resync: Duration::from_secs(300),
         failures: Default::default(),
         documents: Default::default(),
+        server_manifests: Default::default(),
     });
     let _ = ready.send(true);
     info!(namespace = ?scope.namespace, "reconciling");

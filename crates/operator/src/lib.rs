@@ -23,6 +23,7 @@ pub mod pause;
 pub mod readiness;
 pub mod secrets;
 pub mod server;
+pub mod server_manifest;
 pub mod status;
 pub mod stop;
 pub mod v1;

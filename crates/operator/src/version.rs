@@ -27,10 +27,12 @@ pub fn is_downgrade(desired: &str, migrated: &str) -> bool {
     }
 }
 
-/// Why the version the spec asks for is refused, if it is: below the last
-/// version whose migrations ran, without the annotation that allows it.
+/// Why the version the spec asks for (at `key`) is refused, if it is:
+/// below the last version whose migrations ran, without the annotation
+/// that allows it.
 pub fn downgrade_refusal(
     wandb: &WeightsAndBiases,
+    key: &str,
     desired: Option<&str>,
     migrated: Option<&str>,
 ) -> Option<String> {
@@ -44,7 +46,7 @@ pub fn downgrade_refusal(
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     (!allowed).then(|| {
         format!(
-            "spec.values.app.image.tag: {desired} is below {migrated}, whose migrations already \
+            "{key}: {desired} is below {migrated}, whose migrations already \
              ran on the database, which {desired} may not read; nothing was changed. To \
              downgrade anyway (after restoring a backup made by {desired}), annotate the resource \
              {ALLOW_DOWNGRADE_ANNOTATION}=true"
@@ -71,6 +73,8 @@ mod tests {
         assert!(!is_downgrade("sha256:abc", "0.76.0"));
     }
 
+    const KEY: &str = "spec.values.app.image.tag";
+
     #[test]
     fn a_downgrade_is_refused_unless_the_annotation_allows_it() {
         let resource = |annotations: serde_json::Value| -> WeightsAndBiases {
@@ -81,20 +85,20 @@ mod tests {
             .unwrap()
         };
         let plain = resource(json!({}));
-        let why = downgrade_refusal(&plain, Some("0.75.0"), Some("0.76.0"));
+        let why = downgrade_refusal(&plain, KEY, Some("0.75.0"), Some("0.76.0"));
         assert!(
             why.as_deref()
                 .is_some_and(|w| w.starts_with("spec.values.app.image.tag: 0.75.0 is below 0.76.0")),
             "{why:?}"
         );
         assert_eq!(
-            downgrade_refusal(&plain, Some("0.77.0"), Some("0.76.0")),
+            downgrade_refusal(&plain, KEY, Some("0.77.0"), Some("0.76.0")),
             None
         );
-        assert_eq!(downgrade_refusal(&plain, Some("0.75.0"), None), None);
+        assert_eq!(downgrade_refusal(&plain, KEY, Some("0.75.0"), None), None);
         let allowed = resource(json!({ALLOW_DOWNGRADE_ANNOTATION: "true"}));
         assert_eq!(
-            downgrade_refusal(&allowed, Some("0.75.0"), Some("0.76.0")),
+            downgrade_refusal(&allowed, KEY, Some("0.75.0"), Some("0.76.0")),
             None
         );
     }

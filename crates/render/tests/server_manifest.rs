@@ -251,3 +251,82 @@ fn a_manifest_that_cannot_be_read_is_an_error_naming_the_file_and_the_field() {
     assert!(error.contains("no manifest YAML files"), "{error}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The v2 resource fields and telemetry sources W&B's manifests read (0.83.0,
+/// 0.84.0) that no chart key gives.
+const UNBRIDGED_IN_W_AND_B_S_MANIFESTS: &[&str] = &[
+    "spec.objectStore.default.bucketAttributionDisabled",
+    "spec.wandb.security.allowAnonymousPublicProjects",
+    "spec.wandb.security.allowUserTeamCreation",
+    "spec.wandb.security.disableCodeSaving",
+    "spec.wandb.security.disableSSOProvisioning",
+    "spec.wandb.security.hideUpgradeBanner",
+    "spec.wandb.security.insecureAllowAPIKeyAdminAccess",
+    "status.clickhouseStatus.default.clusterName",
+    "telemetry.gorillaTracer",
+    "telemetry.logsEndpoint",
+    "telemetry.logsExporter",
+    "telemetry.metricsEndpoint",
+    "telemetry.metricsExporter",
+    "telemetry.protocol",
+    "telemetry.resourceAttributes",
+    "telemetry.serviceName",
+    "telemetry.tracesEndpoint",
+    "telemetry.tracesExporter",
+];
+
+/// A manifest whose one application reads each of `sources` (`field` of
+/// the v2 resource, or `<type>.<field>`) and the license (bridged).
+fn reading(sources: &[&str]) -> wandb_render::manifest::ServerManifest {
+    let mut env = String::from(
+        "      - {name: LICENSE, sources: [{name: l, type: custom-resource, field: spec.wandb.license}]}\n",
+    );
+    for (i, source) in sources.iter().enumerate() {
+        let (kind, field) = match source.split_once('.') {
+            Some((kind, field))
+                if !source.starts_with("spec.") && !source.starts_with("status.") =>
+            {
+                (kind.to_string(), field.to_string())
+            }
+            _ => ("custom-resource".to_string(), source.to_string()),
+        };
+        env.push_str(&format!(
+            "      - {{name: VAR_{i}, sources: [{{name: default, type: {kind}, field: {field}}}]}}\n"
+        ));
+    }
+    let text = format!(
+        "applications:\n  api:\n    name: api\n    image: {{repository: example.com/api, tag: 1.0.0}}\n    env:\n{env}"
+    );
+    wandb_render::manifest::from_texts(&[(PathBuf::from("manifest.yaml"), text)])
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every v2 resource field and source a manifest reads that no chart key
+/// gives (`unbridged`) is named in docs/server-manifests.md, which says
+/// what becomes of it. (W&B's own manifests, read: the peer tier's
+/// `server_manifests.rs`.)
+#[test]
+fn every_unbridged_field_is_named_in_the_docs() {
+    let doc = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/server-manifests.md"
+    );
+    let doc = std::fs::read_to_string(doc).expect("docs/server-manifests.md");
+    let base = Catalog::builtin().unwrap();
+    let fields =
+        wandb_render::manifest::unbridged(&reading(UNBRIDGED_IN_W_AND_B_S_MANIFESTS), base);
+    // What the bridge gives is not listed; the rest is, each.
+    let expected: std::collections::BTreeSet<String> = UNBRIDGED_IN_W_AND_B_S_MANIFESTS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(fields, expected);
+    let missing: Vec<&String> = fields
+        .iter()
+        .filter(|f| !doc.contains(&format!("`{f}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/server-manifests.md does not name {missing:?}"
+    );
+}

@@ -1257,6 +1257,25 @@ pub struct NetworkPolicy {
     pub enabled: bool,
 }
 
+/// Which W&B Server version runs, from the server manifest W&B publishes
+/// for it (this operator's addition; docs/server-manifests.md). Beside
+/// these keys, a manifest's release document adds `features` and
+/// `customResource`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServerManifestValues {
+    /// A W&B Server version (`0.84.0`): the operator pulls its server
+    /// manifest from `repository` and runs it. Unset: the built-in release
+    /// document.
+    pub version: String,
+    /// The OCI repository W&B publishes server manifests to; a manifest is
+    /// `<repository>:<version>`, pulled with `global.imagePullSecrets`.
+    pub repository: String,
+    /// A ConfigMap in the install's namespace holding `manifest.yaml` and
+    /// `sizing.yaml` (air-gapped sites): run it instead of pulling.
+    pub config_map: String,
+}
+
 // ---------------------------------------------------------------------------
 // the whole
 // ---------------------------------------------------------------------------
@@ -1334,6 +1353,8 @@ pub struct Values {
     /// Amazon CloudWatch metrics of the managed stores (on AWS).
     pub yace: Box<crate::cloud_exporters::YaceValues>,
     pub network_policy: NetworkPolicy,
+    /// The W&B Server version from W&B's server manifests (this operator's addition).
+    pub server_manifest: ServerManifestValues,
     /// Backups of the MySQL database to a bucket (this operator's addition).
     pub backup: Box<crate::backup::BackupValues>,
     /// Accepted for compatibility and ignored: the operator itself rolls pods

@@ -9,6 +9,7 @@ use kube::ResourceExt;
 use serde_json::Value;
 use wandb_render::Catalog;
 
+use super::server_manifest::{self, ManifestDocument};
 use super::{Context, Error};
 use crate::crd::WeightsAndBiases;
 use crate::kinds;
@@ -19,6 +20,19 @@ pub enum Document {
     Builtin(&'static Catalog),
     /// From a ConfigMap.
     Loaded(Arc<Catalog>),
+    /// From a W&B server manifest (`spec.values.serverManifest`).
+    Manifest(Arc<ManifestDocument>),
+}
+
+impl Document {
+    /// The W&B Server version and the values key that chose it, for a
+    /// document made from a server manifest.
+    pub fn manifest_version(&self) -> Option<(&str, &'static str)> {
+        match self {
+            Document::Manifest(m) => Some((m.version.as_str(), m.key)),
+            _ => None,
+        }
+    }
 }
 
 impl std::ops::Deref for Document {
@@ -27,6 +41,7 @@ impl std::ops::Deref for Document {
         match self {
             Document::Builtin(c) => c,
             Document::Loaded(c) => c,
+            Document::Manifest(m) => &m.catalog,
         }
     }
 }
@@ -37,12 +52,20 @@ impl std::ops::Deref for Document {
 pub struct Documents(Mutex<BTreeMap<String, (String, Arc<Catalog>)>>);
 
 /// The install's document; `Ok(Err(why))` when it cannot be had (no such
-/// ConfigMap or key, or a document with an error): `why` names the ConfigMap,
-/// the key and the document's place.
+/// ConfigMap or key, a document with an error, a server manifest not
+/// pulled): `why` names the key, the ConfigMap or reference, and the place.
 pub async fn document_of(
     wandb: &WeightsAndBiases,
     ctx: &Context,
 ) -> Result<Result<Document, String>, Error> {
+    match server_manifest::wanted(wandb) {
+        Err(why) => return Ok(Err(why)),
+        Ok(Some(wanted)) => {
+            let document = server_manifest::document(wandb, ctx, wanted).await?;
+            return Ok(document.map(Document::Manifest));
+        }
+        Ok(None) => {}
+    }
     let Some(source) = &wandb.spec.catalog else {
         return Ok(Catalog::builtin()
             .map(Document::Builtin)

@@ -32,6 +32,8 @@ pub struct Context {
     pub failures: std::sync::Mutex<BTreeMap<String, u32>>,
     /// Release documents read from ConfigMaps.
     pub documents: super::Documents,
+    /// Release documents made from W&B's server manifests, and failed pulls.
+    pub server_manifests: super::ServerManifests,
 }
 
 impl Context {
@@ -150,6 +152,30 @@ impl Context {
             })
             .inc();
         Ok(applied)
+    }
+
+    /// Applies an object the render does not make (a pulled server
+    /// manifest kept for the next start).
+    pub(super) async fn apply_value(
+        &self,
+        kind: &str,
+        name: &str,
+        namespace: Option<&str>,
+        body: &Value,
+    ) -> Result<Value, Error> {
+        let info = kinds::info(kind).ok_or_else(|| Error::UnknownKind(format!("{kind}/{name}")))?;
+        self.metrics.request("apply");
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let applied = self
+            .api(info, namespace)
+            .patch(name, &params, &Patch::Apply(body))
+            .await
+            .map_err(|source| Error::Kube {
+                action: "apply",
+                object: format!("{kind}/{name}"),
+                source,
+            })?;
+        Ok(serde_json::to_value(applied).unwrap_or(Value::Null))
     }
 
     /// Sets a workload's replicas as an update, not an apply, so that the

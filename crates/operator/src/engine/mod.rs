@@ -23,6 +23,7 @@ mod deletion;
 mod migration_failure;
 mod prune;
 mod report;
+mod server_manifest;
 mod stages;
 mod takeover;
 
@@ -45,6 +46,9 @@ use crate::status::Observed;
 pub use catalog::{Document, Documents};
 pub use context::Context;
 pub use deletion::cleanup;
+pub use server_manifest::{
+    DIGEST_ANNOTATION, ManifestDocument, PULLED_FROM_ANNOTATION, ServerManifests, kept_name,
+};
 pub use takeover::remove_v1_finalizer;
 
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +120,10 @@ pub async fn reconcile(wandb: &WeightsAndBiases, ctx: &Context) -> Result<Action
     let Some(values) = type_values(wandb, ctx, previous, &mut observed, &document).await? else {
         return Ok(Action::await_change());
     };
-    if refuse_downgrade(wandb, ctx, previous, &mut observed).await? {
+    let version_key = document
+        .manifest_version()
+        .map_or("spec.values.app.image.tag", |(_, key)| key);
+    if refuse_downgrade(wandb, ctx, previous, &mut observed, version_key).await? {
         return Ok(Action::await_change());
     }
 
@@ -199,6 +206,10 @@ async fn type_values(
         .extend(loaded.warnings.iter().map(|w| format!("spec.values.{w}")));
     observed.host = Some(loaded.values.global.host.clone());
     observed.version = Some(loaded.values.app.base.image.tag.clone()).filter(|t| !t.is_empty());
+    // A manifest's version is its applications' tag, whichever runs the app.
+    if let Some((version, _)) = document.manifest_version() {
+        observed.version = Some(version.to_string());
+    }
     Ok(Some(loaded.values))
 }
 
@@ -238,12 +249,16 @@ async fn refuse_downgrade(
     ctx: &Context,
     previous: Option<&WeightsAndBiasesStatus>,
     observed: &mut Observed,
+    version_key: &str,
 ) -> Result<bool, Error> {
     // Without a recorded `migratedVersion`, the version the services run.
     let migrated = previous.and_then(|p| p.migrated_version.clone().or_else(|| p.version.clone()));
-    let Some(why) =
-        crate::version::downgrade_refusal(wandb, observed.version.as_deref(), migrated.as_deref())
-    else {
+    let Some(why) = crate::version::downgrade_refusal(
+        wandb,
+        version_key,
+        observed.version.as_deref(),
+        migrated.as_deref(),
+    ) else {
         return Ok(false);
     };
     if is_new_generation(wandb, previous) {

@@ -81,6 +81,16 @@ impl FakeApi {
         self.state().objects.get(path).cloned()
     }
 
+    /// The paths of the objects held whose path contains `part`.
+    pub fn paths_with(&self, part: &str) -> Vec<String> {
+        self.state()
+            .objects
+            .keys()
+            .filter(|p| p.contains(part))
+            .cloned()
+            .collect()
+    }
+
     pub fn fail(&self, method: Method, path_suffix: &str, code: u16, times: usize) {
         self.state().failures.push(Failure {
             method,

@@ -35,6 +35,7 @@ pub fn context(fake: &FakeApi) -> Context {
         resync: Duration::from_secs(300),
         failures: Default::default(),
         documents: Default::default(),
+        server_manifests: Default::default(),
     }
 }
 

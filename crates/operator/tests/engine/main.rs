@@ -1,7 +1,8 @@
 //! The engine (one reconcile, the cleanup before deletion, the retry
 //! policy) against an API server in memory: which requests it makes for a
 //! fresh install, a no-op, drift, an immutable field, a pruned component,
-//! another install's object, a deleted resource, and API errors.
+//! another install's object, a deleted resource, and API errors; and the
+//! server manifests it pulls from a registry in memory on loopback.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -25,11 +26,15 @@ mod deletion;
 mod fake_api;
 mod harness;
 mod install;
+mod manifests;
 mod pause_stop;
 mod prune;
+mod pull;
 mod reapply;
 mod refusals;
+mod registry;
 mod secrets;
+mod server_manifest;
 mod upgrade;
 
 const NS: &str = "wandb";

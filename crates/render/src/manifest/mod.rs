@@ -73,10 +73,26 @@ pub fn read(path: &Path) -> Result<ServerManifest, ManifestError> {
             path: path.to_path_buf(),
         });
     }
-    let mut manifest = ServerManifest::default();
+    let mut texts = Vec::with_capacity(files.len());
     for file in files {
-        let part = parse(&file, &read_file(&file)?)?;
-        merge(&mut manifest, part);
+        let text = read_file(&file)?;
+        texts.push((file, text));
+    }
+    from_texts(&texts)
+}
+
+/// A manifest from the texts of its files (a ConfigMap's keys, the files
+/// of an OCI artifact), merged in the order given; each error names its
+/// file.
+pub fn from_texts(files: &[(PathBuf, String)]) -> Result<ServerManifest, ManifestError> {
+    if files.is_empty() {
+        return Err(ManifestError::Empty {
+            path: PathBuf::new(),
+        });
+    }
+    let mut manifest = ServerManifest::default();
+    for (file, text) in files {
+        merge(&mut manifest, parse(file, text)?);
     }
     Ok(manifest)
 }

@@ -22,8 +22,7 @@ mod sizing;
 mod volumes;
 
 pub use container_env::user_env;
-pub(crate) use pod::pull_secrets;
-pub use pod::{mcp_dd_env, mcp_dd_service};
+pub use pod::{mcp_dd_env, mcp_dd_service, pull_secrets};
 pub use security::container_security_context;
 pub use sizing::merge_resources;
 pub use volumes::{ca_cert_mounts, ca_cert_volumes};

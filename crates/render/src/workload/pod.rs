@@ -126,7 +126,7 @@ impl Build<'_, '_> {
 }
 
 /// Image pull secrets by name (a name or `{name: ...}`), the local ones first.
-pub(crate) fn pull_secrets(
+pub fn pull_secrets(
     local: &[serde_json::Value],
     global: &[serde_json::Value],
 ) -> Vec<LocalObjectReference> {
