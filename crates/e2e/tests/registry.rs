@@ -12,31 +12,28 @@
 //!   registry, the operator Deployment's image is the pushed digest.
 //! - The release workflow (.github/workflows/release.yml) passes actionlint.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use wandb_e2e::{Cluster, HELMS, WorkDir, cache_dir, repo_root, run, serial};
+use wandb_e2e::{
+    Cluster, HELMS, Registry, WorkDir, build_go_tools, cache_dir, crane, repo_root, run, serial,
+};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The registry, crane and actionlint, built from hack/registry (Go's
 /// cache makes a second build a no-op).
 fn tools() -> (PathBuf, PathBuf, PathBuf) {
-    let bin = cache_dir().join("bin");
-    let mut cmd = Command::new("go");
-    cmd.args(["build", "-o"])
-        .arg(&bin)
-        .args([
+    let bin = build_go_tools(
+        &cache_dir().join("bin"),
+        &[
             ".",
             "github.com/google/go-containerregistry/cmd/crane",
             "github.com/rhysd/actionlint/cmd/actionlint",
-        ])
-        .current_dir(repo_root().join("hack/registry"));
-    let out = run(cmd, None, Duration::from_secs(900));
-    assert!(out.success(), "building hack/registry: {}", out.stderr);
+        ],
+    );
     (
         bin.join("registry"),
         bin.join("crane"),
@@ -70,37 +67,6 @@ fn the_release_workflow_is_lint_clean() {
     }
 }
 
-/// The registry process; killed when dropped.
-struct Registry {
-    child: Child,
-    address: String,
-}
-
-impl Registry {
-    fn start(bin: &Path) -> Registry {
-        let mut child = Command::new(bin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the registry starts");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("its stdout");
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the registry prints its address");
-        let address = line.trim().to_string();
-        assert!(address.starts_with("127.0.0.1:"), "{address:?}");
-        Registry { child, address }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn ok(mut cmd: Command, what: &str) -> String {
     cmd.stdin(Stdio::null());
     let out = run(cmd, None, Duration::from_secs(1800));
@@ -125,18 +91,12 @@ fn build_image(out: &Path, binary: Option<&Path>) -> String {
     stdout.lines().last().unwrap_or_default().trim().to_string()
 }
 
-fn crane(bin: &Path, args: &[&str]) -> String {
-    let mut cmd = Command::new(bin);
-    cmd.args(args);
-    ok(cmd, &format!("crane {}", args.join(" ")))
-}
-
 #[test]
 fn the_image_and_the_chart_install_from_a_registry() {
     let _serial = serial();
     let work = WorkDir::new("registry");
     let (registry_bin, crane_bin, _) = tools();
-    let registry = Registry::start(&registry_bin);
+    let registry = Registry::start(&registry_bin, None);
     let image = format!("{}/wandb-operator", registry.address);
 
     // The image, twice: the same bytes.

@@ -50,6 +50,7 @@ mod ready;
 mod recreate;
 mod repair;
 mod secrets;
+mod server_manifest;
 mod toggle;
 mod upgrade;
 
