@@ -17,15 +17,26 @@ use crate::template::{self, Expr, Part};
 use crate::tree::type_name;
 use crate::types::Values;
 
-/// The JSON schema of [`Values`], generated once.
+/// The JSON schema of [`Values`] with only the keywords the checks read
+/// (no descriptions): a quarter of [`full_schema`]'s size, parsed once.
 pub static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
-    // Part of the binary and checked by a test: a parse failure is a build defect.
-    serde_json::from_str(SCHEMA_JSON).expect("the embedded schema.json is valid JSON")
+    // Made by build.rs from schema.json: a parse failure is a build defect.
+    serde_json::from_str(CHECK_SCHEMA_JSON).expect("the embedded check-schema.json is valid JSON")
 });
 
 /// [`generated_schema`], kept in `schema.json` (a test keeps it current):
 /// generating it at every start took a quarter of a `render`'s time.
 const SCHEMA_JSON: &str = include_str!("../schema.json");
+
+/// `schema.json` as `check` reads it (see build.rs).
+const CHECK_SCHEMA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/check-schema.json"));
+
+/// The JSON schema of [`Values`] with its descriptions, for the CRD; parsed
+/// at each call, and not kept.
+pub fn full_schema() -> Value {
+    // Part of the binary and checked by a test: a parse failure is a build defect.
+    serde_json::from_str(SCHEMA_JSON).expect("the embedded schema.json is valid JSON")
+}
 
 /// The values' JSON schema, from the types.
 pub fn generated_schema() -> Value {
