@@ -16,6 +16,7 @@ const SECTIONS: &[&str] = &[
     "config",
     "routes",
     "sizing",
+    "server-manifest",
 ];
 
 fn main() {

@@ -33,6 +33,11 @@ pub struct ValuesArgs {
     /// (`wandb-operator catalog` prints that).
     #[arg(long = "catalog", value_name = "FILE")]
     pub catalog: Option<PathBuf>,
+    /// A W&B server manifest (a directory with manifest.yaml and
+    /// sizing.yaml, as W&B ships them, or one file): render that W&B Server
+    /// version, the values applying on top as in chart mode.
+    #[arg(long = "manifest", value_name = "DIR|FILE")]
+    pub manifest: Option<PathBuf>,
 }
 
 /// Values loaded with the release document they are rendered with.
@@ -55,6 +60,27 @@ impl ValuesArgs {
     /// The release document: `--catalog`'s, else the built-in one. A
     /// document that cannot be read is an error naming its place.
     pub fn catalog(&self) -> Result<Cow<'static, Catalog>, ExitCode> {
+        let base = self.base_catalog()?;
+        let Some(path) = &self.manifest else {
+            return Ok(base);
+        };
+        let fail = |what: String| {
+            eprintln!("error: {what}");
+            ExitCode::FAILURE
+        };
+        let manifest = wandb_render::manifest::read(path).map_err(|e| fail(e.to_string()))?;
+        let version = wandb_render::manifest::version(&manifest).unwrap_or_else(|| {
+            path.file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        wandb_render::manifest::catalog(&manifest, &version, &base)
+            .map(Cow::Owned)
+            .map_err(|e| fail(format!("{}: {e}", path.display())))
+    }
+
+    /// The document a manifest is laid on: `--catalog`'s, else the built-in one.
+    fn base_catalog(&self) -> Result<Cow<'static, Catalog>, ExitCode> {
         let fail = |what: String| {
             eprintln!("error: {what}");
             ExitCode::FAILURE

@@ -61,7 +61,7 @@ fn a_broken_document_is_refused_naming_its_place() {
         assert_eq!(
             stderr(&o).lines().next().unwrap_or_default(),
             format!(
-                "error: {file}: configMaps.{{release}}-api-configmap.data.GORILLA_PORT: unknown source kind \"valeu\"; a source is a string or a map with one of text, value, valueOrRef, valueFrom, secret, field, resource, fact, concat, oneOf, generated"
+                "error: {file}: configMaps.{{release}}-api-configmap.data.GORILLA_PORT: unknown source kind \"valeu\"; a source is a string or a map with one of text, value, valueOrRef, valueFrom, secret, field, resource, fact, concat, join, oneOf, generated"
             ),
             "{command}"
         );

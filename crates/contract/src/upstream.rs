@@ -2,8 +2,9 @@
 //! values, its renders of a base with keys changed (several at a time where
 //! their effects can be told apart, see [`crate::batches`]), on every core,
 //! and each result cached by what determines it (chart, base, the probe), so
-//! that a second run on the same machine takes seconds. The cache only
-//! saves time: without it everything is rendered again.
+//! that a second run on the same machine takes seconds. The cache is written
+//! as the renders come in ([`crate::effects_cache`]) and only saves time:
+//! without it everything is rendered again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 use crate::batches::{self, Key, scope_of};
 use crate::docs::parse_objects;
+use crate::effects_cache::{CachedEffects, EffectsCache};
 use crate::fidelity::{Probe, changed, fingerprints};
 
 /// Helm: `$HELM`, else the one `hack/cluster install` put in the cache, else
@@ -72,9 +74,6 @@ pub struct Render {
     pub objects: BTreeMap<Key, String>,
     pub scopes: BTreeMap<Key, Option<String>>,
 }
-
-/// Effects by `--set-json` flag (the key and its value), as cached.
-type CachedEffects = Effects;
 
 impl Upstream {
     fn run(&self, args: &[&str]) -> Result<String, HelmError> {
@@ -153,27 +152,20 @@ impl Upstream {
         probes: &[Probe],
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Effects, HelmError> {
-        let cache = self.cache_file(base)?;
-        let mut known: CachedEffects = std::fs::read_to_string(&cache)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
+        let mut cache = EffectsCache::open(self.cache_file(base)?);
+        // Only the probes of this run are kept, so the file does not grow.
+        let flags: BTreeSet<String> = probes.iter().map(Probe::set_json).collect();
+        cache.retain(|flag| flags.contains(flag));
         let missing: Vec<&Probe> = probes
             .iter()
-            .filter(|p| !known.contains_key(&p.set_json()))
+            .filter(|p| !cache.known().contains_key(&p.set_json()))
             .collect();
-        if !missing.is_empty() {
-            known.extend(self.render_effects(base, &missing, progress)?);
-            // Only the probes of this run are kept, so the file does not grow.
-            let flags: BTreeSet<String> = probes.iter().map(Probe::set_json).collect();
-            known.retain(|flag, _| flags.contains(flag));
-            if let Some(dir) = cache.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            if let Ok(text) = serde_json::to_string(&known) {
-                let _ = std::fs::write(&cache, text);
-            }
-        }
+        let known = if missing.is_empty() {
+            cache.known().clone()
+        } else {
+            let new = self.render_effects(base, &missing, progress, &cache)?;
+            cache.finish(new)
+        };
         Ok(probes
             .iter()
             .map(|p| (p.key(), known.get(&p.set_json()).cloned().flatten()))
@@ -182,12 +174,13 @@ impl Upstream {
 
     /// `helm template` of `base` with the probes, several in a render where
     /// [`batches`](crate::batches) can tell their effects apart, on every
-    /// core.
+    /// core; what is done so far goes to `cache` now and then.
     fn render_effects(
         &self,
         base: &Path,
         probes: &[&Probe],
         progress: &(dyn Fn(usize, usize) + Sync),
+        cache: &EffectsCache,
     ) -> Result<CachedEffects, HelmError> {
         // Generated passwords differ between two renders of the same values.
         let first = self.template(base, &[])?;
@@ -236,6 +229,7 @@ impl Upstream {
                                     for (i, effect) in told {
                                         results.insert(probes[i].set_json(), Some(effect));
                                     }
+                                    cache.checkpoint(&results);
                                 }
                                 let before = done.fetch_add(n, Ordering::SeqCst);
                                 if (before + n) / 100 > before / 100 {

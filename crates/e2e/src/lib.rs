@@ -33,6 +33,7 @@ mod report;
 mod resource;
 mod snapshot;
 mod suite;
+mod tenant;
 mod wait;
 
 pub use cluster::*;
@@ -48,4 +49,5 @@ pub use report::*;
 pub use resource::*;
 pub use snapshot::*;
 pub use suite::*;
+pub use tenant::*;
 pub use wait::*;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use wandb_e2e::{Cluster, cache_dir, repo_root, run, split_documents};
+use wandb_e2e::{cache_dir, repo_root, run, split_documents, suite_cluster};
 
 /// The Prometheus operator's release whose CRDs the test applies.
 const PROMETHEUS_OPERATOR: &str = "github.com/prometheus-operator/prometheus-operator@v0.85.0";
@@ -85,7 +85,8 @@ fn the_monitoring_objects_are_valid_for_the_prometheus_operator() {
         docs[1].yaml
     );
 
-    let cluster = Cluster::up("e2e-monitoring");
+    // The suite's cluster: the CRDs are added, the objects only dry-run.
+    let cluster = suite_cluster("e2e-monitoring");
     cluster.install_crds(&crds.join("monitoring.coreos.com_podmonitors.yaml"));
     cluster.install_crds(&crds.join("monitoring.coreos.com_servicemonitors.yaml"));
     cluster.install_crds(&crds.join("monitoring.coreos.com_prometheusrules.yaml"));
@@ -227,11 +228,11 @@ impl Drop for Prometheus {
 /// the alert resolves once the values are fixed and the install is Ready.
 #[test]
 fn a_real_prometheus_alerts_on_an_install_not_ready_until_it_is() {
-    use wandb_e2e::{Operator, apply_resource, restricted_cluster, wait_for};
+    use wandb_e2e::{Operator, Tenant, apply_resource, wait_for};
     let ns = "wandb";
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-monitoring");
     let _ = std::fs::remove_dir_all(&dir);
-    let cluster = restricted_cluster("e2e-prometheus", "alerts", ns);
+    let cluster = Tenant::new("e2e-monitoring", ns);
     let mut operator = Operator::start(&cluster, ns, "op-0", &dir);
     operator.wait_leading(Duration::from_secs(60));
     let prometheus = Prometheus::start(&dir.join("prometheus"), operator.port, "5s");

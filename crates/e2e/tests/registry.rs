@@ -260,6 +260,8 @@ fn the_image_and_the_chart_install_from_a_registry() {
     );
 
     for h in HELMS {
+        // A cluster per Helm: each installs release `wandb` of the chart,
+        // whose cluster-wide objects one release alone may own.
         let cluster = Cluster::up(&format!("registry-{}", h.name()));
         let repository = format!("--set=operator.image.repository={image}");
         let pinned = format!("--set=operator.image.digest={first}");

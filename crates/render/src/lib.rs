@@ -12,6 +12,7 @@ pub mod env;
 pub mod facts;
 pub mod ingress;
 pub mod k8s;
+pub mod manifest;
 pub mod objects;
 pub mod resolve;
 pub mod stores;

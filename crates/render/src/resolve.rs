@@ -177,6 +177,14 @@ impl Ctx<'_> {
             Source::Concat(parts) => {
                 Resolved::Text(parts.iter().map(|p| self.text(p, scope)).collect())
             }
+            Source::Join { parts, separator } => {
+                let texts: Vec<String> = parts
+                    .iter()
+                    .map(|p| self.text(p, scope))
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                Resolved::Text(texts.join(separator))
+            }
             Source::OneOf(entries) => {
                 return entries.iter().find_map(|e| self.entry(e, scope));
             }

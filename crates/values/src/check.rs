@@ -85,7 +85,85 @@ pub fn check(user: &Value, additions: &Additions) -> Findings {
         &mut at,
         &mut findings,
     );
+    absent_blocks(user, additions, &mut findings);
+    gated_off_blocks(user, additions, &mut findings);
     findings
+}
+
+/// A block for a service whose features are all off: it does not run.
+fn gated_off_blocks(user: &Value, add: &Additions, out: &mut Findings) {
+    let feature = |name: &str| {
+        let at = format!("/serverManifest/features/{name}");
+        let set = user.pointer(&at).or_else(|| add.defaults.pointer(&at));
+        set == Some(&Value::Bool(true))
+    };
+    for (key, features) in &add.gated {
+        let set = user.get(key).is_some_and(|block| !block.is_null());
+        if set && !features.iter().any(|f| feature(f)) {
+            let keys: Vec<String> = features
+                .iter()
+                .map(|f| format!("serverManifest.features.{f}"))
+                .collect();
+            out.warnings.push(Problem::warning(
+                key,
+                format!(
+                    "the block is not used: {} runs this application only when {} is true",
+                    add.release,
+                    keys.join(" or ")
+                ),
+            ));
+        }
+    }
+}
+
+/// The block of a service that takes only a service's own keys: any other
+/// key of the chart's (a service's pubSub, say) is named, with why.
+fn walk_plain_service(
+    node: &Value,
+    root: &Value,
+    add: &Additions,
+    path: &str,
+    at: &mut Vec<String>,
+    out: &mut Findings,
+) {
+    let component = serde_json::json!({"$ref": "#/$defs/Component"});
+    let mut found = Findings::default();
+    walk(node, &component, root, add, path, at, &mut found);
+    out.errors.extend(found.errors);
+    // A manifest's applications are Deployments: none has CronJobs.
+    if node
+        .get("cronJobs")
+        .is_some_and(|c| c.as_object().is_some_and(|m| !m.is_empty()))
+    {
+        found
+            .warnings
+            .push(Problem::warning(&format!("{path}.cronJobs"), String::new()));
+    }
+    for warning in found.warnings {
+        out.warnings.push(Problem::warning(
+            &warning.path,
+            format!(
+                "has no effect: {} gives this application the rest of its settings; \
+                 only a service's own keys apply (replicaCount, resources, env, extraEnv, ...)",
+                add.release
+            ),
+        ));
+    }
+}
+
+/// A block for a service this release does not have: set, and not used.
+fn absent_blocks(user: &Value, add: &Additions, out: &mut Findings) {
+    for key in &add.absent {
+        if user.get(key).is_some_and(|block| !block.is_null()) {
+            out.warnings.push(Problem::warning(
+                key,
+                format!(
+                    "the block is not used: {} has no application under this key",
+                    add.release
+                ),
+            ));
+        }
+    }
 }
 
 /// `path` as shown; `at` the same keys, one by one (for lookups).
@@ -223,7 +301,9 @@ fn walk_object(
             format!("{path}.{shown}")
         };
         at.push(key.clone());
-        if let Some(child_schema) = properties.get(key) {
+        if at.len() == 1 && add.plain_services.contains(key) {
+            walk_plain_service(value, root, add, &child_path, at, out);
+        } else if let Some(child_schema) = properties.get(key) {
             walk(value, child_schema, root, add, &child_path, at, out);
         } else if let Some(extra) = additional.filter(|a| a.is_object()) {
             // A key of a map (an envFrom name) is evaluated as text too.

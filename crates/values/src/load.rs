@@ -46,6 +46,20 @@ pub enum Source {
 pub struct Additions {
     pub defaults: Value,
     pub services: Vec<String>,
+    /// Sizes the document's sizing defines, for `global.size`.
+    pub sizes: Vec<String>,
+    /// The values keys of services this release does not have (a W&B
+    /// version without them): a user's block there is named in a warning.
+    pub absent: Vec<String>,
+    /// Services whose blocks take only a service's own keys (replicaCount,
+    /// resources, env, ...): a server manifest's applications, which get
+    /// the rest of their settings from the manifest.
+    pub plain_services: Vec<String>,
+    /// Services that run only when one of their features is on
+    /// (`serverManifest.features.<name>`), by values key.
+    pub gated: Vec<(String, Vec<String>)>,
+    /// The release, as the warnings name it.
+    pub release: String,
 }
 
 /// Values ready to render, and what was noticed on the way.
@@ -339,7 +353,7 @@ pub fn from_user_tree(user: Value, additions: &Additions) -> Result<Loaded, Vec<
         )]
     })?;
     values.more_components = more_components(&merged, &values, additions)?;
-    let (errors, more_warnings): (Vec<_>, Vec<_>) = validate(&values, &user)
+    let (errors, more_warnings): (Vec<_>, Vec<_>) = validate(&values, &user, additions)
         .into_iter()
         .partition(|p| p.severity == Severity::Error);
     if !errors.is_empty() {
@@ -468,10 +482,47 @@ mod tests {
     }
 
     #[test]
+    fn a_block_for_a_service_the_release_lacks_is_named_once_in_a_warning() {
+        let additions = Additions {
+            absent: vec!["console".into(), "app".into()],
+            release: "W&B Server 9.9.9".into(),
+            ..Additions::default()
+        };
+        let sets = ["console.replicaCount=2", "console.image.tag=x", "app=null"];
+        let sources: Vec<Source> = sets
+            .iter()
+            .map(|s| Source::Set(SetKind::Typed, s.to_string()))
+            .collect();
+        let loaded = load(&sources, &mut files(&[]), &additions).unwrap();
+        let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            ["console: the block is not used: W&B Server 9.9.9 has no application under this key"]
+        );
+    }
+
+    #[test]
+    fn a_size_that_the_release_document_defines_is_known() {
+        let set = |size: &str| [Source::Set(SetKind::Typed, format!("global.size={size}"))];
+        let additions = Additions {
+            sizes: vec!["micro".into(), "2xlarge".into()],
+            ..Additions::default()
+        };
+        assert!(load(&set("micro"), &mut files(&[]), &additions).is_ok());
+        let errors = load(&set("mirco"), &mut files(&[]), &additions).unwrap_err();
+        assert_eq!(
+            errors[0].to_string(),
+            "global.size: \"mirco\" is not a known size (small, medium, large, xlarge, xxlarge, micro, 2xlarge) nor one a service's `sizing` defines"
+        );
+        assert!(load(&set("micro"), &mut files(&[]), &Additions::default()).is_err());
+    }
+
+    #[test]
     fn a_release_document_brings_its_defaults_and_services() {
         let additions = Additions {
             defaults: serde_json::json!({"app": {"install": true}, "newsvc": {"install": true, "greeting": "hi"}}),
             services: vec!["app".into(), "newsvc".into()],
+            ..Additions::default()
         };
         let loaded = load(
             &[Source::Set(SetKind::Typed, "newsvc.replicaCount=2".into())],

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::Problem;
+use crate::load::Additions;
 use crate::store_kind::StoreKind;
 use crate::stores::Store;
 use crate::template::is_template;
@@ -16,9 +17,10 @@ pub const KNOWN_SIZES: &[&str] = &["small", "medium", "large", "xlarge", "xxlarg
 
 /// Every problem with typed values; errors and warnings both.
 /// `user` is the user's own tree (without defaults), to tell what was set.
-pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
+/// `additions` are a release document's (its sizes, its services).
+pub fn validate(values: &Values, user: &Value, additions: &Additions) -> Vec<Problem> {
     let mut out = Vec::new();
-    check_global(&mut out, values);
+    check_global(&mut out, values, &additions.sizes);
     check_backup(&mut out, values);
     for (key, component) in values.components() {
         check_component(&mut out, key, component);
@@ -28,12 +30,12 @@ pub fn validate(values: &Values, user: &Value) -> Vec<Problem> {
     }
     check_store_replicas(&mut out, values);
     check_external_stores(&mut out, values);
-    check_ignored_switches(&mut out, user);
+    check_ignored_switches(&mut out, user, &additions.plain_services);
     out
 }
 
 /// The install-wide settings under `global`: host, license and size.
-fn check_global(out: &mut Vec<Problem>, values: &Values) {
+fn check_global(out: &mut Vec<Problem>, values: &Values, sizes: &[String]) {
     let g = &values.global;
     match url_scheme(&g.host) {
         Some("http" | "https") => {}
@@ -56,6 +58,7 @@ fn check_global(out: &mut Vec<Problem>, values: &Values) {
 
     if !g.size.is_empty()
         && !KNOWN_SIZES.contains(&g.size.as_str())
+        && !sizes.contains(&g.size)
         && !size_defined_anywhere(values, &g.size)
     {
         // An error, not a fallback: a typo must not quietly size production.
@@ -64,7 +67,7 @@ fn check_global(out: &mut Vec<Problem>, values: &Values) {
             format!(
                 "{:?} is not a known size ({}) nor one a service's `sizing` defines",
                 g.size,
-                KNOWN_SIZES[..5].join(", ")
+                known_sizes(sizes)
             ),
         ));
     }
@@ -214,11 +217,15 @@ fn check_external_stores(out: &mut Vec<Problem>, values: &Values) {
 
 /// Switches the user set that the chart does not read: `api` and `glue`
 /// follow `global.*.enabled`.
-fn check_ignored_switches(out: &mut Vec<Problem>, user: &Value) {
+/// `plain` services (a server manifest's) are switched by `install`.
+fn check_ignored_switches(out: &mut Vec<Problem>, user: &Value, plain: &[String]) {
     for (key, what) in [
         ("api", "global.api.enabled"),
         ("glue", "global.glue.enabled"),
     ] {
+        if plain.iter().any(|p| p == key) {
+            continue;
+        }
         for switch in ["install", "enabled"] {
             if user.pointer(&format!("/{key}/{switch}")).is_some() {
                 out.push(Problem::warning(
@@ -356,6 +363,17 @@ fn size_defined_anywhere(values: &Values, size: &str) -> bool {
     values
         .components()
         .any(|(_, c)| c.sizing.contains_key(size))
+}
+
+/// The sizes to name in an error: the built-in ones, then the document's.
+fn known_sizes(sizes: &[String]) -> String {
+    let mut known: Vec<&str> = KNOWN_SIZES[..5].to_vec();
+    for size in sizes {
+        if !known.contains(&size.as_str()) && size != "testing" && size != "default" {
+            known.push(size);
+        }
+    }
+    known.join(", ")
 }
 
 fn url_scheme(url: &str) -> Option<&str> {

@@ -31,6 +31,7 @@ fn s6_an_install_of_w_and_b_s_go_operator_is_taken_over_as_documented() {
     let h = Helm::V3;
     let ns = "wandb";
     let work = WorkDir::new("chart-v1-takeover");
+    // A cluster of its own: the chart's cluster-wide objects (see main.rs).
     let cluster = Cluster::up_with_hook_pods_played_by_the_test("chart-v1-takeover");
     cluster.kubectl_ok(&["create", "namespace", ns], None);
     let v1_crd = wandb_e2e::fixture("v1-crd.yaml");

@@ -49,6 +49,7 @@ fn lifecycle(h: Helm) {
     let t0 = Instant::now();
     let ns = "wandb";
     let work = WorkDir::new(&format!("chart-lifecycle-{}", h.name()));
+    // A cluster of its own: the chart's cluster-wide objects (see main.rs).
     let cluster =
         Cluster::up_with_hook_pods_played_by_the_test(&format!("chart-life-{}", h.name()));
     let kc = Some(cluster.kubeconfig.as_path());

@@ -1,6 +1,10 @@
 //! The Helm chart `charts/operator-wandb`, end to end (issue 6). Every
 //! scenario runs once with Helm 3 and once with Helm 4, each on a cluster of
-//! its own (`hack/cluster`), and prints one `[chart] SUMMARY` line:
+//! its own (`hack/cluster`), and prints one `[chart] SUMMARY` line. Not a
+//! shared cluster: each installs release `wandb`, whose ClusterRoles and
+//! CRD are cluster-wide, and Helm refuses to install a release over another
+//! release's objects; the scenarios also check what is left cluster-wide
+//! after an uninstall or a refused install.
 //!
 //! 1. `helm lint --strict` is clean and `helm template` renders every
 //!    upstream reference values file; the WeightsAndBiases resource it makes

@@ -22,6 +22,7 @@ fn migrate(h: Helm, steps: &[String], upstream: &Path) {
     let t0 = Instant::now();
     let ns = "wandb";
     let work = WorkDir::new(&format!("chart-migrate-{}", h.name()));
+    // A cluster of its own: the chart's cluster-wide objects (see main.rs).
     let cluster =
         Cluster::up_with_hook_pods_played_by_the_test(&format!("chart-migrate-{}", h.name()));
     let kc = Some(cluster.kubeconfig.as_path());

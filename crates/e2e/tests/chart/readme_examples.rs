@@ -49,6 +49,7 @@ fn s2_readme_examples_install_as_written_and_become_ready() {
 fn readme_example(h: Helm, example: &Example) {
     let t0 = Instant::now();
     let work = WorkDir::new(&format!("chart-{}-{}", example.id, h.name()));
+    // A cluster of its own: the chart's cluster-wide objects (see main.rs).
     let cluster = Cluster::up_with_hook_pods_played_by_the_test(&format!(
         "chart-{}-{}",
         example.id,

@@ -7,6 +7,7 @@ fn s4_schema_refuses_a_string_replica_count_and_nothing_is_created() {
     for h in HELMS {
         let t0 = Instant::now();
         let work = WorkDir::new(&format!("chart-schema-{}", h.name()));
+        // A cluster of its own: the chart's cluster-wide objects (see main.rs).
         let cluster =
             Cluster::up_with_hook_pods_played_by_the_test(&format!("chart-schema-{}", h.name()));
         let ns = "wandb";

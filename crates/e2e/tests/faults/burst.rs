@@ -53,7 +53,7 @@ fn a_burst_of_updates_converges_to_the_last() {
         int(&res, "/status/observedGeneration"),
         int(&res, "/metadata/generation")
     );
-    let live = cluster.get_json(&["-n", NS, "deployment", deploy]);
+    let live = cluster.get_json(&["-n", cluster.ns(), "deployment", deploy]);
     assert_eq!(int(&live, "/spec/replicas"), 1 + (updates % 3) as i64);
     let env: Vec<String> = live["spec"]["template"]["spec"]["containers"]
         .as_array()

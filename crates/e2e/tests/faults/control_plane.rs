@@ -12,7 +12,8 @@ use super::*;
 fn control_plane_restarts_mid_reconcile() {
     let _serial = serial();
     let t0 = Instant::now();
-    let cluster = cluster("ctlplane");
+    // A cluster of its own: the test stops its API server and etcd.
+    let cluster = Tenant::alone("e2e-fault", "ctlplane", NS);
     let mut op = Supervised::new(&cluster, "ctlplane", "e2e-operator");
     op.start_leading();
     let upgrades = upgrades();
@@ -94,8 +95,8 @@ fn control_plane_restarts_mid_reconcile() {
                 if op.op.is_none() {
                     return Err("the operator is being restarted".into());
                 }
-                Snapshot::take(&cluster, Some(NS))
-                    .converged(NS, NAME)
+                Snapshot::take(&cluster, Some(cluster.ns()))
+                    .converged(cluster.ns(), NAME)
                     .map_err(|e| {
                         // The last try before the timeout says where the
                         // rollouts stand (a stuck one: whose pods, where).
@@ -105,7 +106,7 @@ fn control_plane_restarts_mid_reconcile() {
                         let wide = cluster.kubectl(
                             &[
                                 "-n",
-                                NS,
+                                cluster.ns(),
                                 "get",
                                 "deployments,replicasets,pods",
                                 "-o",

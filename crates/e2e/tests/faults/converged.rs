@@ -15,18 +15,18 @@ pub struct Converged {
 /// After a fault: waits until the install has converged to `values`, then
 /// until the cluster's controllers have settled its workloads with no
 /// object duplicated, and checks its data against `baseline`.
-pub fn converged(cluster: &Cluster, what: &str, values: &Value, baseline: &Data) -> Converged {
-    converged_in(cluster, NS, what, values, baseline)
+pub fn converged(cluster: &Tenant, what: &str, values: &Value, baseline: &Data) -> Converged {
+    converged_in(cluster, cluster.ns(), what, values, baseline)
 }
 
 pub fn converged_in(
-    cluster: &Cluster,
+    cluster: &Tenant,
     ns: &str,
     what: &str,
     values: &Value,
     baseline: &Data,
 ) -> Converged {
-    let name = name_in(ns);
+    let name = name_in(cluster, ns);
     let expected = expected_objects(values, name, ns);
     let (_, took) = wait_for(
         &format!("{what}: the install converged"),

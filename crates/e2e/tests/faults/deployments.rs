@@ -3,10 +3,10 @@
 use super::*;
 
 /// ReplicaSets of a Deployment (by owner uid): their names.
-pub fn replica_sets(cluster: &Cluster, deploy: &str) -> BTreeSet<String> {
-    let d = cluster.get_json(&["-n", NS, "deployment", deploy]);
+pub fn replica_sets(cluster: &Tenant, deploy: &str) -> BTreeSet<String> {
+    let d = cluster.get_json(&["-n", cluster.ns(), "deployment", deploy]);
     let uid = text(&d, "/metadata/uid").to_string();
-    let list = cluster.get_json(&["-n", NS, "replicasets"]);
+    let list = cluster.get_json(&["-n", cluster.ns(), "replicasets"]);
     list["items"]
         .as_array()
         .into_iter()
@@ -20,8 +20,8 @@ pub fn replica_sets(cluster: &Cluster, deploy: &str) -> BTreeSet<String> {
         .collect()
 }
 
-pub fn revision(cluster: &Cluster, deploy: &str) -> i64 {
-    let d = cluster.get_json(&["-n", NS, "deployment", deploy]);
+pub fn revision(cluster: &Tenant, deploy: &str) -> i64 {
+    let d = cluster.get_json(&["-n", cluster.ns(), "deployment", deploy]);
     d.pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
         .and_then(Value::as_str)
         .and_then(|r| r.parse().ok())

@@ -36,7 +36,7 @@ pub struct Sides<'a> {
 /// returns (intruder writes, times it was set back, time at the operator's
 /// value as a share of the fight, median set-back latency).
 pub fn fight(
-    cluster: &Cluster,
+    cluster: &Tenant,
     what: &str,
     sides: Sides,
     value: impl Fn(&Value) -> String,
@@ -48,10 +48,11 @@ pub fn fight(
         ours,
         theirs,
     } = sides;
-    let live = cluster.get_json(&["-n", NS, "deployment", deploy]);
+    let live = cluster.get_json(&["-n", cluster.ns(), "deployment", deploy]);
     let rv = text(&live, "/metadata/resourceVersion").to_string();
     let url = format!(
-        "/apis/apps/v1/namespaces/{NS}/deployments?fieldSelector=metadata.name%3D{deploy}&watch=true&resourceVersion={rv}&timeoutSeconds={}",
+        "/apis/apps/v1/namespaces/{}/deployments?fieldSelector=metadata.name%3D{deploy}&watch=true&resourceVersion={rv}&timeoutSeconds={}",
+        cluster.ns(),
         length.as_secs() + 60
     );
     let watch = cluster.watch_raw(&url, length + Duration::from_secs(90));
@@ -91,7 +92,7 @@ pub fn fight(
         REPAIR_BOUND,
         POLL,
         || {
-            let d = cluster.get_json(&["-n", NS, "deployment", deploy]);
+            let d = cluster.get_json(&["-n", cluster.ns(), "deployment", deploy]);
             match value(&d) {
                 v if v == ours => Ok(()),
                 v => Err(format!("value {v}")),

@@ -3,10 +3,10 @@
 use super::*;
 
 /// The first managed object of a kind (by name), preferring `prefer`.
-fn pick(cluster: &Cluster, kind: &str, prefer: &str) -> String {
+fn pick(cluster: &Tenant, kind: &str, prefer: &str) -> String {
     let list = cluster.get_json(&[
         "-n",
-        NS,
+        cluster.ns(),
         kind,
         "-l",
         &format!("{}={NAME}", wandb_e2e::INSTANCE_LABEL),
@@ -74,7 +74,7 @@ fn hand_edits_and_a_field_manager_fight() {
     let cm = pick(&cluster, "ConfigMap", "");
     let svc = pick(&cluster, "Service", "wandb-app");
     let role = pick(&cluster, "Role", "");
-    let cm_key = cluster.get_json(&["-n", NS, "configmap", &cm])["data"]
+    let cm_key = cluster.get_json(&["-n", cluster.ns(), "configmap", &cm])["data"]
         .as_object()
         .and_then(|m| m.keys().next().cloned())
         .unwrap_or_else(|| panic!("ConfigMap/{cm} has no data"));
@@ -112,11 +112,20 @@ fn hand_edits_and_a_field_manager_fight() {
         ),
     ];
     for (kind, name, patch, pointer) in &edits {
-        let before = cluster.get_json(&["-n", NS, kind, name]);
+        let before = cluster.get_json(&["-n", cluster.ns(), kind, name]);
         let want = before.pointer(pointer).cloned().unwrap_or(Value::Null);
         let start = Instant::now();
         cluster.kubectl_ok(
-            &["-n", NS, "patch", kind, name, "--type=json", "-p", patch],
+            &[
+                "-n",
+                cluster.ns(),
+                "patch",
+                kind,
+                name,
+                "--type=json",
+                "-p",
+                patch,
+            ],
             None,
         );
         wait_for(
@@ -124,7 +133,7 @@ fn hand_edits_and_a_field_manager_fight() {
             REPAIR_BOUND,
             POLL,
             || {
-                let now = cluster.get_json(&["-n", NS, kind, name]);
+                let now = cluster.get_json(&["-n", cluster.ns(), kind, name]);
                 match now.pointer(pointer) {
                     Some(v) if *v == want => Ok(()),
                     other => Err(format!("{pointer} = {other:?}")),
@@ -132,7 +141,7 @@ fn hand_edits_and_a_field_manager_fight() {
             },
         );
         let took = start.elapsed();
-        let after = cluster.get_json(&["-n", NS, kind, name]);
+        let after = cluster.get_json(&["-n", cluster.ns(), kind, name]);
         assert_eq!(
             text(&after, "/metadata/uid"),
             text(&before, "/metadata/uid"),
@@ -158,15 +167,15 @@ fn hand_edits_and_a_field_manager_fight() {
     ));
 
     // A foreign manager fights over spec.replicas of a Deployment.
-    let scaled = autoscaled(&cluster, NS);
+    let scaled = autoscaled(&cluster, cluster.ns());
     assert!(!scaled.contains(deploy.as_str()), "{deploy} is autoscaled");
-    let live = cluster.get_json(&["-n", NS, "deployment", &deploy]);
+    let live = cluster.get_json(&["-n", cluster.ns(), "deployment", &deploy]);
     let replicas = int(&live, "/spec/replicas");
     let generation = int(&live, "/metadata/generation");
     let sets_before = replica_sets(&cluster, &deploy);
     let intruder = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": deploy, "namespace": NS},
+        "metadata": {"name": deploy, "namespace": cluster.ns()},
         "spec": {"replicas": replicas + 3},
     })
     .to_string();
@@ -182,7 +191,7 @@ fn hand_edits_and_a_field_manager_fight() {
         |d| int(d, "/spec/replicas").to_string(),
         fight_length,
     );
-    let live = cluster.get_json(&["-n", NS, "deployment", &deploy]);
+    let live = cluster.get_json(&["-n", cluster.ns(), "deployment", &deploy]);
     let owners = owners_of(&live, &["f:spec", "f:replicas"]);
     assert_eq!(
         owners,
@@ -223,7 +232,7 @@ fn hand_edits_and_a_field_manager_fight() {
     let revision_before = revision(&cluster, &deploy);
     let intruder = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": deploy, "namespace": NS},
+        "metadata": {"name": deploy, "namespace": cluster.ns()},
         "spec": {"template": {"spec": {"containers": [{"name": cname, "env": [{"name": var, "value": "e2e-intruder"}]}]}}},
     })
     .to_string();
@@ -241,7 +250,7 @@ fn hand_edits_and_a_field_manager_fight() {
         fight_length,
     );
     let c = converged(&cluster, "after the env fight", &values, &baseline);
-    let live = cluster.get_json(&["-n", NS, "deployment", &deploy]);
+    let live = cluster.get_json(&["-n", cluster.ns(), "deployment", &deploy]);
     let owners = owners_of(&live, &["f:spec", "f:template", "f:spec", "f:containers"]);
     let sets = replica_sets(&cluster, &deploy);
     let rollouts = revision(&cluster, &deploy) - revision_before;

@@ -9,8 +9,10 @@ pub fn log_dir(test: &str) -> PathBuf {
         .join(test)
 }
 
-pub fn cluster(test: &str) -> Cluster {
-    restricted_cluster("e2e-fault", test, NS)
+/// The test's namespace, named after it (PodSecurity `restricted`), on the
+/// suite's cluster.
+pub fn cluster(test: &str) -> Tenant {
+    Tenant::new("e2e-fault", test)
 }
 
 /// min / median / max of some durations.
@@ -45,24 +47,24 @@ pub fn with(patch: Value) -> Value {
     v
 }
 
-/// The resource in a namespace: `wandb` in the main one, else named after
+/// The resource in a namespace: `wandb` in the test's own, else named after
 /// its namespace (cluster-wide objects are named after the resource, so
 /// two installs of one name in two namespaces conflict).
-pub fn name_in(ns: &str) -> &str {
-    if ns == NS { NAME } else { ns }
+pub fn name_in<'a>(cluster: &Tenant, ns: &'a str) -> &'a str {
+    if ns == cluster.ns() { NAME } else { ns }
 }
 
 /// The resource's spec set to these values, as `kubectl apply` does it.
-pub fn apply(cluster: &Cluster, values: &Value) {
-    apply_in(cluster, NS, values);
+pub fn apply(cluster: &Tenant, values: &Value) {
+    apply_in(cluster, cluster.ns(), values);
 }
 
-pub fn apply_in(cluster: &Cluster, ns: &str, values: &Value) {
-    apply_resource(cluster, ns, name_in(ns), values);
+pub fn apply_in(cluster: &Tenant, ns: &str, values: &Value) {
+    apply_resource(cluster, ns, name_in(cluster, ns), values);
 }
 
-pub fn resource(cluster: &Cluster) -> Value {
-    get_resource(cluster, NS, NAME)
+pub fn resource(cluster: &Tenant) -> Value {
+    get_resource(cluster, cluster.ns(), NAME)
 }
 
 /// The upgrades the fault tests go through, in turn: a size change, an
@@ -86,18 +88,21 @@ pub fn upgrades() -> Vec<(&'static str, Value)> {
 }
 
 /// The uid of an object, `None` if absent or being deleted.
-pub fn uid_of(cluster: &Cluster, kind: &str, name: &str) -> Option<String> {
-    uid_in(cluster, NS, kind, name)
+pub fn uid_of(cluster: &Tenant, kind: &str, name: &str) -> Option<String> {
+    uid_in(cluster, cluster.ns(), kind, name)
 }
 
 /// Deletes `kind/name` by hand (not waiting for it to go) and waits until
 /// the operator has made it again, `REPAIR_BOUND` at most; returns how long
 /// after the deletion that was.
-pub fn delete_and_wait_repair(cluster: &Cluster, kind: &str, name: &str, what: &str) -> Duration {
+pub fn delete_and_wait_repair(cluster: &Tenant, kind: &str, name: &str, what: &str) -> Duration {
     let old = uid_of(cluster, kind, name).unwrap_or_else(|| panic!("{kind}/{name} does not exist"));
     let deleted = Instant::now();
-    cluster.kubectl_ok(&["-n", NS, "delete", kind, name, "--wait=false"], None);
-    wait_recreated(cluster, NS, kind, name, &old, what, REPAIR_BOUND);
+    cluster.kubectl_ok(
+        &["-n", cluster.ns(), "delete", kind, name, "--wait=false"],
+        None,
+    );
+    wait_recreated(cluster, cluster.ns(), kind, name, &old, what, REPAIR_BOUND);
     deleted.elapsed()
 }
 
@@ -113,18 +118,18 @@ pub fn counters(op: &Operator) -> (f64, f64) {
 }
 
 /// A short description of where an install is, for the kill log.
-pub fn phase(cluster: &Cluster) -> String {
-    phase_in(cluster, NS)
+pub fn phase(cluster: &Tenant) -> String {
+    phase_in(cluster, cluster.ns())
 }
 
-pub fn phase_in(cluster: &Cluster, ns: &str) -> String {
+pub fn phase_in(cluster: &Tenant, ns: &str) -> String {
     let out = cluster.kubectl(
         &[
             "-n",
             ns,
             "get",
             "weightsandbiases",
-            name_in(ns),
+            name_in(cluster, ns),
             "-o",
             "json",
         ],

@@ -17,9 +17,10 @@
 //! upgrade, 20 s fights, four leader rounds, 50 updates); the default is a
 //! shorter version of each that asserts the same properties.
 //! `WANDB_E2E_SEED` repeats a run's random kill points. Lines starting with
-//! `[e2e] REPORT` are the measurements. Each test starts its own cluster and
-//! operators and takes them down at the end, also on failure; the tests run
-//! one at a time. Operator logs: `<target>/tmp/e2e-faults/<test>/`.
+//! `[e2e] REPORT` are the measurements. The tests share one cluster, each
+//! in a namespace named after it, save those that say why they need a
+//! cluster of their own; each starts its own operators and stops them at
+//! the end, also on failure; the tests run one at a time. Operator logs: `<target>/tmp/e2e-faults/<test>/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -28,9 +29,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use wandb_e2e::{
-    Cluster, Data, NAME, NS, Operator, Rng, Snapshot, Workloads, apply_resource, autoscaled,
+    Data, NAME, NS, Operator, Rng, Snapshot, Tenant, Workloads, apply_resource, autoscaled,
     base_values, condition, env_value, expected_objects, first_literal_env, full_run, get_resource,
-    indent, int, report, restricted_cluster, secs, serial, text, uid_in, wait_for, wait_recreated,
+    indent, int, report, secs, serial, text, uid_in, wait_for, wait_recreated,
 };
 
 // The suite's helpers, for every module of it (`use super::*`).

@@ -15,14 +15,16 @@ fn sigkill_during_install_and_upgrade() {
     let _serial = serial();
     let t0 = Instant::now();
     let kills = if full_run() { 20 } else { 5 };
-    let cluster = cluster("kill");
+    // A cluster of its own: its operator watches every namespace, and would
+    // take the other tests' installs on a shared cluster for its own.
+    let cluster = Tenant::alone("e2e-fault", "kill", NS);
     let installs: Vec<String> = (1..=kills).map(|i| format!("install-{i:02}")).collect();
     for ns in &installs {
         cluster.restricted_namespace(ns);
     }
     let mut rng = Rng::seeded("sigkill");
     let mut op = Supervised::new(&cluster, "kill", "e2e-operator");
-    op.scope = ["--all-namespaces", "--lease-namespace", NS]
+    op.scope = ["--all-namespaces", "--lease-namespace", cluster.ns()]
         .map(String::from)
         .to_vec();
     op.start_leading();
@@ -77,7 +79,7 @@ fn sigkill_during_install_and_upgrade() {
             let snap = Snapshot::take(&cluster, None);
             let problems: Vec<String> = installs
                 .iter()
-                .filter_map(|ns| snap.converged(ns, name_in(ns)).err())
+                .filter_map(|ns| snap.converged(ns, name_in(&cluster, ns)).err())
                 .collect();
             if problems.is_empty() {
                 Ok(())

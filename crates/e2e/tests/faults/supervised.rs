@@ -6,8 +6,8 @@ use super::*;
 /// The operator as a kubelet would run it: restarted when it exits (after
 /// a short back-off) or is killed, its runs counted, its log kept across runs.
 pub struct Supervised<'a> {
-    pub cluster: &'a Cluster,
-    /// `--namespace NS --lease-namespace NS`, or `--all-namespaces ...`.
+    pub cluster: &'a Tenant,
+    /// `--namespace cluster.ns() --lease-namespace cluster.ns()`, or `--all-namespaces ...`.
     pub scope: Vec<String>,
     pub identity: String,
     pub log: PathBuf,
@@ -19,15 +19,20 @@ pub struct Supervised<'a> {
 }
 
 impl<'a> Supervised<'a> {
-    pub fn new(cluster: &'a Cluster, test: &str, identity: &str) -> Supervised<'a> {
+    pub fn new(cluster: &'a Tenant, test: &str, identity: &str) -> Supervised<'a> {
         let log = log_dir(test).join(format!("{identity}.log"));
         // A fresh log per test run; the runs of one test go into it in turn.
         let _ = std::fs::remove_file(&log);
         Supervised {
             cluster,
-            scope: ["--namespace", NS, "--lease-namespace", NS]
-                .map(String::from)
-                .to_vec(),
+            scope: [
+                "--namespace",
+                cluster.ns(),
+                "--lease-namespace",
+                cluster.ns(),
+            ]
+            .map(String::from)
+            .to_vec(),
             identity: identity.into(),
             log,
             op: None,

@@ -18,7 +18,12 @@ fn two_replicas_only_the_leader_writes() {
     let start = |identity: &str| {
         Operator::start_with(
             &cluster,
-            &["--namespace", NS, "--lease-namespace", NS],
+            &[
+                "--namespace",
+                cluster.ns(),
+                "--lease-namespace",
+                cluster.ns(),
+            ],
             identity,
             &dir.join(format!("{identity}.log")),
         )
@@ -84,7 +89,7 @@ fn two_replicas_only_the_leader_writes() {
                         "round {round}: leader {leader} leading {l}, standby {standby} leading {st}"
                     );
                     let holder = text(
-                        &cluster.get_json(&["-n", NS, "lease", "wandb-operator-leader"]),
+                        &cluster.get_json(&["-n", cluster.ns(), "lease", "wandb-operator-leader"]),
                         "/spec/holderIdentity",
                     )
                     .to_string();
@@ -119,7 +124,7 @@ fn two_replicas_only_the_leader_writes() {
         let standby_requests = sm.sum("wandb_operator_api_requests_total", &[]);
         let standby_reconciles = sm.sum("wandb_operator_reconciles_total", &[]);
         let standby_leader = sm.value("wandb_operator_leader", &[]).unwrap_or(0.0);
-        let managers = Snapshot::take(&cluster, Some(NS)).managers(NS, NAME);
+        let managers = Snapshot::take(&cluster, Some(cluster.ns())).managers(cluster.ns(), NAME);
         let appliers: BTreeSet<&str> = managers
             .keys()
             .filter_map(|m| m.strip_prefix("Apply "))

@@ -3,9 +3,9 @@
 use super::*;
 
 /// `wandb-operator backup ...` against the cluster.
-fn backup_cli(cluster: &Cluster, args: &[&str]) -> wandb_e2e::Output {
+fn backup_cli(cluster: &Tenant, args: &[&str]) -> wandb_e2e::Output {
     let mut cmd = std::process::Command::new(operator_binary());
-    cmd.args(["backup", "--namespace", NS, "--timeout", "3m"])
+    cmd.args(["backup", "--namespace", cluster.ns(), "--timeout", "3m"])
         .args(args)
         .env("KUBECONFIG", &cluster.kubeconfig);
     wandb_e2e::run(cmd, None, Duration::from_secs(240))
@@ -26,7 +26,7 @@ fn backups_run_as_jobs_and_a_restore_stops_the_services() {
     values["backup"] = json!({"install": true, "schedule": "15 3 * * *"});
     apply(&cluster, &values);
     wait_reconciled_ready(&cluster, "Ready with backups", READY_TIMEOUT);
-    let cron = cluster.get_json(&["-n", NS, "cronjob", "wandb-mysql-backup"]);
+    let cron = cluster.get_json(&["-n", cluster.ns(), "cronjob", "wandb-mysql-backup"]);
     assert_eq!(text(&cron, "/spec/schedule"), "15 3 * * *");
 
     let out = backup_cli(&cluster, &["now", "--wait"]);
@@ -77,7 +77,7 @@ fn backups_run_as_jobs_and_a_restore_stops_the_services() {
         before.0,
         "the app's template changed"
     );
-    let restores = cluster.get_json(&["-n", NS, "jobs"]);
+    let restores = cluster.get_json(&["-n", cluster.ns(), "jobs"]);
     let names: Vec<String> = restores["items"]
         .as_array()
         .into_iter()

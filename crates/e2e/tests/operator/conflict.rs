@@ -10,14 +10,16 @@ use super::*;
 fn a_second_install_of_the_same_name_reports_a_conflict() {
     let _serial = serial();
     let t0 = Instant::now();
-    let cluster = cluster("conflict");
+    // A cluster of its own: its operator watches every namespace, and would
+    // take the other tests' installs on a shared cluster for its own.
+    let cluster = Tenant::alone("e2e-op", "conflict", NS);
     let other = "wandb-2";
     cluster.restricted_namespace(other);
     let log = log_dir("conflict").join("e2e-operator.log");
     let _ = std::fs::remove_file(&log);
     let mut op = Operator::start_with(
         &cluster,
-        &["--all-namespaces", "--lease-namespace", NS],
+        &["--all-namespaces", "--lease-namespace", cluster.ns()],
         "e2e-operator",
         &log,
     );
@@ -30,8 +32,8 @@ fn a_second_install_of_the_same_name_reports_a_conflict() {
         "wandb/wandb"
     );
 
-    let second = manifest(&base_values()).replace(
-        &format!("\"namespace\":\"{NS}\""),
+    let second = manifest(&cluster, &base_values()).replace(
+        &format!("\"namespace\":\"{}\"", cluster.ns()),
         &format!("\"namespace\":\"{other}\""),
     );
     assert!(second.contains(other), "{second}");

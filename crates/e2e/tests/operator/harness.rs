@@ -9,16 +9,17 @@ pub fn log_dir(test: &str) -> PathBuf {
         .join(test)
 }
 
-/// A fresh cluster with namespace `wandb` (PodSecurity `restricted`).
-pub fn cluster(test: &str) -> Cluster {
-    restricted_cluster("e2e-op", test, NS)
+/// The test's namespace, named after it (PodSecurity `restricted`), on the
+/// suite's cluster: the operators a test starts watch that namespace alone.
+pub fn cluster(test: &str) -> Tenant {
+    Tenant::new("e2e-op", test)
 }
 
 /// An operator for namespace `wandb` (its lease there too), once it leads.
 /// Locals drop in reverse order: declare it after the cluster, so that it
 /// stops before the cluster goes down.
-pub fn operator(cluster: &Cluster, test: &str, identity: &str) -> Operator {
-    let mut op = Operator::start(cluster, NS, identity, &log_dir(test));
+pub fn operator(cluster: &Tenant, test: &str, identity: &str) -> Operator {
+    let mut op = Operator::start(cluster, cluster.ns(), identity, &log_dir(test));
     let took = op.wait_leading(Duration::from_secs(60));
     eprintln!(
         "[e2e] operator '{identity}' leads after {:.1} s",
@@ -29,22 +30,22 @@ pub fn operator(cluster: &Cluster, test: &str, identity: &str) -> Operator {
     op
 }
 
-pub fn manifest(values: &Value) -> String {
-    resource_manifest(NS, NAME, values)
+pub fn manifest(cluster: &Tenant, values: &Value) -> String {
+    resource_manifest(cluster.ns(), NAME, values)
 }
 
 /// `kubectl apply` of the resource with these values.
-pub fn apply(cluster: &Cluster, values: &Value) {
-    apply_resource(cluster, NS, NAME, values);
+pub fn apply(cluster: &Tenant, values: &Value) {
+    apply_resource(cluster, cluster.ns(), NAME, values);
 }
 
 /// A merge patch of the resource's spec.
-pub fn patch_spec(cluster: &Cluster, spec: Value) {
+pub fn patch_spec(cluster: &Tenant, spec: Value) {
     let patch = json!({ "spec": spec }).to_string();
     cluster.kubectl_ok(
         &[
             "-n",
-            NS,
+            cluster.ns(),
             "patch",
             "wandb",
             NAME,
@@ -57,12 +58,12 @@ pub fn patch_spec(cluster: &Cluster, spec: Value) {
 }
 
 /// `weave.install` of the resource set to `install` by a merge patch.
-pub fn set_weave(cluster: &Cluster, install: bool) {
+pub fn set_weave(cluster: &Tenant, install: bool) {
     patch_spec(cluster, json!({"values": {"weave": {"install": install}}}));
 }
 
-pub fn resource(cluster: &Cluster) -> Value {
-    get_resource(cluster, NS, NAME)
+pub fn resource(cluster: &Tenant) -> Value {
+    get_resource(cluster, cluster.ns(), NAME)
 }
 
 pub fn summary(res: &Value) -> String {
@@ -85,7 +86,7 @@ pub fn summary(res: &Value) -> String {
 }
 
 /// Waits until the status describes the current spec and Ready is True.
-pub fn wait_reconciled_ready(cluster: &Cluster, what: &str, timeout: Duration) -> Duration {
+pub fn wait_reconciled_ready(cluster: &Tenant, what: &str, timeout: Duration) -> Duration {
     wait_for(what, timeout, Duration::from_millis(250), || {
         let res = resource(cluster);
         if observed(&res) && condition_status(&res, "Ready") == "True" {
@@ -99,14 +100,14 @@ pub fn wait_reconciled_ready(cluster: &Cluster, what: &str, timeout: Duration) -
 
 /// Creates the resource with the default values and waits (with `kubectl
 /// wait`) until it is Ready.
-pub fn install(cluster: &Cluster) -> Duration {
+pub fn install(cluster: &Tenant) -> Duration {
     let start = Instant::now();
     apply(cluster, &base_values());
     let timeout = format!("--timeout={}s", READY_TIMEOUT.as_secs());
     let out = cluster.kubectl(
         &[
             "-n",
-            NS,
+            cluster.ns(),
             "wait",
             "--for=condition=Ready",
             "wandb/wandb",
@@ -132,6 +133,6 @@ pub fn install(cluster: &Cluster) -> Duration {
 }
 
 /// The uid of an object, `None` if it does not exist (or is being deleted).
-pub fn uid_of(cluster: &Cluster, kind: &str, name: &str) -> Option<String> {
-    uid_in(cluster, NS, kind, name)
+pub fn uid_of(cluster: &Tenant, kind: &str, name: &str) -> Option<String> {
+    uid_in(cluster, cluster.ns(), kind, name)
 }

@@ -40,6 +40,7 @@ fn nothing_changes_while_idle() {
             .map(|(kind, rv)| {
                 let url = collection_url(
                     kind,
+                    cluster.ns(),
                     &format!(
                         "&watch=true&resourceVersion={rv}&timeoutSeconds={}",
                         idle.as_secs()
@@ -64,7 +65,7 @@ fn nothing_changes_while_idle() {
             cluster.kubectl_ok(
                 &[
                     "-n",
-                    NS,
+                    cluster.ns(),
                     "annotate",
                     "wandb",
                     NAME,

@@ -4,7 +4,7 @@ use super::*;
 
 /// Waits until the status describes the current spec with ValuesValid
 /// False; returns its message.
-fn wait_values_invalid(cluster: &Cluster, what: &str) -> (String, Duration) {
+fn wait_values_invalid(cluster: &Tenant, what: &str) -> (String, Duration) {
     wait_for(
         &format!("{what}: ValuesValid=False"),
         CHANGE_TIMEOUT,
@@ -23,9 +23,9 @@ fn wait_values_invalid(cluster: &Cluster, what: &str) -> (String, Duration) {
 
 /// `wandb-operator status` (with `--wait` when `wait`): its exit code,
 /// stdout and how long it took.
-fn status_command(cluster: &Cluster, wait: bool) -> (Option<i32>, String, Duration) {
+fn status_command(cluster: &Tenant, wait: bool) -> (Option<i32>, String, Duration) {
     let mut cmd = std::process::Command::new(operator_binary());
-    cmd.args(["status", "--name", NAME, "-n", NS])
+    cmd.args(["status", "--name", NAME, "-n", cluster.ns()])
         .env("KUBECONFIG", &cluster.kubeconfig);
     if wait {
         cmd.args(["--wait", "--timeout", "90s"]);
@@ -37,8 +37,8 @@ fn status_command(cluster: &Cluster, wait: bool) -> (Option<i32>, String, Durati
 /// What a script sees of a refused spec while the last valid one keeps
 /// running: `kubectl get wandb` shows READY True and, in REFUSED, the key;
 /// `status` and `status --wait` exit 1 at once.
-fn assert_refusal_shown(cluster: &Cluster, what: &str, key: &str) {
-    let table = cluster.kubectl_ok(&["-n", NS, "get", "wandb", NAME], None);
+fn assert_refusal_shown(cluster: &Tenant, what: &str, key: &str) {
+    let table = cluster.kubectl_ok(&["-n", cluster.ns(), "get", "wandb", NAME], None);
     let mut lines = table.lines();
     let header: Vec<&str> = lines
         .next()
@@ -77,8 +77,8 @@ fn assert_refusal_shown(cluster: &Cluster, what: &str, key: &str) {
 }
 
 /// The InvalidValues warnings about the WeightsAndBiases resource.
-fn invalid_values_warnings(cluster: &Cluster) -> Vec<(String, String, String, i64)> {
-    wandb_e2e::resource_events(cluster, NS)
+fn invalid_values_warnings(cluster: &Tenant) -> Vec<(String, String, String, i64)> {
+    wandb_e2e::resource_events(cluster, cluster.ns())
         .into_iter()
         .filter(|(t, reason, _, _)| t == "Warning" && reason == "InvalidValues")
         .collect()
@@ -106,7 +106,11 @@ fn invalid_values_are_refused_and_change_nothing() {
         &["apply", "-f", "-"][..],
         &["apply", "--server-side", "--field-manager=e2e", "-f", "-"][..],
     ] {
-        let out = cluster.kubectl(args, Some(&manifest(&values)), Duration::from_secs(30));
+        let out = cluster.kubectl(
+            args,
+            Some(&manifest(&cluster, &values)),
+            Duration::from_secs(30),
+        );
         assert!(
             !out.success(),
             "`kubectl {}` accepted replicaCount \"two\"",
@@ -241,7 +245,7 @@ fn invalid_values_are_refused_and_change_nothing() {
     );
     let (code, stdout, _) = status_command(&cluster, false);
     assert_eq!(code, Some(0), "`status` of good values again:\n{stdout}");
-    let table = cluster.kubectl_ok(&["-n", NS, "get", "wandb", NAME], None);
+    let table = cluster.kubectl_ok(&["-n", cluster.ns(), "get", "wandb", NAME], None);
     assert!(
         !table.contains("spec.values"),
         "REFUSED not cleared:\n{table}"

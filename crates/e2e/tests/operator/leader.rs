@@ -2,8 +2,8 @@
 
 use super::*;
 
-fn lease(cluster: &Cluster) -> (String, i64) {
-    let l = cluster.get_json(&["-n", NS, "lease", "wandb-operator-leader"]);
+fn lease(cluster: &Tenant) -> (String, i64) {
+    let l = cluster.get_json(&["-n", cluster.ns(), "lease", "wandb-operator-leader"]);
     (
         text(&l, "/spec/holderIdentity").to_string(),
         int(&l, "/spec/leaseTransitions"),
@@ -14,7 +14,7 @@ fn lease(cluster: &Cluster) -> (String, i64) {
 /// (uid `old`, deleted) again, each within `bound`; returns how long after
 /// `since` (the leader's end) each was done.
 fn takes_over(
-    cluster: &Cluster,
+    cluster: &Tenant,
     standby: &Operator,
     deploy: &str,
     old: &str,
@@ -31,7 +31,15 @@ fn takes_over(
     });
     let leading = since.elapsed();
     let what = format!("{who} repairs Deployment/{deploy}");
-    wait_recreated(cluster, NS, "deployment", deploy, old, &what, bound);
+    wait_recreated(
+        cluster,
+        cluster.ns(),
+        "deployment",
+        deploy,
+        old,
+        &what,
+        bound,
+    );
     (leading, since.elapsed())
 }
 
@@ -43,7 +51,7 @@ fn a_standby_operator_takes_over() {
     let t0 = Instant::now();
     let cluster = cluster("leader");
     let mut a = operator(&cluster, "leader", "e2e-operator-a");
-    let mut b = Operator::start(&cluster, NS, "e2e-operator-b", &log_dir("leader"));
+    let mut b = Operator::start(&cluster, cluster.ns(), "e2e-operator-b", &log_dir("leader"));
     b.wait_ready(Duration::from_secs(60));
     install(&cluster);
 
@@ -76,7 +84,7 @@ fn a_standby_operator_takes_over() {
         status.is_some_and(|s| s.success()),
         "a did not exit cleanly on SIGTERM: {status:?}"
     );
-    cluster.kubectl_ok(&["-n", NS, "delete", "deployment", deploy], None);
+    cluster.kubectl_ok(&["-n", cluster.ns(), "delete", "deployment", deploy], None);
     let (takeover_since_stop, repaired_since_stop) =
         takes_over(&cluster, &b, deploy, &old, stopped, TAKEOVER_BOUND);
     assert!(
@@ -99,13 +107,13 @@ fn a_standby_operator_takes_over() {
     wait_reconciled_ready(&cluster, "Ready under b", CHANGE_TIMEOUT);
 
     // A crash: the lease is not released, a new standby waits for it to expire.
-    let c = Operator::start(&cluster, NS, "e2e-operator-c", &log_dir("leader"));
+    let c = Operator::start(&cluster, cluster.ns(), "e2e-operator-c", &log_dir("leader"));
     c.wait_ready(Duration::from_secs(60));
     assert!(!c.leading(), "c leads while b holds the lease");
     let old = uid_of(&cluster, "deployment", deploy).expect("deployment");
     let killed = Instant::now();
     b.kill();
-    cluster.kubectl_ok(&["-n", NS, "delete", "deployment", deploy], None);
+    cluster.kubectl_ok(&["-n", cluster.ns(), "delete", "deployment", deploy], None);
     let bound = TAKEOVER_BOUND + Duration::from_secs(5);
     let (crash_takeover, crash_repaired) = takes_over(&cluster, &c, deploy, &old, killed, bound);
     assert_eq!(lease(&cluster).0, "e2e-operator-c");

@@ -3,11 +3,13 @@
 //! with its garbage collector, scheduler, and kwok nodes on which pods
 //! become Running and Ready, Jobs complete and volumes bind).
 //!
-//! Each test starts its own cluster and operator and takes both down at
-//! the end, also when it fails: the operator's log is in
+//! The tests share one cluster, each in a namespace named after it (the
+//! operators it starts watch that namespace alone), save the one that says
+//! why it needs a cluster of its own. Each starts its own operator and stops
+//! it at the end, also when it fails: the operator's log is in
 //! `<target>/tmp/e2e-operator/<test>/` and its tail is printed on failure.
 //! The tests run one at a time (a lock), whatever `--test-threads` says:
-//! they measure latencies, and a cluster takes 600 MB.
+//! they measure latencies.
 //!
 //! Every wait is bounded. `WANDB_E2E_IDLE_SECONDS` (default 120) sets the
 //! idle watch of `nothing_changes_while_idle`.
@@ -23,9 +25,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wandb_e2e::{
     COMPONENT_LABEL, Cluster, GENERATED_KEYS, HOST, INSTANCE_LABEL, LICENSE, NAME, NS, Operator,
-    apply_resource, autoscaled, base_values, condition, condition_status, condition_type_of,
-    conditions, env_value, first_literal_env, get_resource, indent, int, observed, operator_binary,
-    render, report, resource_manifest, restricted_cluster, secret_data, secs, serial,
+    Tenant, apply_resource, autoscaled, base_values, condition, condition_status,
+    condition_type_of, conditions, env_value, first_literal_env, get_resource, indent, int,
+    observed, operator_binary, render, report, resource_manifest, secret_data, secs, serial,
     sha256_of_data, text, uid_in, wait_for, wait_recreated,
 };
 

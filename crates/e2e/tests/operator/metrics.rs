@@ -17,7 +17,7 @@ pub fn counters(op: &Operator) -> (f64, BTreeMap<String, f64>) {
 }
 
 /// The API server's own count of requests, by (verb, resource, subresource).
-pub fn apiserver_requests(cluster: &Cluster) -> BTreeMap<(String, String, String), f64> {
+pub fn apiserver_requests(cluster: &Tenant) -> BTreeMap<(String, String, String), f64> {
     let text = cluster.kubectl_ok(&["get", "--raw", "/metrics"], None);
     let m = wandb_e2e::Metrics { text };
     let mut out = BTreeMap::new();

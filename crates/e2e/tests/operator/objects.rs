@@ -65,10 +65,10 @@ pub const KINDS: &[KindRef] = &[
 
 pub const WORKLOADS: &str = "deployments,statefulsets,daemonsets,jobs,cronjobs";
 
-pub fn collection_url(kind: &KindRef, query: &str) -> String {
+pub fn collection_url(kind: &KindRef, ns: &str, query: &str) -> String {
     let (api, plural, _, namespaced) = *kind;
     let scope = if namespaced {
-        format!("/namespaces/{NS}")
+        format!("/namespaces/{ns}")
     } else {
         String::new()
     };
@@ -86,11 +86,14 @@ pub struct Obj {
 
 /// Every object labelled `apps.wandb.com/instance=wandb`, by `Kind/name`,
 /// and the resourceVersion of each kind's list (to watch from).
-pub fn managed_with_versions(cluster: &Cluster) -> (BTreeMap<String, Obj>, Vec<(KindRef, String)>) {
+pub fn managed_with_versions(cluster: &Tenant) -> (BTreeMap<String, Obj>, Vec<(KindRef, String)>) {
     let mut objects = BTreeMap::new();
     let mut versions = Vec::new();
     for kind in KINDS {
-        let out = cluster.kubectl_ok(&["get", "--raw", &collection_url(kind, "")], None);
+        let out = cluster.kubectl_ok(
+            &["get", "--raw", &collection_url(kind, cluster.ns(), "")],
+            None,
+        );
         let list: Value = serde_json::from_str(&out).expect("a list in JSON");
         versions.push((*kind, text(&list, "/metadata/resourceVersion").to_string()));
         for item in list["items"].as_array().into_iter().flatten() {
@@ -124,7 +127,7 @@ pub fn managed_with_versions(cluster: &Cluster) -> (BTreeMap<String, Obj>, Vec<(
     (objects, versions)
 }
 
-pub fn managed(cluster: &Cluster) -> BTreeMap<String, Obj> {
+pub fn managed(cluster: &Tenant) -> BTreeMap<String, Obj> {
     managed_with_versions(cluster).0
 }
 
@@ -152,7 +155,7 @@ pub fn changes(before: &BTreeMap<String, Obj>, after: &BTreeMap<String, Obj>) ->
 
 /// Waits until no managed object has changed for `quiet` (controllers of
 /// the cluster finish their own work: the HPA scales its Deployments, ...).
-pub fn settle(cluster: &Cluster, quiet: Duration, max: Duration) -> BTreeMap<String, Obj> {
+pub fn settle(cluster: &Tenant, quiet: Duration, max: Duration) -> BTreeMap<String, Obj> {
     let start = Instant::now();
     let mut last = managed(cluster);
     let mut since = Instant::now();
@@ -181,9 +184,9 @@ pub fn settle(cluster: &Cluster, quiet: Duration, max: Duration) -> BTreeMap<Str
 }
 
 /// The app Deployment's pod template and ReplicaSets, to tell it untouched.
-pub fn app_rollout(cluster: &Cluster) -> (Value, BTreeSet<String>) {
-    let app = cluster.get_json(&["-n", NS, "deployment", "wandb-app-bc"]);
-    let sets = cluster.get_json(&["-n", NS, "replicasets"]);
+pub fn app_rollout(cluster: &Tenant) -> (Value, BTreeSet<String>) {
+    let app = cluster.get_json(&["-n", cluster.ns(), "deployment", "wandb-app-bc"]);
+    let sets = cluster.get_json(&["-n", cluster.ns(), "replicasets"]);
     let owned: BTreeSet<String> = sets["items"]
         .as_array()
         .into_iter()

@@ -3,8 +3,8 @@
 use super::*;
 
 /// Deployments by name: (component, spec.replicas, status.replicas).
-fn deployments(cluster: &Cluster) -> BTreeMap<String, (String, i64, i64)> {
-    let list = cluster.get_json(&["-n", NS, "deployments"]);
+fn deployments(cluster: &Tenant) -> BTreeMap<String, (String, i64, i64)> {
+    let list = cluster.get_json(&["-n", cluster.ns(), "deployments"]);
     list["items"]
         .as_array()
         .into_iter()
@@ -36,8 +36,8 @@ fn is_service(component: &str) -> bool {
 }
 
 /// The names and uids of a kind's objects in the namespace.
-fn uids(cluster: &Cluster, kind: &str) -> BTreeMap<String, String> {
-    let list = cluster.get_json(&["-n", NS, kind]);
+fn uids(cluster: &Tenant, kind: &str) -> BTreeMap<String, String> {
+    let list = cluster.get_json(&["-n", cluster.ns(), kind]);
     list["items"]
         .as_array()
         .into_iter()
@@ -81,7 +81,7 @@ fn an_install_paused_and_stopped() {
     );
     let (_, requests_before) = counters(&op);
     let app = "wandb-app-bc";
-    cluster.kubectl_ok(&["-n", NS, "delete", "deployment", app], None);
+    cluster.kubectl_ok(&["-n", cluster.ns(), "delete", "deployment", app], None);
     let paused_for = Duration::from_secs(30);
     thread::sleep(paused_for);
     assert_eq!(
@@ -158,7 +158,7 @@ fn an_install_paused_and_stopped() {
             );
         }
     }
-    let stores = cluster.get_json(&["-n", NS, "statefulsets"]);
+    let stores = cluster.get_json(&["-n", cluster.ns(), "statefulsets"]);
     for s in stores["items"].as_array().into_iter().flatten() {
         assert_eq!(
             int(s, "/status/readyReplicas"),

@@ -32,7 +32,7 @@ fn default_install_reaches_ready() {
     );
 
     // One condition per component that has a workload, each True.
-    let workloads = cluster.get_json(&["-n", NS, WORKLOADS, "-l", INSTANCE_LABEL]);
+    let workloads = cluster.get_json(&["-n", cluster.ns(), WORKLOADS, "-l", INSTANCE_LABEL]);
     let workloads = workloads["items"].as_array().cloned().unwrap_or_default();
     let expected: BTreeSet<String> = workloads
         .iter()
@@ -89,13 +89,13 @@ fn default_install_reaches_ready() {
     // Autoscaled Deployments start at their autoscaler's minimum (the HPA
     // controller would first raise them after its 15 s sync period), and the
     // operator's applies leave their replicas to the autoscaler.
-    let hpas = cluster.get_json(&["-n", NS, "horizontalpodautoscalers"]);
+    let hpas = cluster.get_json(&["-n", cluster.ns(), "horizontalpodautoscalers"]);
     let hpas = hpas["items"].as_array().cloned().unwrap_or_default();
     assert!(!hpas.is_empty(), "the default install has no autoscaler");
     for hpa in &hpas {
         let min = int(hpa, "/spec/minReplicas");
         let target = text(hpa, "/spec/scaleTargetRef/name");
-        let d = cluster.get_json(&["-n", NS, "deployment", target]);
+        let d = cluster.get_json(&["-n", cluster.ns(), "deployment", target]);
         assert!(
             int(&d, "/status/availableReplicas") >= min && int(&d, "/spec/replicas") >= min,
             "Deployment/{target} is below its autoscaler's minimum {min} at Ready: {}",
@@ -116,7 +116,7 @@ fn default_install_reaches_ready() {
             "who owns Deployment/{target}'s replicas"
         );
     }
-    let pods = cluster.get_json(&["-n", NS, "pods"]);
+    let pods = cluster.get_json(&["-n", cluster.ns(), "pods"]);
     let pods = pods["items"].as_array().cloned().unwrap_or_default();
     assert!(!pods.is_empty(), "no pods");
     let mut nodes = BTreeSet::new();
@@ -175,9 +175,9 @@ fn default_install_reaches_ready() {
 /// license) appears in the operator's log (debug level), the namespace's
 /// Events or the resource's status. Returns how many values were looked for
 /// and where.
-fn secrets_not_revealed(cluster: &Cluster, op: &Operator) -> (usize, String) {
+fn secrets_not_revealed(cluster: &Tenant, op: &Operator) -> (usize, String) {
     use base64::Engine as _;
-    let list = cluster.get_json(&["-n", NS, "secrets"]);
+    let list = cluster.get_json(&["-n", cluster.ns(), "secrets"]);
     let mut values = BTreeSet::from([LICENSE.to_string()]);
     for s in list["items"].as_array().into_iter().flatten() {
         for v in s["data"].as_object().into_iter().flat_map(|m| m.values()) {
@@ -194,7 +194,7 @@ fn secrets_not_revealed(cluster: &Cluster, op: &Operator) -> (usize, String) {
     assert!(values.len() >= 5, "too few secret values: {}", values.len());
     let log = op.log_text();
     assert!(log.len() > 1000, "the operator's log is nearly empty");
-    let events = cluster.kubectl_ok(&["-n", NS, "get", "events", "-o", "json"], None);
+    let events = cluster.kubectl_ok(&["-n", cluster.ns(), "get", "events", "-o", "json"], None);
     let status = resource(cluster)["status"].to_string();
     for (place, text) in [
         ("the operator's log", &log),

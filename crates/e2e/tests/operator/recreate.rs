@@ -14,8 +14,8 @@ fn deleting_keeps_the_data_and_creating_again_reuses_it() {
     install(&cluster);
     let first_uid = text(&resource(&cluster), "/metadata/uid").to_string();
 
-    let pvcs = |cluster: &Cluster| -> BTreeMap<String, (String, String)> {
-        let list = cluster.get_json(&["-n", NS, "persistentvolumeclaims"]);
+    let pvcs = |cluster: &Tenant| -> BTreeMap<String, (String, String)> {
+        let list = cluster.get_json(&["-n", cluster.ns(), "persistentvolumeclaims"]);
         list["items"]
             .as_array()
             .into_iter()
@@ -46,7 +46,7 @@ fn deleting_keeps_the_data_and_creating_again_reuses_it() {
             "Secret/{name} is not owned by the resource"
         );
     }
-    let workloads_before = cluster.get_json(&["-n", NS, WORKLOADS, "-l", INSTANCE_LABEL]);
+    let workloads_before = cluster.get_json(&["-n", cluster.ns(), WORKLOADS, "-l", INSTANCE_LABEL]);
     let workloads_before = workloads_before["items"].as_array().map_or(0, Vec::len);
     eprintln!(
         "[e2e] before deletion: {workloads_before} workloads, {} volumes, generated secrets {}",
@@ -71,7 +71,7 @@ fn deleting_keeps_the_data_and_creating_again_reuses_it() {
     // Delete: the finalizer releases the data, the garbage collector takes the rest.
     let start = Instant::now();
     let out = cluster.kubectl(
-        &["-n", NS, "delete", "wandb", NAME, "--timeout=60s"],
+        &["-n", cluster.ns(), "delete", "wandb", NAME, "--timeout=60s"],
         None,
         Duration::from_secs(90),
     );
@@ -92,7 +92,7 @@ fn deleting_keeps_the_data_and_creating_again_reuses_it() {
         Duration::from_secs(90),
         Duration::from_millis(500),
         || {
-            let workloads = cluster.get_json(&["-n", NS, WORKLOADS]);
+            let workloads = cluster.get_json(&["-n", cluster.ns(), WORKLOADS]);
             let workloads: Vec<String> = workloads["items"]
                 .as_array()
                 .into_iter()

@@ -4,12 +4,12 @@ use super::*;
 
 /// Deletes an object by hand and waits until the operator has recreated it
 /// (a new uid). Returns the new uid and the time since the deletion was sent.
-fn delete_and_wait_repair(cluster: &Cluster, kind: &str, name: &str) -> (String, Duration) {
+fn delete_and_wait_repair(cluster: &Tenant, kind: &str, name: &str) -> (String, Duration) {
     let old = uid_of(cluster, kind, name).unwrap_or_else(|| panic!("{kind}/{name} does not exist"));
     let start = Instant::now();
-    cluster.kubectl_ok(&["-n", NS, "delete", kind, name], None);
+    cluster.kubectl_ok(&["-n", cluster.ns(), "delete", kind, name], None);
     let what = format!("{kind}/{name} recreated after being deleted");
-    let (new, _) = wait_recreated(cluster, NS, kind, name, &old, &what, REPAIR_BOUND);
+    let (new, _) = wait_recreated(cluster, cluster.ns(), kind, name, &old, &what, REPAIR_BOUND);
     let took = start.elapsed();
     report(format!(
         "repair: {kind}/{name} deleted -> recreated in {}",
@@ -20,8 +20,8 @@ fn delete_and_wait_repair(cluster: &Cluster, kind: &str, name: &str) -> (String,
 
 /// After a change by hand was set back: Deployment `deploy` is at
 /// `generation` + 2 (the change and the way back), no more. Returns it.
-fn assert_one_change_and_one_back(cluster: &Cluster, deploy: &str, generation: i64) -> Value {
-    let now = cluster.get_json(&["-n", NS, "deployment", deploy]);
+fn assert_one_change_and_one_back(cluster: &Tenant, deploy: &str, generation: i64) -> Value {
+    let now = cluster.get_json(&["-n", cluster.ns(), "deployment", deploy]);
     assert_eq!(
         int(&now, "/metadata/generation"),
         generation + 2,
@@ -46,10 +46,10 @@ fn hand_made_changes_are_repaired() {
         ("Service", "wandb-app"),
         ("Secret", "wandb-license"),
     ] {
-        let before = cluster.get_json(&["-n", NS, kind, name]);
+        let before = cluster.get_json(&["-n", cluster.ns(), kind, name]);
         let (_, took) = delete_and_wait_repair(&cluster, kind, name);
         latencies.push((format!("delete {kind}/{name}"), took));
-        let after = cluster.get_json(&["-n", NS, kind, name]);
+        let after = cluster.get_json(&["-n", cluster.ns(), kind, name]);
         if kind == "Secret" {
             assert_eq!(
                 before["data"], after["data"],
@@ -105,7 +105,7 @@ fn hand_made_changes_are_repaired() {
         REPAIR_BOUND,
         Duration::from_millis(250),
         || {
-            let events = wandb_e2e::resource_events(&cluster, NS);
+            let events = wandb_e2e::resource_events(&cluster, cluster.ns());
             events
                 .iter()
                 .find(|(t, _, note, _)| t == "Warning" && note.contains(name))
@@ -116,20 +116,20 @@ fn hand_made_changes_are_repaired() {
     eprintln!("[e2e] event: {} {}: {}", event.0, event.1, event.2);
 
     // Edited: replicas of a Deployment no autoscaler drives.
-    let scaled = autoscaled(&cluster, NS);
+    let scaled = autoscaled(&cluster, cluster.ns());
     let deploy = "wandb-app-bc";
     assert!(
         !scaled.contains(deploy),
         "{deploy} is autoscaled: {scaled:?}"
     );
-    let live = cluster.get_json(&["-n", NS, "deployment", deploy]);
+    let live = cluster.get_json(&["-n", cluster.ns(), "deployment", deploy]);
     let replicas = int(&live, "/spec/replicas");
     let generation = int(&live, "/metadata/generation");
     let start = Instant::now();
     cluster.kubectl_ok(
         &[
             "-n",
-            NS,
+            cluster.ns(),
             "scale",
             "deployment",
             deploy,
@@ -142,7 +142,7 @@ fn hand_made_changes_are_repaired() {
         REPAIR_BOUND,
         POLL,
         || {
-            let d = cluster.get_json(&["-n", NS, "deployment", deploy]);
+            let d = cluster.get_json(&["-n", cluster.ns(), "deployment", deploy]);
             match int(&d, "/spec/replicas") {
                 r if r == replicas => Ok(()),
                 r => Err(format!("replicas {r}")),
@@ -165,7 +165,7 @@ fn hand_made_changes_are_repaired() {
     cluster.kubectl_ok(
         &[
             "-n",
-            NS,
+            cluster.ns(),
             "set",
             "env",
             &format!("deployment/{deploy}"),
@@ -180,7 +180,7 @@ fn hand_made_changes_are_repaired() {
         REPAIR_BOUND,
         POLL,
         || {
-            let d = cluster.get_json(&["-n", NS, "deployment", deploy]);
+            let d = cluster.get_json(&["-n", cluster.ns(), "deployment", deploy]);
             match env_value(&d, &cname, &var) {
                 Some(v) if v == value => Ok(()),
                 other => Err(format!("{var}={other:?}")),

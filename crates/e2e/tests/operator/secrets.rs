@@ -11,8 +11,8 @@ pub struct GeneratedSecret {
     pub data: BTreeMap<String, String>,
 }
 
-pub fn generated_secrets(cluster: &Cluster) -> BTreeMap<String, GeneratedSecret> {
-    let list = cluster.get_json(&["-n", NS, "secrets"]);
+pub fn generated_secrets(cluster: &Tenant) -> BTreeMap<String, GeneratedSecret> {
+    let list = cluster.get_json(&["-n", cluster.ns(), "secrets"]);
     let mut out = BTreeMap::new();
     for s in list["items"].as_array().into_iter().flatten() {
         let Some(keys) = s

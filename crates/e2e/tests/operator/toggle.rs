@@ -3,7 +3,7 @@
 use super::*;
 
 /// The (kind, name) of every object of a render, as `Kind/name`, test pods left out.
-fn render_keys(extra: &[&str]) -> BTreeSet<String> {
+fn render_keys(ns: &str, extra: &[&str]) -> BTreeSet<String> {
     let bin = operator_binary();
     let host = format!("global.host={HOST}");
     let license = format!("global.license={LICENSE}");
@@ -14,7 +14,7 @@ fn render_keys(extra: &[&str]) -> BTreeSet<String> {
         &license,
         "--skip-tests",
         "--namespace",
-        NS,
+        ns,
     ];
     args.extend_from_slice(extra);
     render(&bin, &args)
@@ -35,8 +35,8 @@ fn a_component_turned_off_and_on_again() {
     install(&cluster);
 
     // What the renderer says turning weave off removes.
-    let on = render_keys(&[]);
-    let off = render_keys(&["--set", "weave.install=false"]);
+    let on = render_keys(cluster.ns(), &[]);
+    let off = render_keys(cluster.ns(), &["--set", "weave.install=false"]);
     let removed: BTreeSet<String> = on.difference(&off).cloned().collect();
     assert!(
         off.difference(&on).next().is_none(),

@@ -66,7 +66,7 @@ fn a_failed_migration_holds_the_upgrade() {
         ),
         ("0.75.0", "0.76.0", "migrations")
     );
-    let events = wandb_e2e::resource_events(&cluster, NS);
+    let events = wandb_e2e::resource_events(&cluster, cluster.ns());
     assert!(
         events
             .iter()
@@ -96,9 +96,9 @@ fn a_failed_migration_holds_the_upgrade() {
     let upgraded = app_rollout(&cluster);
     assert_ne!(upgraded.0, before.0, "the app did not roll out");
     // In order: the migration completed before the app's new ReplicaSet.
-    let job = cluster.get_json(&["-n", NS, "job", "wandb-app-rename-pre-hook"]);
+    let job = cluster.get_json(&["-n", cluster.ns(), "job", "wandb-app-rename-pre-hook"]);
     let completed = text(&job, "/status/completionTime").to_string();
-    let sets = cluster.get_json(&["-n", NS, "replicasets"]);
+    let sets = cluster.get_json(&["-n", cluster.ns(), "replicasets"]);
     let newest = sets["items"]
         .as_array()
         .into_iter()

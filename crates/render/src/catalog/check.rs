@@ -46,6 +46,7 @@ pub fn check(catalog: &Catalog) -> Result<(), CatalogError> {
     }
     c.config();
     c.routes();
+    c.bridge();
     for key in catalog.sizing.keys() {
         if key != "base" && catalog.service(key).is_none() {
             c.error(
@@ -191,11 +192,13 @@ impl Checker<'_> {
         let routes = &self.catalog.routes;
         for (i, r) in routes.list.iter().enumerate() {
             let at = format!("routes.list[{i}]({})", r.path);
-            if !routes.nginx.order.contains(&r.group) || !routes.ingress_order.contains(&r.group) {
+            // Without nginx locations there is no front proxy to route.
+            let proxied = routes.nginx.order.is_empty() || routes.nginx.order.contains(&r.group);
+            if !proxied || !routes.ingress_order.contains(&r.group) {
                 self.error(
                     format!("{at}.group"),
                     format!(
-                        "group {:?} is not in both routes.nginx.order and routes.ingressOrder: the route would not be written",
+                        "group {:?} is not in routes.ingressOrder and (when it has any) routes.nginx.order: the route would not be written",
                         r.group
                     ),
                 );
@@ -203,6 +206,36 @@ impl Checker<'_> {
             self.source(&format!("{at}.service"), &r.service, Place::Name, false);
             if let Some(c) = &r.when {
                 self.condition(&format!("{at}.when"), c, false);
+            }
+        }
+    }
+
+    fn bridge(&mut self) {
+        let bridge = &self.catalog.server_manifest;
+        let all = bridge
+            .sources
+            .iter()
+            .map(|(k, b)| (format!("serverManifest.sources.{k}"), b))
+            .chain(
+                bridge
+                    .custom_resource
+                    .iter()
+                    .map(|(k, b)| (format!("serverManifest.customResource.{k}"), b)),
+            );
+        for (at, b) in all {
+            if let Some(v) = &b.value {
+                self.entry(&format!("{at}.value"), v, Place::Env, false);
+            }
+            for (field, e) in &b.fields {
+                self.entry(&format!("{at}.fields.{field}"), e, Place::Env, false);
+            }
+            for (i, group) in b.env_groups.iter().enumerate() {
+                if !self.catalog.env_groups.contains_key(group) {
+                    self.error(
+                        format!("{at}.envGroups[{i}]"),
+                        format!("{group:?} is not an env group of the document"),
+                    );
+                }
             }
         }
     }
@@ -317,12 +350,14 @@ fn include_cycle<'c>(
 }
 
 /// Whether `tree` has a key at the path.
+/// Whether the document's values have the key, or an empty map above it
+/// (the user's to fill, as the values check reads it too).
 fn lookup<'a>(tree: &Value, keys: impl Iterator<Item = &'a String>) -> bool {
     let mut node = tree;
     for key in keys {
         match node.get(key) {
             Some(child) => node = child,
-            None => return false,
+            None => return node.as_object().is_some_and(|m| m.is_empty()),
         }
     }
     true

@@ -8,6 +8,7 @@
 //! and the operator (a ConfigMap the resource names) take another. A
 //! document is checked strictly when it loads: every error names its place.
 
+mod bridge;
 mod check;
 mod condition;
 mod config;
@@ -20,6 +21,7 @@ mod source;
 #[cfg(test)]
 mod tests;
 
+pub use bridge::{Bridge, Bridged};
 pub use condition::Condition;
 pub use config::{ConfigObject, EnvGroup, Layer, NamedEntry};
 pub use facts::Fact;
@@ -36,7 +38,7 @@ use serde_json::Value;
 use wandb_values::Sizing;
 
 use crate::objects::Phase;
-use ordered::OrderedMap;
+pub use ordered::OrderedMap;
 
 /// The built-in document, as `wandb-operator catalog` prints it.
 pub const BUILTIN_YAML: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog.yaml"));
@@ -97,8 +99,34 @@ pub struct Catalog {
     pub routes: Routes,
     /// Sizing by values key; `base` applies to all.
     pub sizing: BTreeMap<String, BTreeMap<String, Sizing>>,
+    /// How W&B's server manifests map onto this document's install.
+    pub server_manifest: Bridge,
     /// What it adds to the values (see [`Catalog::additions`]).
     additions: wandb_values::Additions,
+}
+
+/// A document's parts, before it is checked.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    pub release: String,
+    pub values: Value,
+    pub layers: Vec<Layer>,
+    pub env_groups: BTreeMap<String, EnvGroup>,
+    pub services: Vec<(String, Service)>,
+    pub store_env: BTreeMap<String, EnvGroup>,
+    pub config_maps: Vec<(String, ConfigObject)>,
+    pub secrets: Vec<(String, ConfigObject)>,
+    pub routes: Routes,
+    pub sizing: BTreeMap<String, BTreeMap<String, Sizing>>,
+    pub server_manifest: Bridge,
+    /// The values keys of another release's services that this one does
+    /// not have (a W&B version's manifest without them).
+    pub absent: Vec<String>,
+    /// Services whose values blocks take only a service's own keys (a
+    /// server manifest's applications).
+    pub plain_services: Vec<String>,
+    /// Services that run only when one of their features is on.
+    pub gated: Vec<(String, Vec<String>)>,
 }
 
 /// The document as written.
@@ -123,6 +151,8 @@ struct Document {
     routes: Routes,
     #[serde(default)]
     sizing: BTreeMap<String, BTreeMap<String, Sizing>>,
+    #[serde(default)]
+    server_manifest: Bridge,
 }
 
 static BUILTIN: LazyLock<Result<Catalog, CatalogError>> =
@@ -166,18 +196,12 @@ impl Catalog {
     }
 
     fn from_document(doc: Document) -> Result<Catalog, CatalogError> {
-        let values = match doc.values {
-            Value::Null => Value::Object(Default::default()),
-            v => v,
-        };
-        let additions = wandb_values::Additions {
-            defaults: values.clone(),
-            services: doc.services.0.iter().map(|(k, _)| k.clone()).collect(),
-        };
-        let catalog = Catalog {
+        Catalog::from_parts(Parts {
             release: doc.release,
-            values,
-            additions,
+            values: match doc.values {
+                Value::Null => Value::Object(Default::default()),
+                v => v,
+            },
             layers: doc.layers,
             env_groups: doc.env_groups,
             services: doc.services.0,
@@ -186,9 +210,62 @@ impl Catalog {
             secrets: doc.secrets.0,
             routes: doc.routes,
             sizing: doc.sizing,
+            server_manifest: doc.server_manifest,
+            absent: Vec::new(),
+            plain_services: Vec::new(),
+            gated: Vec::new(),
+        })
+    }
+
+    /// A document from its parts, checked.
+    pub fn from_parts(parts: Parts) -> Result<Catalog, CatalogError> {
+        let sizes: std::collections::BTreeSet<&String> =
+            parts.sizing.values().flat_map(|s| s.keys()).collect();
+        let additions = wandb_values::Additions {
+            defaults: parts.values.clone(),
+            services: parts.services.iter().map(|(k, _)| k.clone()).collect(),
+            sizes: sizes.into_iter().cloned().collect(),
+            absent: parts.absent.clone(),
+            plain_services: parts.plain_services.clone(),
+            gated: parts.gated.clone(),
+            release: parts.release.clone(),
+        };
+        let catalog = Catalog {
+            release: parts.release,
+            values: parts.values,
+            additions,
+            layers: parts.layers,
+            env_groups: parts.env_groups,
+            services: parts.services,
+            store_env: parts.store_env,
+            config_maps: parts.config_maps,
+            secrets: parts.secrets,
+            routes: parts.routes,
+            sizing: parts.sizing,
+            server_manifest: parts.server_manifest,
         };
         check::check(&catalog)?;
         Ok(catalog)
+    }
+
+    /// Its parts, to make another document of (a server manifest's).
+    pub fn to_parts(&self) -> Parts {
+        Parts {
+            release: self.release.clone(),
+            values: self.values.clone(),
+            layers: self.layers.clone(),
+            env_groups: self.env_groups.clone(),
+            services: self.services.clone(),
+            store_env: self.store_env.clone(),
+            config_maps: self.config_maps.clone(),
+            secrets: self.secrets.clone(),
+            routes: self.routes.clone(),
+            sizing: self.sizing.clone(),
+            server_manifest: self.server_manifest.clone(),
+            absent: self.additions.absent.clone(),
+            plain_services: self.additions.plain_services.clone(),
+            gated: self.additions.gated.clone(),
+        }
     }
 
     pub fn service(&self, key: &str) -> Option<&Service> {

@@ -74,6 +74,12 @@ pub enum Source {
     Fact(Fact),
     /// The parts' texts, one after the other.
     Concat(Vec<Source>),
+    /// The texts of the parts that give one, joined by the separator (a
+    /// server manifest's list of sources, each resolved or skipped).
+    Join {
+        parts: Vec<Source>,
+        separator: String,
+    },
     /// The first entry whose condition holds; nothing when none does.
     OneOf(Vec<Entry>),
     /// A random value of this many alphanumerics, made once (Secrets only).
@@ -114,6 +120,7 @@ pub const KINDS: &[&str] = &[
     "resource",
     "fact",
     "concat",
+    "join",
     "oneOf",
     "generated",
 ];
@@ -126,7 +133,7 @@ impl Source {
     pub fn is_text(&self) -> bool {
         match self {
             Source::Text(_) | Source::Value { .. } | Source::Fact(_) => true,
-            Source::Concat(parts) => parts.iter().all(Source::is_text),
+            Source::Concat(parts) | Source::Join { parts, .. } => parts.iter().all(Source::is_text),
             Source::OneOf(entries) => entries.iter().all(|e| e.source.is_text()),
             _ => false,
         }
@@ -152,7 +159,9 @@ impl Source {
                 name.visit(f);
                 key.visit(f);
             }
-            Source::Concat(parts) => parts.iter().for_each(|p| p.visit(f)),
+            Source::Concat(parts) | Source::Join { parts, .. } => {
+                parts.iter().for_each(|p| p.visit(f))
+            }
             Source::OneOf(entries) => entries.iter().for_each(|e| e.source.visit(f)),
             _ => {}
         }
@@ -247,6 +256,7 @@ fn options(kind: &str) -> &'static [&'static str] {
     match kind {
         "value" => &["format", "default", "as"],
         "valueOrRef" => &["plain"],
+        "join" => &["separator"],
         _ => &[],
     }
 }
@@ -310,6 +320,15 @@ fn parse_kind(kind: &str, map: &Map<String, Value>) -> Result<Source, String> {
                 .map(|(i, part)| parse_source(part).map_err(|e| format!("concat[{i}]: {e}")))
                 .collect::<Result<_, _>>()?,
         ),
+        "join" => Source::Join {
+            parts: list(arg)
+                .map_err(at)?
+                .iter()
+                .enumerate()
+                .map(|(i, part)| parse_source(part).map_err(|e| format!("join[{i}]: {e}")))
+                .collect::<Result<_, _>>()?,
+            separator: optional_string(map, "separator")?.unwrap_or_else(|| ",".into()),
+        },
         "oneOf" => Source::OneOf(
             list(arg)
                 .map_err(at)?

@@ -125,7 +125,7 @@ fn a_broken_document_is_refused_naming_its_place() {
             "a route in no order",
             refused(|t| t["routes"]["list"][0]["group"] = json!("roots")),
             "routes.list[0](/).group",
-            "group \"roots\" is not in both",
+            "group \"roots\" is not in routes.ingressOrder",
         ),
         (
             "sizing for no service",

@@ -6,7 +6,11 @@ use crate::objects::Manifest;
 
 use super::config_map;
 
+/// The front proxy's configuration, when the document routes through one.
 pub(super) fn nginx(ctx: &Ctx) -> Vec<Manifest> {
+    if ctx.catalog.routes.nginx.order.is_empty() {
+        return Vec::new();
+    }
     vec![config_map(
         ctx,
         "nginx",

@@ -1,0 +1,243 @@
+//! W&B's server manifests (the v2 format W&B publishes for each W&B Server
+//! version) read into a release document: the render does not know which
+//! kind of document it got.
+//!
+//! The translation keeps the base document's install (its stores, their
+//! ConfigMaps and Secrets, the credentials, the bridge) and takes the
+//! manifest's applications, migrations, env groups, generated Secrets,
+//! files, routes and sizing in place of the base document's services:
+//!
+//! - an application is a service under its `legacyKey` (else its name), so
+//!   that a chart user's block for it (replicas, resources, env, extraEnv,
+//!   scheduling, probes, `containers.*`) applies as in chart mode; its
+//!   features gate it (`serverManifest.features.<name>`, the manifest's
+//!   values as defaults);
+//! - an env var's sources resolve through the base document's bridge
+//!   (`serverManifest` section); a var whose sources give nothing takes its
+//!   `defaultValue` or is left out, as W&B's v2 operator does;
+//! - a migration is a Job of the migrations stage, run before the services;
+//! - a generated secret is a Secret the operator makes once, key `key`.
+
+mod apps;
+mod env;
+mod model;
+
+pub use env::unbridged;
+pub use model::ServerManifest;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::catalog::{Catalog, CatalogError, ConfigObject, Entry, OrderedMap, Routes, Source};
+
+/// What is wrong with reading a manifest, and where.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{path}: cannot read it: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: no manifest YAML files in the directory")]
+    Empty { path: PathBuf },
+}
+
+/// A manifest from a directory of YAML files (`manifest.yaml` and
+/// `sizing.yaml`, as W&B ships them, merged in name order as v2 merges
+/// them) or from one file.
+pub fn read(path: &Path) -> Result<ServerManifest, ManifestError> {
+    let read_file = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|source| ManifestError::Read {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    if !path.is_dir() {
+        return parse(path, &read_file(path)?);
+    }
+    let entries = std::fs::read_dir(path).map_err(|source| ManifestError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(ManifestError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut manifest = ServerManifest::default();
+    for file in files {
+        let part = parse(&file, &read_file(&file)?)?;
+        merge(&mut manifest, part);
+    }
+    Ok(manifest)
+}
+
+/// One file of a manifest, typed; the error names the place.
+pub fn parse(path: &Path, text: &str) -> Result<ServerManifest, ManifestError> {
+    let invalid = |message: String| ManifestError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut tree: Value =
+        wandb_values::load::parse_yaml("manifest", text).map_err(|p| invalid(p.message))?;
+    drop_nulls(&mut tree);
+    serde_path_to_error::deserialize(tree).map_err(|e| {
+        let place = e.path().to_string();
+        invalid(format!("{place}: {}", e.into_inner()))
+    })
+}
+
+/// Leaves out the keys whose value is null: v2 reads them as absent (0.83.0's
+/// manifests have a `commonEnvs:` with nothing after it).
+fn drop_nulls(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+/// Lays a later file of a manifest over the ones before, as v2 does: maps
+/// merged key by key, an application's sizing and common envs added to the
+/// same application's.
+fn merge(into: &mut ServerManifest, part: ServerManifest) {
+    into.features.extend(part.features);
+    if into.generated_secrets.is_empty() {
+        into.generated_secrets = part.generated_secrets;
+    }
+    into.common_envvars.extend(part.common_envvars);
+    into.common_volume_mounts.extend(part.common_volume_mounts);
+    if into.kafka.topics.is_empty() {
+        into.kafka.topics = part.kafka.topics;
+    }
+    into.migrations.extend(part.migrations);
+    into.bucket.extend(part.bucket);
+    for (name, app) in part.applications {
+        match into.applications.get_mut(&name) {
+            Some(existing) => {
+                existing.sizing.extend(app.sizing);
+                for env in app.common_envs {
+                    if !existing.common_envs.contains(&env) {
+                        existing.common_envs.push(env);
+                    }
+                }
+                if app.ingress.is_some() {
+                    existing.ingress = app.ingress;
+                }
+            }
+            None => {
+                into.applications.insert(name, app);
+            }
+        }
+    }
+}
+
+/// The W&B Server version a manifest describes: the tag most of its
+/// applications' images carry (the manifest has no field for it).
+pub fn version(manifest: &ServerManifest) -> Option<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for app in manifest.applications.values() {
+        if !app.image.tag.is_empty() {
+            *counts.entry(app.image.tag.as_str()).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(tag, _)| tag.to_string())
+}
+
+/// The release document of a manifest, on the base document's install.
+/// `version` names it (`W&B Server 0.84.0`).
+pub fn catalog(
+    manifest: &ServerManifest,
+    version: &str,
+    base: &Catalog,
+) -> Result<Catalog, CatalogError> {
+    let mut parts = base.to_parts();
+    let base_services: Vec<String> = parts.services.iter().map(|(k, _)| k.clone()).collect();
+    let is_infra = |o: &ConfigObject| !base_services.contains(&o.component);
+    parts.release = format!("W&B Server {version} (its server manifest)");
+    parts.config_maps.retain(|(_, o)| is_infra(o));
+    parts.secrets.retain(|(_, o)| is_infra(o));
+    parts.sizing.retain(|k, _| k == "base");
+    for (name, vars) in &manifest.common_envvars {
+        let group = env::group(manifest, base, vars)?;
+        parts.env_groups.insert(env::group_name(name), group);
+    }
+    let translated = apps::translate(manifest, base)?;
+    parts.absent = base_services
+        .iter()
+        .filter(|k| !translated.services.iter().any(|(s, _)| s == *k))
+        .cloned()
+        .collect();
+    parts.services = translated.services;
+    parts.plain_services = parts.services.iter().map(|(k, _)| k.clone()).collect();
+    parts.gated = manifest
+        .applications
+        .values()
+        .filter(|a| !a.features.is_empty())
+        .map(|a| (apps::key_of(a).to_string(), a.features.clone()))
+        .collect();
+    parts.config_maps.extend(translated.config_maps);
+    parts.sizing.extend(translated.sizing);
+    parts.routes = Routes {
+        nginx: Default::default(),
+        ingress_order: translated.route_order,
+        list: translated.routes,
+    };
+    for secret in &manifest.generated_secrets {
+        let data = BTreeMap::from([(
+            "key".to_string(),
+            Entry::plain(Source::Generated(secret.length.max(1))),
+        )]);
+        parts.secrets.push((
+            env::generated_secret_name(secret),
+            ConfigObject {
+                component: "generated".into(),
+                when: None,
+                phase: Default::default(),
+                data: OrderedMap(data.into_iter().collect()),
+            },
+        ));
+    }
+    if let Value::Object(values) = &mut parts.values {
+        // A service's block is the manifest's: the chart's keys of the
+        // same service (its pubSub, its cache) mean nothing to it.
+        for (key, block) in translated.values {
+            values.insert(key, block);
+        }
+        // Every feature a gate names is a key, off unless the manifest says.
+        let named = manifest
+            .applications
+            .values()
+            .flat_map(|a| &a.features)
+            .chain(manifest.kafka.topics.iter().flat_map(|t| &t.features));
+        let mut features: serde_json::Map<String, Value> =
+            named.map(|f| (f.clone(), Value::Bool(false))).collect();
+        features.extend(
+            manifest
+                .features
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Bool(*v))),
+        );
+        // An empty map: the user's to fill with v2 resource fields.
+        values.insert(
+            "serverManifest".into(),
+            serde_json::json!({"features": features, "customResource": {}}),
+        );
+    }
+    Catalog::from_parts(parts)
+}
