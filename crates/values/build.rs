@@ -4,7 +4,8 @@
 //!   a fraction of the time of parsing YAML); `defaults.yaml` stays the
 //!   source, commented for readers;
 //! - the schema the values are checked against: `schema.json` with only the
-//!   keywords `check` reads (no descriptions), a quarter of its size.
+//!   keywords `check` reads (no descriptions), a quarter of its size, its
+//!   `$defs` apart (a check parses only those it reaches).
 
 use std::path::PathBuf;
 
@@ -22,8 +23,25 @@ fn main() {
 
     let schema = std::fs::read_to_string("schema.json").expect("reading schema.json");
     let schema: Value = serde_json::from_str(&schema).expect("schema.json is valid JSON");
-    let json = serde_json::to_string(&for_checks(&schema)).expect("schema as JSON");
+    let mut checked = for_checks(&schema);
+    // The `$defs` apart, each its own text, parsed when a check first
+    // reaches it (`check::definition`).
+    let definitions = match checked.as_object_mut().and_then(|o| o.remove("$defs")) {
+        Some(Value::Object(defs)) => defs,
+        _ => Map::new(),
+    };
+    let json = serde_json::to_string(&checked).expect("schema as JSON");
     std::fs::write(out.join("check-schema.json"), json).expect("writing check-schema.json");
+    let mut names: Vec<&String> = definitions.keys().collect();
+    names.sort();
+    let mut rust =
+        String::from("/// Made by build.rs.\nstatic DEFINITIONS: &[(&str, &str)] = &[\n");
+    for name in names {
+        let text = serde_json::to_string(&definitions[name]).expect("a definition as JSON");
+        rust.push_str(&format!("    ({name:?}, {text:?}),\n"));
+    }
+    rust.push_str("];\n");
+    std::fs::write(out.join("check-definitions.rs"), rust).expect("writing check-definitions.rs");
 }
 
 /// The keywords of a schema that `check` reads; the rest (descriptions,

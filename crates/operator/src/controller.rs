@@ -49,7 +49,11 @@ pub async fn ensure_crd(client: &Client) -> Result<(), kube::Error> {
     let apply = {
         let values_schema = wandb_values::check::full_schema();
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        request.patch(crd::NAME, &params, &Patch::Apply(crd::document(&values_schema)))
+        request.patch(
+            crd::NAME,
+            &params,
+            &Patch::Apply(crd::document(&values_schema)),
+        )
     }
     .map_err(kube::Error::BuildRequest)?;
     let mut crd: CrdStatus = client.request(apply).await?;
@@ -78,8 +82,9 @@ struct CrdStatus {
 
 #[derive(serde::Deserialize, Default)]
 struct CrdConditions {
+    /// `null` in a CRD just created.
     #[serde(default)]
-    conditions: Vec<CrdCondition>,
+    conditions: Option<Vec<CrdCondition>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -94,6 +99,7 @@ impl CrdStatus {
         self.status.as_ref().is_some_and(|s| {
             s.conditions
                 .iter()
+                .flatten()
                 .any(|c| c.type_ == "Established" && c.status == "True")
         })
     }
@@ -396,6 +402,25 @@ mod tests {
     use super::*;
     use futures::stream::FuturesUnordered;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The API server's answer to applying a new CRD has `conditions: null`
+    /// (reading it as a list stopped the operator at start).
+    #[test]
+    fn a_crd_status_is_read_with_or_without_conditions() {
+        let read =
+            |v: serde_json::Value| serde_json::from_value::<CrdStatus>(v).map(|s| s.established());
+        let new = serde_json::json!({"kind": "CustomResourceDefinition", "spec": {"big": [1, 2]},
+            "status": {"conditions": null, "acceptedNames": {"kind": ""}}});
+        assert!(matches!(read(new), Ok(false)));
+        assert!(matches!(read(serde_json::json!({})), Ok(false)));
+        let established = serde_json::json!({"status": {"conditions": [
+            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts"},
+            {"type": "Established", "status": "True"}]}});
+        assert!(matches!(read(established), Ok(true)));
+        let not_yet = serde_json::json!({"status": {"conditions": [
+            {"type": "Established", "status": "False"}]}});
+        assert!(matches!(read(not_yet), Ok(false)));
+    }
 
     #[test]
     fn retries_back_off_exponentially_up_to_five_minutes() {

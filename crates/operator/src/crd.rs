@@ -236,7 +236,8 @@ fn openapi_schema(values: &Value) -> Node<'_> {
         serde_json::to_value(Node::Map(structural(&schema, &schema))).unwrap_or_default()
     };
     let retention = serde_json::to_value(schemars::schema_for!(Retention)).unwrap_or_default();
-    let mut catalog = serde_json::to_value(schemars::schema_for!(CatalogSource)).unwrap_or_default();
+    let mut catalog =
+        serde_json::to_value(schemars::schema_for!(CatalogSource)).unwrap_or_default();
     catalog["description"] = "The release document the install runs (every W&B service, env var, ConfigMap and route, as `wandb-operator catalog` prints the built-in one), from a ConfigMap in the resource's namespace; the built-in one when unset. A document that cannot be read changes nothing that runs: `Ready` says why.".into();
     let status =
         serde_json::to_value(schemars::schema_for!(WeightsAndBiasesStatus)).unwrap_or_default();
@@ -267,7 +268,10 @@ fn openapi_schema(values: &Value) -> Node<'_> {
     ]);
     let top = Shallow::from([
         ("type".to_string(), Node::Owned("object".into())),
-        ("description".to_string(), Node::Owned("A W&B Server install.".into())),
+        (
+            "description".to_string(),
+            Node::Owned("A W&B Server install.".into()),
+        ),
         (
             "properties".to_string(),
             Node::Map(Shallow::from([

@@ -104,16 +104,18 @@ pub(super) async fn apply_in_stages(
         // The objects of a stage do not depend on one another: they go to
         // the API a few at once, the stage taking about as long as its
         // slowest request rather than their sum.
-        let visits: Vec<Result<Visit, Error>> = futures::stream::iter(
-            objects.iter_mut().filter(|o| o.stage == stage),
-        )
-        .map(|o| {
+        // (The futures are made in a loop rather than by a closure over the
+        // objects: the reconcile's future must stay `Send`, which a closure
+        // taking `&mut DesiredObject` of any lifetime defeats.)
+        let mut pending = Vec::new();
+        for o in objects.iter_mut().filter(|o| o.stage == stage) {
             let floor = floors.get(&o.key()).copied();
-            visit(wandb, ctx, o, held, floor, mine, &established)
-        })
-        .buffered(REQUESTS_AT_ONCE)
-        .collect()
-        .await;
+            pending.push(visit(wandb, ctx, o, held, floor, mine, &established));
+        }
+        let visits: Vec<Result<Visit, Error>> = futures::stream::iter(pending)
+            .buffered(REQUESTS_AT_ONCE)
+            .collect()
+            .await;
         let in_stage = objects.iter().filter(|o| o.stage == stage);
         for (o, visit) in in_stage.zip(visits) {
             match visit? {
