@@ -57,6 +57,8 @@ pub async fn ensure_crd(client: &Client) -> Result<(), kube::Error> {
     }
     .map_err(kube::Error::BuildRequest)?;
     let mut crd: CrdStatus = client.request(apply).await?;
+    // The CRD as sent and as answered (a megabyte each) are freed.
+    crate::memory::release_free_pages();
     // Wait (briefly) until the API serves it.
     for _ in 0..50 {
         if crd.established() {
@@ -271,6 +273,8 @@ pub async fn reconcile(wandb: Arc<WeightsAndBiases>, ctx: Arc<Context>) -> Resul
             result: label.into(),
         })
         .inc();
+    // What the reconcile read and rendered is freed now (see `memory`).
+    crate::memory::release_free_pages();
     result
 }
 
