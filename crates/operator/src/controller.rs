@@ -37,30 +37,74 @@ pub struct Scope {
 
 /// Applies the operator's own CRD, so that upgrading the operator upgrades
 /// the CRD too (Helm does not upgrade CRDs).
+///
+/// The CRD is written while it is sent, and of the answers only the status
+/// is read: as a tree, the CRD took megabytes, which the operator's heap
+/// kept long after it was applied.
 pub async fn ensure_crd(client: &Client) -> Result<(), kube::Error> {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = crd::crd();
-    let name = crd.name_any();
-    crds.patch(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&crd),
-    )
-    .await?;
+    let request = kube::core::Request::new(format!(
+        "/apis/{}/customresourcedefinitions",
+        <CustomResourceDefinition as kube::Resource>::api_version(&())
+    ));
+    let apply = {
+        let values_schema = wandb_values::check::full_schema();
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        request.patch(
+            crd::NAME,
+            &params,
+            &Patch::Apply(crd::document(&values_schema)),
+        )
+    }
+    .map_err(kube::Error::BuildRequest)?;
+    let mut crd: CrdStatus = client.request(apply).await?;
+    // The CRD as sent and as answered (a megabyte each) are freed.
+    crate::memory::release_free_pages();
     // Wait (briefly) until the API serves it.
     for _ in 0..50 {
-        if let Ok(c) = crds.get(&name).await {
-            let established = c.status.and_then(|s| s.conditions).is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c.type_ == "Established" && c.status == "True")
-            });
-            if established {
-                return Ok(());
-            }
+        if crd.established() {
+            return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+        let get = request
+            .get(crd::NAME, &Default::default())
+            .map_err(kube::Error::BuildRequest)?;
+        if let Ok(read) = client.request(get).await {
+            crd = read;
+        }
     }
     Ok(())
+}
+
+/// What [`ensure_crd`] reads of the CRD: its conditions, the rest skipped.
+#[derive(serde::Deserialize, Default)]
+struct CrdStatus {
+    #[serde(default)]
+    status: Option<CrdConditions>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct CrdConditions {
+    /// `null` in a CRD just created.
+    #[serde(default)]
+    conditions: Option<Vec<CrdCondition>>,
+}
+
+#[derive(serde::Deserialize)]
+struct CrdCondition {
+    #[serde(rename = "type")]
+    type_: String,
+    status: String,
+}
+
+impl CrdStatus {
+    fn established(&self) -> bool {
+        self.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .flatten()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+        })
+    }
 }
 
 /// A watch of one managed kind that fills its cache as it is polled.
@@ -229,6 +273,8 @@ pub async fn reconcile(wandb: Arc<WeightsAndBiases>, ctx: Arc<Context>) -> Resul
             result: label.into(),
         })
         .inc();
+    // What the reconcile read and rendered is freed now (see `memory`).
+    crate::memory::release_free_pages();
     result
 }
 
@@ -361,6 +407,25 @@ mod tests {
     use super::*;
     use futures::stream::FuturesUnordered;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The API server's answer to applying a new CRD has `conditions: null`
+    /// (reading it as a list stopped the operator at start).
+    #[test]
+    fn a_crd_status_is_read_with_or_without_conditions() {
+        let read =
+            |v: serde_json::Value| serde_json::from_value::<CrdStatus>(v).map(|s| s.established());
+        let new = serde_json::json!({"kind": "CustomResourceDefinition", "spec": {"big": [1, 2]},
+            "status": {"conditions": null, "acceptedNames": {"kind": ""}}});
+        assert!(matches!(read(new), Ok(false)));
+        assert!(matches!(read(serde_json::json!({})), Ok(false)));
+        let established = serde_json::json!({"status": {"conditions": [
+            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts"},
+            {"type": "Established", "status": "True"}]}});
+        assert!(matches!(read(established), Ok(true)));
+        let not_yet = serde_json::json!({"status": {"conditions": [
+            {"type": "Established", "status": "False"}]}});
+        assert!(matches!(read(not_yet), Ok(false)));
+    }
 
     #[test]
     fn retries_back_off_exponentially_up_to_five_minutes() {

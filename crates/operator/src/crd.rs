@@ -5,16 +5,15 @@
 //! wrong type is refused at admission and `kubectl explain` documents them),
 //! and unknown keys are kept rather than pruned, to be reported as warnings.
 
-use std::collections::BTreeMap;
+mod structural;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+use structural::{Node, Shallow, structural};
 
 /// A W&B Server install.
 #[derive(CustomResource, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
@@ -171,300 +170,117 @@ fn conditions_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
+/// The CRD's name.
+pub const NAME: &str = "weightsandbiases.apps.wandb.com";
+
 /// The CustomResourceDefinition, with its schema.
 pub fn crd() -> CustomResourceDefinition {
     use kube::CustomResourceExt;
-    let mut crd = WeightsAndBiases::crd();
-    let schema = openapi_schema();
-    for version in &mut crd.spec.versions {
-        version.schema = Some(
-            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceValidation {
-                open_api_v3_schema: Some(schema.clone()),
-            },
-        );
-    }
-    crd
-}
-
-/// The whole resource's schema.
-fn openapi_schema() -> JSONSchemaProps {
-    let values = structural(
-        &wandb_values::check::SCHEMA,
-        &wandb_values::check::SCHEMA,
-        0,
-    );
-    let retention = schemars::schema_for!(Retention);
-    let catalog = schemars::schema_for!(CatalogSource);
-    let status = schemars::schema_for!(WeightsAndBiasesStatus);
-    let retention = serde_json::to_value(&retention).unwrap_or_default();
-    let mut catalog = serde_json::to_value(&catalog).unwrap_or_default();
-    catalog["description"] = "The release document the install runs (every W&B service, env var, ConfigMap and route, as `wandb-operator catalog` prints the built-in one), from a ConfigMap in the resource's namespace; the built-in one when unset. A document that cannot be read changes nothing that runs: `Ready` says why.".into();
-    let status = serde_json::to_value(&status).unwrap_or_default();
-    let mut values = values;
-    if let Value::Object(m) = &mut values {
-        m.insert(
-            "description".into(),
-            "Values of the install: the keys of the operator-wandb Helm chart.".into(),
-        );
-    }
-    let schema = json!({
-        "type": "object",
-        "description": "A W&B Server install.",
-        "properties": {
-            "spec": {
-                "type": "object",
-                "properties": {
-                    "values": values,
-                    "chart": {
-                        "description": "Accepted for resources written for W&B's Go operator, and ignored.",
-                        "x-kubernetes-preserve-unknown-fields": true
-                    },
-                    "retention": structural(&retention, &retention, 0),
-                    "catalog": structural(&catalog, &catalog, 0),
-                    "paused": {
-                        "type": "boolean",
-                        "description": "The operator writes nothing for this install while true (as does the annotation apps.wandb.com/paused: \"true\"), and repairs what drifted meanwhile once it is false again."
-                    },
-                    "stopped": {
-                        "type": "boolean",
-                        "description": "Every W&B service scaled to zero (their autoscalers removed, their CronJobs suspended) while true; the stores and their data keep running. False again brings the replicas back."
-                    },
-                }
-            },
-            "status": structural(&status, &status, 0),
-        }
-    });
+    let full = wandb_values::check::full_schema();
+    let document = serde_json::to_value(document(&full));
     // The schema is built from our own types; if it does not convert, that
     // is a defect caught by the unit tests.
-    serde_json::from_value(schema).unwrap_or_default()
+    document
+        .and_then(serde_json::from_value)
+        .unwrap_or_else(|_| WeightsAndBiases::crd())
 }
 
-/// Fields of JSON Schema that a CRD's structural schema keeps.
-const KEPT: &[&str] = &[
-    "description",
-    "format",
-    "enum",
-    "minimum",
-    "maximum",
-    "pattern",
-    "required",
-    "x-kubernetes-int-or-string",
-    "x-kubernetes-preserve-unknown-fields",
-];
-
-/// Converts a schemars schema to a Kubernetes structural schema: `$ref`s
-/// inlined, `Option<T>` as nullable, a choice of types as `any`, objects
-/// keeping unknown fields, and Kubernetes' own types without their long
-/// descriptions (our values keep theirs).
-fn structural(node: &Value, root: &Value, depth: usize) -> Value {
-    structural_in(node, root, depth, false)
-}
-
-/// Anything: what a node is when its schema cannot be kept.
-fn any() -> Value {
-    json!({"x-kubernetes-preserve-unknown-fields": true})
-}
-
-fn structural_in(node: &Value, root: &Value, depth: usize, in_k8s: bool) -> Value {
-    if depth > 40 {
-        return any();
-    }
-    let Value::Object(obj) = node else {
-        // `true` (anything) or `false`.
-        return any();
+/// The CRD as it is written (`serde_json::to_vec`), from the values' JSON
+/// schema with its descriptions (`wandb_values::check::full_schema`): its
+/// schema is converted while it is written, never whole in memory (it is
+/// about 800 KB of JSON, megabytes as a tree).
+pub fn document(values_schema: &Value) -> impl Serialize + '_ {
+    use kube::CustomResourceExt;
+    let schema = openapi_schema(values_schema);
+    let Ok(Value::Object(crd)) = serde_json::to_value(WeightsAndBiases::crd()) else {
+        return Node::Owned(Value::Null);
     };
-    if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
-        return structural_ref(obj, reference, root, depth, in_k8s);
-    }
-    if let Some(branches) = obj
-        .get("anyOf")
-        .or_else(|| obj.get("oneOf"))
-        .and_then(Value::as_array)
-    {
-        return structural_branches(obj, branches, root, depth, in_k8s);
-    }
-    let mut out = kept_fields(obj, in_k8s);
-    let types = schema_types(obj);
-    if types.contains(&"null") {
-        out.insert("nullable".into(), true.into());
-    }
-    let real: Vec<&&str> = types.iter().filter(|t| **t != "null").collect();
-    if out.contains_key("x-kubernetes-int-or-string") {
-        out.remove("format");
-        return Value::Object(out);
-    }
-    match real.as_slice() {
-        [] => {
-            out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
-        }
-        [t] => {
-            out.insert("type".into(), Value::String(t.to_string()));
-        }
-        _ => {
-            // Several types: accepted as they come, checked by the operator.
-            out.remove("format");
-            out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
-            return Value::Object(out);
-        }
-    }
-    match real.first().map(|t| **t) {
-        Some("object") => structural_object(obj, &mut out, root, depth, in_k8s),
-        Some("array") => {
-            let items = obj
-                .get("items")
-                .map_or_else(any, |i| structural_in(i, root, depth + 1, in_k8s));
-            out.insert("items".into(), items);
-        }
-        _ => {}
-    }
-    // `required` only makes sense with properties, and a required key that
-    // has a default in our types would refuse partial values.
-    out.remove("required");
-    Value::Object(out)
-}
-
-/// A `$ref`: Kubernetes' own types become a bare object (or array), ours are
-/// inlined; the referring node's description wins.
-fn structural_ref(
-    obj: &Map<String, Value>,
-    reference: &str,
-    root: &Value,
-    depth: usize,
-    in_k8s: bool,
-) -> Value {
-    let target = reference.strip_prefix('#').and_then(|p| root.pointer(p));
-    if reference.contains("io.k8s.")
-        && !reference.contains("Quantity")
-        && !reference.contains("IntOrString")
-    {
-        // Kubernetes' own types (affinity, tolerations, security
-        // contexts, ...) are checked by the operator when it types the
-        // values; inlining their schemas in every component would make
-        // the CRD megabytes long.
-        let kind = target
-            .and_then(|t| t.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("object");
-        let mut out = json!({"type": kind, "x-kubernetes-preserve-unknown-fields": true});
-        if kind == "array" {
-            out = json!({"type": "array", "items": {"x-kubernetes-preserve-unknown-fields": true}});
-        }
-        if let Some(d) = obj.get("description") {
-            out["description"] = d.clone();
-        }
-        return out;
-    }
-    let k8s = in_k8s || reference.contains("io.k8s.");
-    let mut out = match target {
-        Some(t) => structural_in(t, root, depth + 1, k8s),
-        None => any(),
+    let mut top: Shallow = crd.into_iter().map(|(k, v)| (k, Node::Owned(v))).collect();
+    let Some(Node::Owned(Value::Object(mut spec))) = top.remove("spec") else {
+        return Node::Map(top);
     };
-    if let (Some(d), Value::Object(m)) = (obj.get("description"), &mut out) {
-        m.insert("description".into(), d.clone());
-    }
-    out
-}
-
-/// `anyOf`/`oneOf`: one type besides null is that type, nullable (how
-/// schemars writes `Option<T>`); a real choice of types is anything.
-fn structural_branches(
-    obj: &Map<String, Value>,
-    branches: &[Value],
-    root: &Value,
-    depth: usize,
-    in_k8s: bool,
-) -> Value {
-    let non_null: Vec<&Value> = branches
-        .iter()
-        .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
+    let versions = match spec.remove("versions") {
+        Some(Value::Array(versions)) => versions,
+        _ => Vec::new(),
+    };
+    let versions = versions
+        .into_iter()
+        .map(|version| {
+            let Value::Object(version) = version else {
+                return Node::Owned(version);
+            };
+            let mut version: Shallow = version
+                .into_iter()
+                .map(|(k, v)| (k, Node::Owned(v)))
+                .collect();
+            let validation = Shallow::from([("openAPIV3Schema".to_string(), schema.clone())]);
+            version.insert("schema".into(), Node::Map(validation));
+            Node::Map(version)
+        })
         .collect();
-    let mut out = if non_null.len() == 1 {
-        let mut inner = structural_in(non_null[0], root, depth + 1, in_k8s);
-        if let Value::Object(m) = &mut inner
-            && m.contains_key("type")
-        {
-            m.insert("nullable".into(), true.into());
-        }
-        inner
-    } else {
-        any()
+    let mut spec: Shallow = spec.into_iter().map(|(k, v)| (k, Node::Owned(v))).collect();
+    spec.insert("versions".into(), Node::List(versions));
+    top.insert("spec".into(), Node::Map(spec));
+    Node::Map(top)
+}
+
+/// The whole resource's schema; `values` is the values' JSON schema.
+fn openapi_schema(values: &Value) -> Node<'_> {
+    let mut values = structural(values, values);
+    values.insert(
+        "description".into(),
+        Node::Owned("Values of the install: the keys of the operator-wandb Helm chart.".into()),
+    );
+    // The others are small: converted whole.
+    let small = |schema: Value| -> Value {
+        serde_json::to_value(Node::Map(structural(&schema, &schema))).unwrap_or_default()
     };
-    if let (Some(d), Value::Object(m)) = (obj.get("description"), &mut out) {
-        m.insert("description".into(), d.clone());
-    }
-    out
-}
-
-/// The fields of [`KEPT`] the node has, less Kubernetes' descriptions and
-/// the formats the API server does not know.
-fn kept_fields(obj: &Map<String, Value>, in_k8s: bool) -> Map<String, Value> {
-    let mut out = Map::new();
-    for key in KEPT {
-        if let Some(v) = obj.get(*key) {
-            if *key == "description" && in_k8s {
-                continue;
-            }
-            if *key == "format"
-                && !matches!(
-                    v.as_str(),
-                    Some("int32" | "int64" | "date-time" | "double" | "float" | "byte")
-                )
-            {
-                continue;
-            }
-            out.insert(key.to_string(), v.clone());
-        }
-    }
-    out
-}
-
-/// The node's `type`, one or a list.
-fn schema_types(obj: &Map<String, Value>) -> Vec<&str> {
-    match obj.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    }
-}
-
-/// An object's properties and additional properties, into `out`.
-fn structural_object(
-    obj: &Map<String, Value>,
-    out: &mut Map<String, Value>,
-    root: &Value,
-    depth: usize,
-    in_k8s: bool,
-) {
-    let mut props = BTreeMap::new();
-    if let Some(p) = obj.get("properties").and_then(Value::as_object) {
-        for (k, v) in p {
-            props.insert(k.clone(), structural_in(v, root, depth + 1, in_k8s));
-        }
-    }
-    match obj.get("additionalProperties") {
-        Some(Value::Object(a)) if !a.is_empty() => {
-            out.insert(
-                "additionalProperties".into(),
-                structural_in(&Value::Object(a.clone()), root, depth + 1, in_k8s),
-            );
-        }
-        Some(Value::Bool(true)) | Some(Value::Object(_)) => {
-            out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
-        }
-        _ => {}
-    }
-    if !props.is_empty() {
-        out.insert(
-            "properties".into(),
-            serde_json::to_value(props).unwrap_or_default(),
-        );
-        // Keys our types do not know are kept and reported, not pruned.
-        if !in_k8s && !out.contains_key("additionalProperties") {
-            out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
-        }
-    } else if !out.contains_key("additionalProperties") {
-        out.insert("x-kubernetes-preserve-unknown-fields".into(), true.into());
-    }
+    let retention = serde_json::to_value(schemars::schema_for!(Retention)).unwrap_or_default();
+    let mut catalog =
+        serde_json::to_value(schemars::schema_for!(CatalogSource)).unwrap_or_default();
+    catalog["description"] = "The release document the install runs (every W&B service, env var, ConfigMap and route, as `wandb-operator catalog` prints the built-in one), from a ConfigMap in the resource's namespace; the built-in one when unset. A document that cannot be read changes nothing that runs: `Ready` says why.".into();
+    let status =
+        serde_json::to_value(schemars::schema_for!(WeightsAndBiasesStatus)).unwrap_or_default();
+    let spec = json!({
+        "chart": {
+            "description": "Accepted for resources written for W&B's Go operator, and ignored.",
+            "x-kubernetes-preserve-unknown-fields": true
+        },
+        "retention": small(retention),
+        "catalog": small(catalog),
+        "paused": {
+            "type": "boolean",
+            "description": "The operator writes nothing for this install while true (as does the annotation apps.wandb.com/paused: \"true\"), and repairs what drifted meanwhile once it is false again."
+        },
+        "stopped": {
+            "type": "boolean",
+            "description": "Every W&B service scaled to zero (their autoscalers removed, their CronJobs suspended) while true; the stores and their data keep running. False again brings the replicas back."
+        },
+    });
+    let Value::Object(spec) = spec else {
+        return Node::Owned(Value::Null);
+    };
+    let mut properties: Shallow = spec.into_iter().map(|(k, v)| (k, Node::Owned(v))).collect();
+    properties.insert("values".into(), Node::Map(values));
+    let spec = Shallow::from([
+        ("type".to_string(), Node::Owned("object".into())),
+        ("properties".to_string(), Node::Map(properties)),
+    ]);
+    let top = Shallow::from([
+        ("type".to_string(), Node::Owned("object".into())),
+        (
+            "description".to_string(),
+            Node::Owned("A W&B Server install.".into()),
+        ),
+        (
+            "properties".to_string(),
+            Node::Map(Shallow::from([
+                ("spec".to_string(), Node::Map(spec)),
+                ("status".to_string(), Node::Owned(small(status))),
+            ])),
+        ),
+    ]);
+    Node::Map(top)
 }
 
 #[cfg(test)]

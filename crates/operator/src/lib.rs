@@ -17,6 +17,7 @@ pub mod events;
 pub mod kinds;
 pub mod leader;
 pub mod logs;
+pub mod memory;
 pub mod metrics;
 pub mod migration;
 pub mod pause;

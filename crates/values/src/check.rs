@@ -7,7 +7,8 @@
 //! install goes on, and the user is told which key is ignored and, when a
 //! known key is close, which one they may have meant.
 
-use std::sync::LazyLock;
+use std::collections::BTreeMap;
+use std::sync::{LazyLock, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -17,15 +18,45 @@ use crate::template::{self, Expr, Part};
 use crate::tree::type_name;
 use crate::types::Values;
 
-/// The JSON schema of [`Values`], generated once.
-pub static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
-    // Part of the binary and checked by a test: a parse failure is a build defect.
-    serde_json::from_str(SCHEMA_JSON).expect("the embedded schema.json is valid JSON")
+/// The JSON schema of [`Values`] with only the keywords the checks read
+/// (no descriptions), less its `$defs` (see [`definition`]); parsed once.
+static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
+    // Made by build.rs from schema.json: a parse failure is a build defect.
+    serde_json::from_str(CHECK_SCHEMA_JSON).expect("the embedded check-schema.json is valid JSON")
 });
+
+// `DEFINITIONS`: each of the schema's `$defs` by name (sorted), as JSON text.
+include!(concat!(env!("OUT_DIR"), "/check-definitions.rs"));
+
+/// The definitions parsed so far, in the order of `DEFINITIONS`.
+static PARSED: [OnceLock<Option<Value>>; DEFINITIONS.len()] =
+    [const { OnceLock::new() }; DEFINITIONS.len()];
+
+/// One of the schema's `$defs`, parsed the first time it is asked for:
+/// a check reads the few that the user's keys lead to, and parsing all
+/// 170 took most of a `render`'s start.
+fn definition(name: &str) -> Option<&'static Value> {
+    let i = DEFINITIONS.binary_search_by_key(&name, |(n, _)| n).ok()?;
+    let (_, text) = DEFINITIONS[i];
+    // Made by build.rs from schema.json (a test parses every one).
+    PARSED[i]
+        .get_or_init(|| serde_json::from_str(text).ok())
+        .as_ref()
+}
 
 /// [`generated_schema`], kept in `schema.json` (a test keeps it current):
 /// generating it at every start took a quarter of a `render`'s time.
 const SCHEMA_JSON: &str = include_str!("../schema.json");
+
+/// `schema.json` as `check` reads it (see build.rs).
+const CHECK_SCHEMA_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/check-schema.json"));
+
+/// The JSON schema of [`Values`] with its descriptions, for the CRD; parsed
+/// at each call, and not kept.
+pub fn full_schema() -> Value {
+    // Part of the binary and checked by a test: a parse failure is a build defect.
+    serde_json::from_str(SCHEMA_JSON).expect("the embedded schema.json is valid JSON")
+}
 
 /// The values' JSON schema, from the types.
 pub fn generated_schema() -> Value {
@@ -316,9 +347,11 @@ fn walk_object(
                      is supported (see docs/compatibility.md)"
                         .into(),
                 )),
-                None => out
-                    .warnings
-                    .push(unknown_key_warning(&child_path, key, &properties)),
+                None => out.warnings.push(unknown_key_warning(
+                    &child_path,
+                    key,
+                    properties.keys().copied(),
+                )),
             }
         }
         at.pop();
@@ -359,7 +392,7 @@ fn walk_document_key(
                 None if known.is_empty() => {}
                 None => out
                     .warnings
-                    .push(unknown_key_warning(&child_path, key, known)),
+                    .push(unknown_key_warning(&child_path, key, known.keys())),
             }
             at.pop();
         }
@@ -374,9 +407,7 @@ pub fn has_key(keys: &[String]) -> bool {
 
 /// Whether a service's block has a key at `keys` (`traceRatio`).
 pub fn service_has_key(keys: &[String]) -> bool {
-    SCHEMA
-        .pointer("/$defs/Component")
-        .is_some_and(|component| key_under(component, keys))
+    definition("Component").is_some_and(|component| key_under(component, keys))
 }
 
 fn key_under(start: &Value, keys: &[String]) -> bool {
@@ -699,7 +730,11 @@ fn display(path: &str) -> &str {
     if path.is_empty() { "(top level)" } else { path }
 }
 
-fn unknown_key_warning(path: &str, key: &str, known: &Map<String, Value>) -> Problem {
+fn unknown_key_warning<'k>(
+    path: &str,
+    key: &str,
+    known: impl IntoIterator<Item = &'k String>,
+) -> Problem {
     if UPSTREAM_PLUMBING.contains(&key) {
         return Problem::warning(
             path,
@@ -711,7 +746,7 @@ fn unknown_key_warning(path: &str, key: &str, known: &Map<String, Value>) -> Pro
     // product of the lengths, and a key may be a megabyte long).
     let key_chars = key.chars().count();
     let suggestion = known
-        .keys()
+        .into_iter()
         .filter(|k| key_chars.abs_diff(k.chars().count()) <= 2.max(k.len() / 4))
         .map(|k| {
             (
@@ -736,7 +771,18 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
         let Some(pointer) = reference.strip_prefix('#') else {
             return schema;
         };
-        match root.pointer(pointer) {
+        let target = match pointer.strip_prefix("/$defs/") {
+            Some(rest) => {
+                let (name, below) = rest.split_once('/').unwrap_or((rest, ""));
+                match (definition(name), below) {
+                    (Some(d), "") => Some(d),
+                    (Some(d), below) => d.pointer(&format!("/{below}")),
+                    (None, _) => None,
+                }
+            }
+            None => root.pointer(pointer),
+        };
+        match target {
             Some(target) => schema = target,
             None => return schema,
         }
@@ -744,7 +790,6 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
     schema
 }
 
-/// Properties of a schema and of everything it is `allOf`.
 /// Whether the schema names any property, its `allOf` parts' included
 /// (what [`collect_properties`] would find, without copying it).
 fn has_properties(schema: &Value, root: &Value) -> bool {
@@ -762,11 +807,13 @@ fn has_properties(schema: &Value, root: &Value) -> bool {
             })
 }
 
-fn collect_properties(schema: &Value, root: &Value) -> Map<String, Value> {
-    let mut props = schema
+/// Properties of a schema and of everything it is `allOf`, borrowed (a
+/// copy of each object's properties was most of a check's allocations).
+fn collect_properties<'a>(schema: &'a Value, root: &'a Value) -> BTreeMap<&'a String, &'a Value> {
+    let mut props: BTreeMap<&String, &Value> = schema
         .get("properties")
         .and_then(Value::as_object)
-        .cloned()
+        .map(|p| p.iter().collect())
         .unwrap_or_default();
     if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
         for part in parts {
@@ -779,6 +826,18 @@ fn collect_properties(schema: &Value, root: &Value) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every `$defs` entry of schema.json is found by name and parses.
+    #[test]
+    fn every_definition_is_found_and_parses() {
+        let full = full_schema();
+        let defs = full["$defs"].as_object().expect("schema.json has $defs");
+        assert_eq!(defs.len(), DEFINITIONS.len());
+        for name in defs.keys() {
+            assert!(definition(name).is_some(), "{name} not found or unparsed");
+        }
+        assert!(definition("NoSuchDefinition").is_none());
+    }
     use serde_json::json;
 
     fn warnings(user: Value) -> Vec<String> {

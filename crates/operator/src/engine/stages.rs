@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::StreamExt;
 use serde_json::Value;
 
 use super::migration_failure::FailedMigration;
@@ -100,26 +101,34 @@ pub(super) async fn apply_in_stages(
     for stage in STAGES {
         // Held by an earlier stage: this one's objects are only read.
         let held = observed.waiting_on.is_some();
+        // The objects of a stage do not depend on one another: they go to
+        // the API a few at once, the stage taking about as long as its
+        // slowest request rather than their sum.
+        // (The futures are made in a loop rather than by a closure over the
+        // objects: the reconcile's future must stay `Send`, which a closure
+        // taking `&mut DesiredObject` of any lifetime defeats.)
+        let mut pending = Vec::new();
         for o in objects.iter_mut().filter(|o| o.stage == stage) {
-            let mut live = ctx.live(o).await?;
             let floor = floors.get(&o.key()).copied();
-            if o.namespace.is_none()
-                && let Some(owner) = owned_by_another(live.as_ref(), mine)
-            {
-                // Never take over another install's object: say so instead.
-                observed.conflicts.push(conflict_message(o, owner));
-                walk.conflicted.insert(o.key());
-                continue;
-            }
-            if !held {
-                let step = apply::apply_object(wandb, ctx, o, live, floor, &established).await?;
-                if step.changed {
-                    walk.applied += 1;
+            pending.push(visit(wandb, ctx, o, held, floor, mine, &established));
+        }
+        let visits: Vec<Result<Visit, Error>> = futures::stream::iter(pending)
+            .buffered(REQUESTS_AT_ONCE)
+            .collect()
+            .await;
+        let in_stage = objects.iter().filter(|o| o.stage == stage);
+        for (o, visit) in in_stage.zip(visits) {
+            match visit? {
+                Visit::Conflict(message) => {
+                    observed.conflicts.push(message);
+                    walk.conflicted.insert(o.key());
                 }
-                live = step.live;
-            }
-            if is_workload(&o.kind) {
-                walk.record_readiness(o, live.as_ref(), floor);
+                Visit::Seen { live, changed } => {
+                    walk.applied += usize::from(changed);
+                    if is_workload(&o.kind) {
+                        walk.record_readiness(o, live.as_ref(), floors.get(&o.key()).copied());
+                    }
+                }
             }
         }
         let stage_ready = walk.stage_ready(objects, stage);
@@ -132,6 +141,49 @@ pub(super) async fn apply_in_stages(
         }
     }
     Ok(walk)
+}
+
+/// How many objects of a stage are read and applied at once.
+const REQUESTS_AT_ONCE: usize = 8;
+
+/// What became of one object of a stage.
+enum Visit {
+    /// Left alone: another resource owns it (the status's message).
+    Conflict(String),
+    /// The live object after the apply step (or as read, when held), and
+    /// whether it was applied.
+    Seen { live: Option<Value>, changed: bool },
+}
+
+/// One object of a stage: read, and brought to what is desired unless
+/// `held`.
+async fn visit(
+    wandb: &WeightsAndBiases,
+    ctx: &Context,
+    o: &mut DesiredObject,
+    held: bool,
+    floor: Option<i64>,
+    mine: &str,
+    established: &BTreeSet<String>,
+) -> Result<Visit, Error> {
+    let live = ctx.live(o).await?;
+    if o.namespace.is_none()
+        && let Some(owner) = owned_by_another(live.as_ref(), mine)
+    {
+        // Never take over another install's object: say so instead.
+        return Ok(Visit::Conflict(conflict_message(o, owner)));
+    }
+    if held {
+        return Ok(Visit::Seen {
+            live,
+            changed: false,
+        });
+    }
+    let step = apply::apply_object(wandb, ctx, o, live, floor, established).await?;
+    Ok(Visit::Seen {
+        live: step.live,
+        changed: step.changed,
+    })
 }
 
 /// What the status says of a cluster-scoped object another resource owns.

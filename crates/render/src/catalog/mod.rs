@@ -156,7 +156,17 @@ struct Document {
 }
 
 static BUILTIN: LazyLock<Result<Catalog, CatalogError>> =
-    LazyLock::new(|| Catalog::from_json(BUILTIN_JSON));
+    LazyLock::new(|| Catalog::from_json(BUILTIN_JSON, Checked::ByTests));
+
+/// Whether a document is checked as it loads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    Now,
+    /// The built-in document: its checks depend on nothing but the build,
+    /// and a unit test runs them (at every start they read most of the
+    /// values' schema, the larger part of a `render`'s start).
+    ByTests,
+}
 
 impl Catalog {
     /// The built-in document, parsed once. A unit test loads it, so an
@@ -183,10 +193,14 @@ impl Catalog {
         }
     }
 
-    fn from_json(text: &str) -> Result<Catalog, CatalogError> {
+    fn from_json(text: &str, checked: Checked) -> Result<Catalog, CatalogError> {
         let mut de = serde_json::Deserializer::from_str(text);
         let doc: Document = serde_path_to_error::deserialize(&mut de).map_err(typing_error)?;
-        Catalog::from_document(doc)
+        let catalog = Catalog::unchecked(Catalog::parts_of(doc));
+        if checked == Checked::Now {
+            check::check(&catalog)?;
+        }
+        Ok(catalog)
     }
 
     /// A document from its parsed tree: typed, then checked.
@@ -196,7 +210,11 @@ impl Catalog {
     }
 
     fn from_document(doc: Document) -> Result<Catalog, CatalogError> {
-        Catalog::from_parts(Parts {
+        Catalog::from_parts(Catalog::parts_of(doc))
+    }
+
+    fn parts_of(doc: Document) -> Parts {
+        Parts {
             release: doc.release,
             values: match doc.values {
                 Value::Null => Value::Object(Default::default()),
@@ -214,11 +232,17 @@ impl Catalog {
             absent: Vec::new(),
             plain_services: Vec::new(),
             gated: Vec::new(),
-        })
+        }
     }
 
     /// A document from its parts, checked.
     pub fn from_parts(parts: Parts) -> Result<Catalog, CatalogError> {
+        let catalog = Catalog::unchecked(parts);
+        check::check(&catalog)?;
+        Ok(catalog)
+    }
+
+    fn unchecked(parts: Parts) -> Catalog {
         let sizes: std::collections::BTreeSet<&String> =
             parts.sizing.values().flat_map(|s| s.keys()).collect();
         let additions = wandb_values::Additions {
@@ -230,7 +254,7 @@ impl Catalog {
             gated: parts.gated.clone(),
             release: parts.release.clone(),
         };
-        let catalog = Catalog {
+        Catalog {
             release: parts.release,
             values: parts.values,
             additions,
@@ -243,9 +267,7 @@ impl Catalog {
             routes: parts.routes,
             sizing: parts.sizing,
             server_manifest: parts.server_manifest,
-        };
-        check::check(&catalog)?;
-        Ok(catalog)
+        }
     }
 
     /// Its parts, to make another document of (a server manifest's).

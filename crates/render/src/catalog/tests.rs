@@ -16,6 +16,13 @@ fn the_builtin_document_loads() {
     }
 }
 
+/// The checks the built-in document skips as it loads (see `Checked`).
+#[test]
+fn the_builtin_document_passes_its_checks() {
+    let catalog = Catalog::from_json(BUILTIN_JSON, Checked::Now);
+    assert!(catalog.is_ok(), "{:?}", catalog.err());
+}
+
 #[test]
 fn the_printed_document_is_the_builtin_one() {
     let printed = Catalog::from_yaml(BUILTIN_YAML).unwrap_or_else(|e| panic!("{e}"));
