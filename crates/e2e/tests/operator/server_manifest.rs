@@ -120,6 +120,19 @@ fn manifest_values(repository: &str, version: &str) -> Value {
     values
 }
 
+/// The Deployments (of `deployment_images`) with an image tagged `tag`.
+fn deployments_at_tag<'a>(
+    images: &'a BTreeMap<String, Vec<String>>,
+    tag: &str,
+) -> BTreeSet<&'a String> {
+    let suffix = format!(":{tag}");
+    images
+        .iter()
+        .filter(|(_, images)| images.iter().any(|i| i.ends_with(&suffix)))
+        .map(|(name, _)| name)
+        .collect()
+}
+
 /// The install's Deployments: name -> the images of their pod templates.
 fn deployment_images(cluster: &Tenant) -> BTreeMap<String, Vec<String>> {
     let list = cluster.get_json(&["-n", cluster.ns(), "deployments", "-l", INSTANCE_LABEL]);
@@ -315,15 +328,7 @@ fn a_server_manifest_from_a_registry_installs_and_upgrades() {
         rendered_deployment_images(&old.dir),
         "the Deployments are not the manifest's as `render --manifest` makes them"
     );
-    let at_tag: Vec<&String> = live
-        .iter()
-        .filter(|(_, images)| {
-            images
-                .iter()
-                .any(|i| i.ends_with(&format!(":{}", old.app_tag)))
-        })
-        .map(|(name, _)| name)
-        .collect();
+    let at_tag = deployments_at_tag(&live, &old.app_tag);
     assert!(
         !at_tag.is_empty(),
         "no Deployment runs an image tagged {}: {live:?}",
@@ -436,15 +441,7 @@ fn a_server_manifest_from_a_registry_installs_and_upgrades() {
         .cloned()
         .expect("a migration Job");
     // The applications: the Deployments at the new version's tag.
-    let deployments: BTreeSet<&String> = upgraded
-        .iter()
-        .filter(|(_, images)| {
-            images
-                .iter()
-                .any(|i| i.ends_with(&format!(":{}", new.app_tag)))
-        })
-        .map(|(name, _)| name)
-        .collect();
+    let deployments = deployments_at_tag(&upgraded, &new.app_tag);
     assert!(
         !deployments.is_empty(),
         "no application at {}: {upgraded:?}",
