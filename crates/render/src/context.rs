@@ -239,7 +239,7 @@ impl<'a> Ctx<'a> {
         if !r.ca_cert.is_empty() {
             params.insert("caCertPath".into(), "/etc/ssl/certs/redis_ca.pem".into());
         }
-        query_string(&params)
+        query_string(params.iter().map(|(k, v)| (k.as_str(), v.clone())))
     }
 
     /// The connection string, with `$(REDIS_...)` references.
@@ -541,10 +541,11 @@ fn image_reference(repository: &str, image: &wandb_values::Image) -> String {
     }
 }
 
-/// `?k=v&k2=v2` (empty values skipped), or "" when there is nothing.
-pub fn query_string(params: &std::collections::BTreeMap<String, String>) -> String {
+/// `?k=v&k2=v2` in the pairs' order (empty values skipped), or "" when
+/// there is nothing.
+pub fn query_string<'a>(params: impl IntoIterator<Item = (&'a str, String)>) -> String {
     let pairs: Vec<String> = params
-        .iter()
+        .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| format!("{k}={v}"))
         .collect();

@@ -300,17 +300,7 @@ fn encode(v: &Value, encoding: Encoding) -> String {
         (Value::Number(n), _) if encoding == Encoding::Text => n.to_string(),
         (Value::Bool(b), Encoding::Text | Encoding::Number) => b.to_string(),
         (Value::Object(map), Encoding::Query) => {
-            let pairs: Vec<String> = map
-                .iter()
-                .map(|(k, v)| (k, value_text(v)))
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            if pairs.is_empty() {
-                String::new()
-            } else {
-                format!("?{}", pairs.join("&"))
-            }
+            crate::context::query_string(map.iter().map(|(k, v)| (k.as_str(), value_text(v))))
         }
         (_, Encoding::Query) => String::new(),
         (v, _) => serde_json::to_string(v).unwrap_or_default(),
