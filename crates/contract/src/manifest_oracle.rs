@@ -127,6 +127,27 @@ pub struct Settings {
     pub telemetry: bool,
 }
 
+impl Settings {
+    /// What the peer tests set on both sides: a host, a license and OIDC
+    /// (`global.host=https://wandb.example.com`, `global.license=LICENSE-KEY`,
+    /// `global.auth.oidc.{clientId=client, issuer=https://issuer.example.com,
+    /// secret=secret, authMethod=pkce}`).
+    pub fn example() -> Settings {
+        let set = |s: &str| Some(s.to_string());
+        Settings {
+            host: set("https://wandb.example.com"),
+            license: set("LICENSE-KEY"),
+            oidc: Oidc {
+                client_id: set("client"),
+                issuer: set("https://issuer.example.com"),
+                secret: set("secret"),
+                auth_method: set("pkce"),
+            },
+            ..Settings::default()
+        }
+    }
+}
+
 /// `global.auth.oidc.*`: in v2 each is a Secret key selector.
 #[derive(Debug, Clone, Default)]
 pub struct Oidc {

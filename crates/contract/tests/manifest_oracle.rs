@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use wandb_contract::manifest_oracle::{
-    AppEnv, Form, Kind, Oidc, ServerManifest, Settings, SourceType, declared_env, expected_env,
+    AppEnv, Form, Kind, ServerManifest, Settings, SourceType, declared_env, expected_env,
 };
 use wandb_contract::peer::{say, shared_dir, skip};
 
@@ -31,21 +31,6 @@ fn manifests_or_skip() -> Option<PathBuf> {
 
 fn read(dir: &std::path::Path, version: &str) -> ServerManifest {
     ServerManifest::read_dir(&dir.join(version)).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn settings() -> Settings {
-    let set = |s: &str| Some(s.to_string());
-    Settings {
-        host: set("https://wandb.example.com"),
-        license: set("LICENSE-KEY"),
-        oidc: Oidc {
-            client_id: set("client"),
-            issuer: set("https://issuer.example.com"),
-            secret: set("secret"),
-            auth_method: set("pkce"),
-        },
-        ..Settings::default()
-    }
 }
 
 /// One line per workload: name, count of vars (parts aside), the names.
@@ -128,7 +113,7 @@ fn v2_gives_each_application_of_the_three_manifests_its_env() {
         (V083_2, COUNTS_083),
         (V084, COUNTS_084),
     ] {
-        let env = expected_env(&read(&dir, version), &settings());
+        let env = expected_env(&read(&dir, version), &Settings::example());
         say(&table(version, &env));
         assert_eq!(counts(&env), expected, "{version}");
     }
@@ -148,7 +133,7 @@ fn api_and_weave_trace_of_0_84_0_as_counted_by_hand() {
     let Some(dir) = manifests_or_skip() else {
         return;
     };
-    let env = expected_env(&read(&dir, V084), &settings());
+    let env = expected_env(&read(&dir, V084), &Settings::example());
     let api = &env["api"];
     assert_eq!(api.names().len(), 66);
     assert_eq!(
@@ -207,7 +192,7 @@ fn the_issues_570_names_reconcile_with_what_v2_gives() {
     let total = |f: &dyn Fn(&Vec<String>) -> usize| declared.values().map(f).sum::<usize>();
     assert_eq!((declared.len(), total(&|names| names.len())), (14, 570));
 
-    let given = expected_env(&manifest, &settings());
+    let given = expected_env(&manifest, &Settings::example());
     let mut left_out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut given_total = 0;
     for (app, names) in &declared {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use wandb_contract::manifest_oracle::{self, AppEnv, Kind, Oidc, Settings, Workload};
+use wandb_contract::manifest_oracle::{self, AppEnv, Kind, Settings, Workload};
 use wandb_contract::peer::{say, shared_dir, skip};
 use wandb_render::{Catalog, Manifest, Release, render};
 use wandb_values::{NoFiles, SetKind, Source};
@@ -30,21 +30,6 @@ const SETS: &[&str] = &[
     "global.auth.oidc.secret=secret",
     "global.auth.oidc.authMethod=pkce",
 ];
-
-fn oracle_settings() -> Settings {
-    let set = |s: &str| Some(s.to_string());
-    Settings {
-        host: set("https://wandb.example.com"),
-        license: set("LICENSE-KEY"),
-        oidc: Oidc {
-            client_id: set("client"),
-            issuer: set("https://issuer.example.com"),
-            secret: set("secret"),
-            auth_method: set("pkce"),
-        },
-        ..Settings::default()
-    }
-}
 
 fn manifests_or_skip() -> Option<PathBuf> {
     let dir = shared_dir().join("reference/server-manifests");
@@ -132,7 +117,7 @@ struct Row {
 
 fn compare(dir: &Path) -> Vec<Row> {
     let oracle = manifest_oracle::ServerManifest::read_dir(dir).unwrap_or_else(|e| panic!("{e}"));
-    let expected = manifest_oracle::expected_env(&oracle, &oracle_settings());
+    let expected = manifest_oracle::expected_env(&oracle, &Settings::example());
     let yaml: Value = serde_saphyr::from_str(
         &std::fs::read_to_string(dir.join("manifest.yaml")).expect("manifest.yaml"),
     )
@@ -215,7 +200,7 @@ fn the_manifests_literal_values_are_written_as_they_are() {
     for version in VERSIONS {
         let dir = dir.join(version);
         let oracle = manifest_oracle::ServerManifest::read_dir(&dir).expect("manifest");
-        let expected = manifest_oracle::expected_env(&oracle, &oracle_settings());
+        let expected = manifest_oracle::expected_env(&oracle, &Settings::example());
         let yaml: Value =
             serde_saphyr::from_str(&std::fs::read_to_string(dir.join("manifest.yaml")).unwrap())
                 .unwrap();
