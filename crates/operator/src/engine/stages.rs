@@ -101,32 +101,34 @@ pub(super) async fn apply_in_stages(
     for stage in STAGES {
         // Held by an earlier stage: this one's objects are only read.
         let held = observed.waiting_on.is_some();
-        // The objects of a stage do not depend on one another: they go to
-        // the API a few at once, the stage taking about as long as its
+        // The objects of a wave do not depend on one another: they go to
+        // the API a few at once, the wave taking about as long as its
         // slowest request rather than their sum.
         // (The futures are made in a loop rather than by a closure over the
         // objects: the reconcile's future must stay `Send`, which a closure
         // taking `&mut DesiredObject` of any lifetime defeats.)
-        let mut pending = Vec::new();
-        for o in objects.iter_mut().filter(|o| o.stage == stage) {
-            let floor = floors.get(&o.key()).copied();
-            pending.push(visit(wandb, ctx, o, held, floor, mine, &established));
-        }
-        let visits: Vec<Result<Visit, Error>> = futures::stream::iter(pending)
-            .buffered(REQUESTS_AT_ONCE)
-            .collect()
-            .await;
-        let in_stage = objects.iter().filter(|o| o.stage == stage);
-        for (o, visit) in in_stage.zip(visits) {
-            match visit? {
-                Visit::Conflict(message) => {
-                    observed.conflicts.push(message);
-                    walk.conflicted.insert(o.key());
-                }
-                Visit::Seen { live, changed } => {
-                    walk.applied += usize::from(changed);
-                    if is_workload(&o.kind) {
-                        walk.record_readiness(o, live.as_ref(), floors.get(&o.key()).copied());
+        for wave in WAVES {
+            let mut pending = Vec::new();
+            for o in objects.iter_mut().filter(|o| in_wave(o, stage, wave)) {
+                let floor = floors.get(&o.key()).copied();
+                pending.push(visit(wandb, ctx, o, held, floor, mine, &established));
+            }
+            let visits: Vec<Result<Visit, Error>> = futures::stream::iter(pending)
+                .buffered(REQUESTS_AT_ONCE)
+                .collect()
+                .await;
+            let in_this_wave = objects.iter().filter(|o| in_wave(o, stage, wave));
+            for (o, visit) in in_this_wave.zip(visits) {
+                match visit? {
+                    Visit::Conflict(message) => {
+                        observed.conflicts.push(message);
+                        walk.conflicted.insert(o.key());
+                    }
+                    Visit::Seen { live, changed } => {
+                        walk.applied += usize::from(changed);
+                        if is_workload(&o.kind) {
+                            walk.record_readiness(o, live.as_ref(), floors.get(&o.key()).copied());
+                        }
                     }
                 }
             }
@@ -143,8 +145,38 @@ pub(super) async fn apply_in_stages(
     Ok(walk)
 }
 
-/// How many objects of a stage are read and applied at once.
+/// How many objects of a wave are read and applied at once.
 const REQUESTS_AT_ONCE: usize = 8;
+
+/// A stage's objects go in two waves: first those that others of the stage
+/// name, then the rest. The API refuses a RoleBinding whose Role it cannot
+/// find yet (NotFound, for a client that may not escalate, as the
+/// operator's ServiceAccount); a pod made before its ServiceAccount is
+/// refused, and one made before its ConfigMaps, Secrets or claims waits for
+/// its volumes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wave {
+    Named,
+    Naming,
+}
+
+const WAVES: [Wave; 2] = [Wave::Named, Wave::Naming];
+
+fn wave_of(kind: &str) -> Wave {
+    match kind {
+        "ServiceAccount"
+        | "Role"
+        | "ClusterRole"
+        | "ConfigMap"
+        | "Secret"
+        | "PersistentVolumeClaim" => Wave::Named,
+        _ => Wave::Naming,
+    }
+}
+
+fn in_wave(o: &DesiredObject, stage: Stage, wave: Wave) -> bool {
+    o.stage == stage && wave_of(&o.kind) == wave
+}
 
 /// What became of one object of a stage.
 enum Visit {

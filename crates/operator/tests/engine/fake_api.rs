@@ -2,13 +2,16 @@
 //! `kube::Client` sends its requests to. It keeps objects by path, takes
 //! server-side applies, merge patches (of objects and of `/status`) and
 //! deletes, lists with an equality label selector, and records every
-//! request. A test can make a request fail, and have workloads report
-//! themselves ready as soon as they are applied (as a cluster's controllers
-//! would, later).
+//! request. A test can make a request fail or answer late, and have
+//! workloads report themselves ready as soon as they are applied (as a
+//! cluster's controllers would, later). Like the API server for a client
+//! that may not escalate (the operator's ServiceAccount), it refuses a
+//! RoleBinding whose Role it does not hold.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -44,6 +47,9 @@ pub struct State {
     pub ready_on_apply: bool,
     /// Pods' logs, by the pod's path.
     pub logs: BTreeMap<String, String>,
+    /// Requests whose path contains the first part are answered after the
+    /// second.
+    pub delays: Vec<(String, Duration)>,
     next_uid: u64,
 }
 
@@ -100,9 +106,23 @@ impl FakeApi {
         });
     }
 
+    /// Answers every request whose path contains `part` after `delay`.
+    pub fn delay(&self, part: &str, delay: Duration) {
+        self.state().delays.push((part.into(), delay));
+    }
+
     async fn answer(&self, req: Request<Body>) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
+        let delay = self
+            .state()
+            .delays
+            .iter()
+            .find(|(part, _)| path.contains(part.as_str()))
+            .map(|(_, d)| *d);
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         let query = req.uri().query().unwrap_or("").to_string();
         let content_type = req
             .headers()
@@ -181,6 +201,9 @@ impl State {
             Some(p) => (p.to_string(), true),
             None => (path.to_string(), false),
         };
+        if let Some(refused) = self.missing_role(&object_path, &body) {
+            return refused;
+        }
         let existing = self.objects.get(&object_path).cloned();
         let next = match (patch, existing) {
             ("apply", existing) => {
@@ -233,6 +256,28 @@ impl State {
     }
 }
 
+impl State {
+    /// The API's escalation check: a RoleBinding to a Role of its namespace
+    /// that does not exist is NotFound (named after the binding, as the API
+    /// answers an apply).
+    fn missing_role(&self, path: &str, body: &Value) -> Option<Response<Body>> {
+        let (namespace_path, name) = path.rsplit_once("/rolebindings/")?;
+        if body["roleRef"]["kind"] != "Role" {
+            return None;
+        }
+        let role = format!(
+            "{namespace_path}/roles/{}",
+            body["roleRef"]["name"].as_str()?
+        );
+        (!self.objects.contains_key(&role)).then(|| {
+            status(
+                404,
+                &format!("rolebindings.rbac.authorization.k8s.io \"{name}\" not found"),
+            )
+        })
+    }
+}
+
 /// JSON merge patch (RFC 7386).
 fn merge(target: &mut Value, patch: &Value) {
     match (target.as_object_mut(), patch.as_object()) {
@@ -262,6 +307,9 @@ fn make_ready(o: &mut Value) {
         "DaemonSet" => json!({"observedGeneration": generation, "desiredNumberScheduled": 1,
             "numberReady": 1}),
         "Job" => json!({"conditions": [{"type": "Complete", "status": "True"}]}),
+        "CustomResourceDefinition" => {
+            json!({"conditions": [{"type": "Established", "status": "True"}]})
+        }
         _ => return,
     };
 }

@@ -81,3 +81,40 @@ async fn stores_not_ready_hold_the_migrations_and_services() {
     );
     assert!(message.contains("waiting for the stores"), "{message}");
 }
+
+/// A stage's RoleBindings go to the API once their Roles are there: the API
+/// refuses a binding to a Role it does not hold (NotFound, for the
+/// operator's ServiceAccount, which may not escalate). Found on a real
+/// node, where the first reconcile failed on the app-rename hook's binding.
+/// Roles answer late here, so that a binding sent beside its Role would
+/// arrive first.
+#[tokio::test]
+async fn roles_are_applied_before_the_bindings_that_name_them() {
+    let wandb = resource(values());
+    let fake = fake_for(&wandb, true);
+    fake.delay("/roles/", Duration::from_millis(50));
+    let ctx = context(&fake);
+    engine::reconcile(&wandb, &ctx)
+        .await
+        .expect("reconciled with no binding refused");
+
+    let applied = applied(&fake.take_requests());
+    let bindings: Vec<&String> = applied
+        .iter()
+        .filter(|p| p.contains("/rolebindings/"))
+        .collect();
+    assert!(
+        !bindings.is_empty(),
+        "the install has no RoleBinding: {applied:?}"
+    );
+    for binding in bindings {
+        let role = binding.replace("/rolebindings/", "/roles/");
+        let at = |p: &String| applied.iter().position(|a| a == p);
+        if let Some(role_at) = at(&role) {
+            assert!(
+                role_at < at(binding).unwrap_or(0),
+                "{binding} applied before {role}"
+            );
+        }
+    }
+}
