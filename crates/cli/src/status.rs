@@ -40,7 +40,7 @@ pub struct StatusArgs {
     #[arg(short, long)]
     pub watch: bool,
     /// Refresh until the install is Ready, then exit 0 (1 after --timeout,
-    /// or at once when the operator refused the spec).
+    /// or at once when the operator refused the spec; 130 on Ctrl-C).
     #[arg(long, conflicts_with = "watch")]
     pub wait: bool,
     /// How long --wait waits (e.g. 90s, 10m).
@@ -88,11 +88,13 @@ pub fn run(args: StatusArgs) -> ExitCode {
         // and --wait then waits on (hack/demo's Ctrl-C did, now and then).
         let interrupted = tokio::signal::ctrl_c();
         tokio::pin!(interrupted);
+        // --wait ended by Ctrl-C did not see Ready; --watch ends so by design.
+        let on_interrupt = |code: u8| if args.wait { INTERRUPTED } else { code };
         let mut code = 1;
         loop {
             let read = tokio::select! {
                 read = snapshot(&client, &namespace, &args.name) => read,
-                _ = &mut interrupted => return ExitCode::from(code),
+                _ = &mut interrupted => return ExitCode::from(on_interrupt(code)),
             };
             let mut refused = false;
             code = match read {
@@ -139,11 +141,16 @@ pub fn run(args: StatusArgs) -> ExitCode {
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = &mut interrupted => return ExitCode::from(code),
+                _ = &mut interrupted => return ExitCode::from(on_interrupt(code)),
             }
         }
     })
 }
+
+/// The exit code of a `--wait` that Ctrl-C ended before the install was
+/// Ready, as a shell's for SIGINT: a script cannot take it for "not Ready"
+/// (1), whichever of it and its shell handles the signal first.
+const INTERRUPTED: u8 = 130;
 
 /// What one read of an install found.
 struct Snapshot {
