@@ -46,13 +46,34 @@ pub async fn ensure_crd(client: &Client) -> Result<(), kube::Error> {
         "/apis/{}/customresourcedefinitions",
         <CustomResourceDefinition as kube::Resource>::api_version(&())
     ));
+    let values_schema = wandb_values::check::full_schema();
+    // A no-op apply of this megabyte costs the API server a second or more
+    // (four on a busy node), at every start, before the operator is ready:
+    // the CRD this operator applied before says so by its digest.
+    let digest = crd::digest(&values_schema);
+    let read = request
+        .get_metadata(crd::NAME, &Default::default())
+        .map_err(kube::Error::BuildRequest)?;
+    if let Ok(live) = client.request::<CrdMetadata>(read).await
+        && digest.is_some()
+        && live
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(crd::DIGEST_ANNOTATION))
+            == digest.as_ref()
+    {
+        info!("the CRD is this operator's already");
+        // The document written for its digest is freed.
+        crate::memory::release_free_pages();
+        return Ok(());
+    }
     let apply = {
-        let values_schema = wandb_values::check::full_schema();
         let params = PatchParams::apply(FIELD_MANAGER).force();
         request.patch(
             crd::NAME,
             &params,
-            &Patch::Apply(crd::document(&values_schema)),
+            &Patch::Apply(crd::document(&values_schema, digest.as_deref())),
         )
     }
     .map_err(kube::Error::BuildRequest)?;
@@ -73,6 +94,13 @@ pub async fn ensure_crd(client: &Client) -> Result<(), kube::Error> {
         }
     }
     Ok(())
+}
+
+/// What [`ensure_crd`] reads first of the CRD: its metadata alone.
+#[derive(serde::Deserialize, Default)]
+struct CrdMetadata {
+    #[serde(default)]
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
 }
 
 /// What [`ensure_crd`] reads of the CRD: its conditions, the rest skipped.

@@ -173,11 +173,14 @@ fn conditions_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 /// The CRD's name.
 pub const NAME: &str = "weightsandbiases.apps.wandb.com";
 
-/// The CustomResourceDefinition, with its schema.
+/// The CustomResourceDefinition, with its schema and its digest (the
+/// chart's crds/ has it, so that the operator's first start after a
+/// `helm install` finds its own CRD and applies nothing).
 pub fn crd() -> CustomResourceDefinition {
     use kube::CustomResourceExt;
     let full = wandb_values::check::full_schema();
-    let document = serde_json::to_value(document(&full));
+    let digest = digest(&full);
+    let document = serde_json::to_value(document(&full, digest.as_deref()));
     // The schema is built from our own types; if it does not convert, that
     // is a defect caught by the unit tests.
     document
@@ -185,17 +188,33 @@ pub fn crd() -> CustomResourceDefinition {
         .unwrap_or_else(|_| WeightsAndBiases::crd())
 }
 
+/// The annotation with the digest of the CRD as the operator applies it
+/// (written without the annotation): an operator that finds its own digest
+/// there applies nothing at start.
+pub const DIGEST_ANNOTATION: &str = "apps.wandb.com/crd-digest";
+
+/// The digest of the CRD [`document`] writes without its annotation:
+/// `sha256:<hex>` of its JSON. `None` should the document not serialize.
+pub fn digest(values_schema: &Value) -> Option<String> {
+    let written = serde_json::to_vec(&document(values_schema, None)).ok()?;
+    Some(crate::server_manifest::pull::sha256(&written))
+}
+
 /// The CRD as it is written (`serde_json::to_vec`), from the values' JSON
 /// schema with its descriptions (`wandb_values::check::full_schema`): its
 /// schema is converted while it is written, never whole in memory (it is
-/// about 800 KB of JSON, megabytes as a tree).
-pub fn document(values_schema: &Value) -> impl Serialize + '_ {
+/// about 800 KB of JSON, megabytes as a tree). `digest`, when given, goes to
+/// the [`DIGEST_ANNOTATION`].
+pub fn document<'a>(values_schema: &'a Value, digest: Option<&str>) -> impl Serialize + 'a {
     use kube::CustomResourceExt;
     let schema = openapi_schema(values_schema);
     let Ok(Value::Object(crd)) = serde_json::to_value(WeightsAndBiases::crd()) else {
         return Node::Owned(Value::Null);
     };
     let mut top: Shallow = crd.into_iter().map(|(k, v)| (k, Node::Owned(v))).collect();
+    if let (Some(digest), Some(Node::Owned(metadata))) = (digest, top.get_mut("metadata")) {
+        metadata["annotations"][DIGEST_ANNOTATION] = Value::String(digest.to_string());
+    }
     let Some(Node::Owned(Value::Object(mut spec))) = top.remove("spec") else {
         return Node::Map(top);
     };

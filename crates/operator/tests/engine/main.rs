@@ -22,6 +22,7 @@ use wandb_operator_core::{controller, kinds};
 use harness::*;
 
 mod catalog;
+mod crd;
 mod deletion;
 mod fake_api;
 mod harness;
