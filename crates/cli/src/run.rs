@@ -168,7 +168,7 @@ async fn run_async(args: RunArgs) -> ExitCode {
         let _ = ready_tx.send(true);
         tokio::select! {
             _ = le.acquire() => {}
-            _ = stopped() => { let _ = server.await; return ExitCode::SUCCESS; }
+            _ = stopped() => { let _ = server.await; info!("stopped"); return ExitCode::SUCCESS; }
         }
         metrics.leader.set(1);
     }
@@ -196,6 +196,8 @@ async fn run_async(args: RunArgs) -> ExitCode {
     if lost_leadership {
         ExitCode::FAILURE
     } else {
+        // The last line of a clean exit: a rollout's SIGTERM handled in full.
+        info!("stopped");
         ExitCode::SUCCESS
     }
 }

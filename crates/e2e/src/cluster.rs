@@ -40,6 +40,36 @@ impl Cluster {
         Self::up_with(prefix, &[("WANDB_CLUSTER_HOOK_PODS", "manual")])
     }
 
+    /// [`Cluster::up`] with a real node beside kwok's (hack/node/node.sh): a
+    /// kubelet with containerd and runc, kube-proxy and a CNI bridge. `Err`
+    /// says why this machine cannot run one (`hack/cluster up` exits 3).
+    pub fn up_with_real_node(prefix: &str) -> Result<Cluster, String> {
+        let mut cmd = Command::new(repo_root().join("hack/cluster"));
+        cmd.arg("node-check");
+        let out = run(cmd, None, CLUSTER_UP_TIMEOUT);
+        if out.status.and_then(|s| s.code()) == Some(3) {
+            return Err(out.stdout.trim().to_string());
+        }
+        out.assert_success();
+        Ok(Self::up_with(prefix, &[("WANDB_CLUSTER_REAL_NODE", "1")]))
+    }
+
+    /// An image archive (docker-archive or OCI) into the real node's
+    /// containerd, so that its pods start without a registry.
+    pub fn load_image(&self, archive: &Path) {
+        let mut cmd = Command::new(&self.script);
+        cmd.arg("load").arg(&self.name).arg(archive);
+        let out = run(cmd, None, KUBECTL_TIMEOUT);
+        assert!(
+            out.success(),
+            "`hack/cluster load {} {}`: {}\n{}",
+            self.name,
+            archive.display(),
+            out.describe_status(),
+            out.stderr
+        );
+    }
+
     fn up_with(prefix: &str, env: &[(&str, &str)]) -> Cluster {
         let name = format!("{prefix}-{}", std::process::id());
         let script = repo_root().join("hack/cluster");
