@@ -49,12 +49,19 @@ cargo_progress() { # log-file
 
 # test_binaries [CARGO-TEST-ARGS...]: one line per test executable that
 # `cargo test ARGS` builds: its target's name and its path (built if need be).
+# With TESTS_UNDER=DIR, only those of the packages in DIR. Pick a package
+# so (with --workspace), not with -p: `cargo test -p wandb-e2e` resolves its
+# dependencies' features alone, so it builds serde, syn & co. a second time
+# (two minutes cold) where `--workspace` reuses what `cargo test` built.
 test_binaries() {
-  cargo test --locked --no-run --message-format=json-render-diagnostics "$@" | python3 -c '
-import json, sys
+  cargo test --locked --no-run --message-format=json-render-diagnostics "$@" | TESTS_UNDER=${TESTS_UNDER:-} python3 -c '
+import json, os, sys
+under = os.environ["TESTS_UNDER"]
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        if under and not m["manifest_path"].startswith(under):
+            continue
         print(m["target"]["name"], m["executable"])'
 }
 
