@@ -12,6 +12,24 @@ ensure_rust() {
   fi
 }
 
+# apt_install PKG...: Debian's packages, as root, without starting their
+# services (what uses them runs them as ordinary processes). It waits for
+# another apt-get (the test servers' and the real node's installs can meet
+# in one run) and refreshes the package lists only when an install without
+# that fails: a new machine may have none, a warm one has them.
+apt_install() {
+  local policy=/usr/sbin/policy-rc.d made_policy=false rc=0
+  local apt=(apt-get -o DPkg::Lock::Timeout=300 -q)
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=true
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${apt[@]}" install -y --no-install-recommends "$@" ||
+    { "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends "$@"; } || rc=$?
+  if $made_policy; then rm -f "$policy"; fi
+  return "$rc"
+}
+
 # Minutes and seconds of a number of seconds: 12m38s.
 mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 

@@ -43,7 +43,7 @@ node_install_packages() {
   fi
   log "installing Debian's $missing for the real node"
   # shellcheck disable=SC2086 # one word per package
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing >>"$GO_LOG" 2>&1 ||
+  apt_install $missing >>"$GO_LOG" 2>&1 ||
     log "apt-get install $missing failed (log: $GO_LOG); the real node will not start"
 }
 
