@@ -26,8 +26,11 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// A measurement, on a line of its own that starts with `[e2e] REPORT`.
+/// Written to stderr itself: libtest keeps what a passing test prints with
+/// `eprintln!` to itself, and a measurement belongs in every run's log.
 pub fn report(line: String) {
-    eprintln!("[e2e] REPORT {line}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "[e2e] REPORT {line}");
 }
 
 /// `1.23 s`.

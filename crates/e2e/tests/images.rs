@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use wandb_e2e::{operator_binary, reference_cases, render, run, split_documents};
+use wandb_e2e::{operator_binary, reference_cases, render, report, run, split_documents};
 
 const MIRROR: &str = "mirror.example.com/wandb";
 /// `operator.testImage` of the chart: its helm test and pre-delete hook.
@@ -164,5 +164,7 @@ fn with_a_mirror_every_image_comes_from_it() {
         );
         cases += 1;
     }
-    eprintln!("[e2e] REPORT images: {cases} cases, every image from the mirror");
+    report(format!(
+        "images: {cases} cases, every image from the mirror"
+    ));
 }

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use wandb_e2e::{
-    Cluster, HELMS, Registry, WorkDir, build_go_tools, cache_dir, crane, repo_root, run, serial,
+    Cluster, HELMS, Registry, WorkDir, build_go_tools, cache_dir, crane, repo_root, report, run,
+    serial,
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -249,9 +250,9 @@ fn the_image_and_the_chart_install_from_a_registry() {
             .unwrap_or_default()
             .to_string();
         assert_eq!(running, format!("{image}@{first}"), "{}", h.name());
-        eprintln!(
-            "[e2e] REPORT registry: {} installed oci://.../operator-wandb:{VERSION}, the operator runs {running}",
+        report(format!(
+            "registry: {} installed oci://.../operator-wandb:{VERSION}, the operator runs {running}",
             h.name()
-        );
+        ));
     }
 }
