@@ -27,6 +27,34 @@ fn metrics_are_scraped_through_a_service_from_another_pod() {
         .to_string();
     assert!(!ip.is_empty(), "the Service has no cluster IP");
     let url = format!("http://{ip}:8080/metrics");
+    // The Service is new, and the test before this one may have just rolled
+    // the operator's pods: wait until its endpoints are the ready pods.
+    wait_for(
+        "the Service's endpoints to be ready",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || {
+            let slices = cluster.get_json(&[
+                "endpointslices",
+                "-n",
+                NS,
+                "-l",
+                "kubernetes.io/service-name=operator-metrics",
+            ]);
+            let endpoints: Vec<&Value> = slices["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|slice| slice["endpoints"].as_array().into_iter().flatten())
+                .collect();
+            let ready = |e: &&Value| e.pointer("/conditions/ready") == Some(&Value::Bool(true));
+            if !endpoints.is_empty() && endpoints.iter().all(ready) {
+                Ok(())
+            } else {
+                Err(format!("endpoints: {endpoints:?}"))
+            }
+        },
+    );
     let scraper = json!({
         "apiVersion": "v1",
         "kind": "Pod",
@@ -42,8 +70,15 @@ fn metrics_are_scraped_through_a_service_from_another_pod() {
                 "image": BASE_IMAGE,
                 "imagePullPolicy": "Never",
                 // HTTP/1.0 by hand: the image's busybox has nc (hack/node/base-image).
+                // kube-proxy writes a new Service's rules a moment after its
+                // endpoints are ready, so the pod tries 15 times (45 s at most); the
+                // answer comes first, then how many tries it took.
                 "command": ["/bin/sh", "-c", format!(
-                    "printf 'GET /metrics HTTP/1.0\\r\\nHost: {ip}\\r\\n\\r\\n' | nc -w 10 {ip} 8080"
+                    "try=0; while [ $try -lt 15 ]; do try=$((try + 1)); \
+                       out=$(printf 'GET /metrics HTTP/1.0\\r\\nHost: {ip}\\r\\n\\r\\n' | nc -w 2 {ip} 8080 2>/dev/null); \
+                       if [ -n \"$out\" ]; then echo \"$out\"; echo \"tries: $try\"; exit 0; fi; \
+                       sleep 1; \
+                     done; echo \"no answer from {ip}:8080 in 15 tries\"; exit 1"
                 )],
                 "securityContext": {
                     "allowPrivilegeEscalation": false,
@@ -84,8 +119,13 @@ fn metrics_are_scraped_through_a_service_from_another_pod() {
             "no {metric} in what {url} served:\n{body}"
         );
     }
+    let tries = body
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("tries: "))
+        .unwrap_or("?");
     report(format!(
-        "real node: {url} scraped from another pod through the Service ({} lines; pod done in {})",
+        "real node: {url} scraped from another pod through the Service ({} lines, try {tries}; pod done in {})",
         body.lines().count(),
         secs(took)
     ));
