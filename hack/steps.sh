@@ -14,7 +14,9 @@ new_step() { # key title: its index in REPLY
 
 index_of() { # key: its index in REPLY
   local i
-  for i in "${!STEP_KEYS[@]}"; do [[ ${STEP_KEYS[i]} == "$1" ]] && { REPLY=$i; return; }; done
+  # `return 0`, not `return`: in the EXIT trap of a failed run, a bare
+  # `return` gives the status of the command that failed.
+  for i in "${!STEP_KEYS[@]}"; do [[ ${STEP_KEYS[i]} == "$1" ]] && { REPLY=$i; return 0; }; done
   return 1
 }
 
@@ -64,8 +66,13 @@ finish() {
 stop_background() {
   local key
   for key in "${!BG_PID[@]}"; do
-    kill -TERM -- "-${BG_PID[$key]}" 2>/dev/null || true
-    index_of "$key" && STEP_END[REPLY]="$SECONDS (stopped)"
+    index_of "$key" || continue
+    if kill -0 "${BG_PID[$key]}" 2>/dev/null; then
+      kill -TERM -- "-${BG_PID[$key]}" 2>/dev/null || true
+      STEP_END[REPLY]="$SECONDS (stopped)"
+    else # it ended with its log's last line, as `finish` reads it
+      STEP_END[REPLY]=$(($(stat -c %Y "$STEP_LOGS/$key.log") - STEP_T0))
+    fi
   done
 }
 
