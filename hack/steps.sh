@@ -46,6 +46,13 @@ background() {
     "$title" "$SECONDS" "$STEP_LOGS/$key.log"
 }
 
+# log_end KEY: when a background step that ended did so, in seconds since
+# the run's start: the time of its log's last line, maybe long before it
+# was waited for.
+log_end() {
+  echo $(($(stat -c %Y "$STEP_LOGS/$1.log") - STEP_T0))
+}
+
 # finish KEY: shows the background step's output (as it comes, while it
 # still runs) and fails if the step failed.
 finish() {
@@ -56,8 +63,7 @@ finish() {
   printf '\n== %s: its output (%ss so far)\n' "${STEP_TITLES[i]}" "$SECONDS"
   tail -n +1 -f --pid="$pid" "$STEP_LOGS/$key.log"
   wait "$pid" || rc=$?
-  # It ended with its last line, maybe long before it was waited for.
-  STEP_END[i]=$(($(stat -c %Y "$STEP_LOGS/$key.log") - STEP_T0))
+  STEP_END[i]=$(log_end "$key")
   unset "BG_PID[$key]"
   ((rc == 0)) || { echo "${STEP_TITLES[i]} failed (exit $rc)"; return "$rc"; }
 }
@@ -70,8 +76,8 @@ stop_background() {
     if kill -0 "${BG_PID[$key]}" 2>/dev/null; then
       kill -TERM -- "-${BG_PID[$key]}" 2>/dev/null || true
       STEP_END[REPLY]="$SECONDS (stopped)"
-    else # it ended with its log's last line, as `finish` reads it
-      STEP_END[REPLY]=$(($(stat -c %Y "$STEP_LOGS/$key.log") - STEP_T0))
+    else
+      STEP_END[REPLY]=$(log_end "$key")
     fi
   done
 }
