@@ -21,6 +21,7 @@ pub mod stores;
 pub mod template;
 pub mod tpls;
 pub mod tree;
+pub mod typed;
 pub mod types;
 pub mod validate;
 

@@ -346,7 +346,7 @@ pub fn from_user_tree(user: Value, additions: &Additions) -> Result<Loaded, Vec<
     tree::coalesce_onto_defaults(&mut merged, user.clone());
     // The schema check above catches wrong types with every path; serde's own
     // error is the backstop for anything it lets through.
-    let mut values: Values = serde_path_to_error::deserialize(merged.clone()).map_err(|e| {
+    let mut values: Values = crate::typed::from_tree(&merged).map_err(|e| {
         vec![Problem::error(
             &e.path().to_string(),
             type_message(&e.inner().to_string()),
@@ -388,7 +388,7 @@ pub fn more_components(
         } else {
             block
         };
-        let component = serde_path_to_error::deserialize(block).map_err(|e| {
+        let component = crate::typed::from_tree(&block).map_err(|e| {
             vec![Problem::error(
                 &format!("{key}.{}", e.path()),
                 type_message(&e.inner().to_string()),

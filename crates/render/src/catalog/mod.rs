@@ -194,8 +194,7 @@ impl Catalog {
     }
 
     fn from_json(text: &str, checked: Checked) -> Result<Catalog, CatalogError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let doc: Document = serde_path_to_error::deserialize(&mut de).map_err(typing_error)?;
+        let doc: Document = wandb_values::typed::from_json(text).map_err(typing_error)?;
         let catalog = Catalog::unchecked(Catalog::parts_of(doc));
         if checked == Checked::Now {
             check::check(&catalog)?;
@@ -205,7 +204,7 @@ impl Catalog {
 
     /// A document from its parsed tree: typed, then checked.
     pub fn from_tree(tree: Value) -> Result<Catalog, CatalogError> {
-        let doc: Document = serde_path_to_error::deserialize(tree).map_err(typing_error)?;
+        let doc: Document = wandb_values::typed::from_tree(&tree).map_err(typing_error)?;
         Catalog::from_document(doc)
     }
 

@@ -124,7 +124,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ServerManifest, ManifestError> {
     let mut tree: Value =
         wandb_values::load::parse_yaml("manifest", text).map_err(|p| invalid(p.message))?;
     drop_nulls(&mut tree);
-    serde_path_to_error::deserialize(tree).map_err(|e| {
+    wandb_values::typed::from_tree(&tree).map_err(|e| {
         let place = e.path().to_string();
         invalid(format!("{place}: {}", e.into_inner()))
     })
