@@ -34,6 +34,9 @@ pub struct DesiredObject {
     pub namespace: Option<String>,
     pub component: String,
     pub stage: Stage,
+    /// The stage whose turn applies it: its own, or an earlier one it
+    /// starts with (`Manifest::start`).
+    pub start: Stage,
     /// The object as it is applied.
     pub body: Value,
     /// Keys of a Secret that are generated once.
@@ -92,6 +95,7 @@ pub fn desired(wandb: &WeightsAndBiases, catalog: &Catalog, values: &Values) -> 
                 api_version: m.object.api_version().to_string(),
                 name: m.object.name().to_string(),
                 namespace: m.object.is_namespaced().then(|| namespace.clone()),
+                start: m.start(),
                 component: m.component,
                 stage: m.stage,
                 kind,

@@ -106,6 +106,7 @@ mod tests {
             namespace: Some("ns".into()),
             component: "mysql".into(),
             stage: Stage::Config,
+            start: Stage::Config,
             body: json!({"data": {"MYSQL_PASSWORD": "", "OTHER": "eA=="}}),
             generated: vec![GeneratedKey {
                 key: "MYSQL_PASSWORD".into(),

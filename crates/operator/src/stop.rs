@@ -43,6 +43,7 @@ mod tests {
             namespace: Some("wandb".into()),
             component: component.into(),
             stage,
+            start: stage,
             body,
             generated: vec![],
         }

@@ -40,7 +40,7 @@ pub fn render(catalog: &Catalog, values: &Values, release: &Release) -> Vec<Mani
             let objects = workload::build(&ctx, key, spec, component);
             out.extend(objects.into_iter().map(|m| {
                 let stage = service_stage(spec, &m);
-                m.in_stage(stage)
+                m.in_stage(stage).starting_with(spec.starts_with)
             }));
         }
     }

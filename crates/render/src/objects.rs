@@ -232,7 +232,8 @@ pub enum Phase {
 /// The operator applies the steps in this order, each once the workloads of
 /// the one before are ready: stores before migrations before services, as
 /// the upstream chart's hooks order them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Stage {
     /// Secrets, ConfigMaps, RBAC, Services, volumes: what pods need to start.
     Config,
@@ -278,6 +279,10 @@ pub struct Manifest {
     pub component: String,
     pub phase: Phase,
     pub stage: Stage,
+    /// An earlier stage whose turn starts the object, when it needs nothing
+    /// of the stages between (the catalog's `startsWith`): it is applied
+    /// then, and its stage still waits for it.
+    pub starts_with: Option<Stage>,
     /// For a Secret: its keys whose values are generated once.
     pub generated: Vec<GeneratedKey>,
 }
@@ -296,8 +301,15 @@ impl Manifest {
             component: component.to_string(),
             phase: Phase::Main,
             stage,
+            starts_with: None,
             generated: Vec::new(),
         }
+    }
+
+    /// The stage whose turn applies the object: its own, or an earlier one
+    /// it starts with.
+    pub fn start(&self) -> Stage {
+        self.starts_with.map_or(self.stage, |s| s.min(self.stage))
     }
 
     pub fn in_phase(mut self, phase: Phase) -> Self {
@@ -310,6 +322,15 @@ impl Manifest {
     pub fn in_stage(mut self, stage: Stage) -> Self {
         if self.object.runs_pods() {
             self.stage = stage;
+        }
+        self
+    }
+
+    /// Starts the object with `stage` when it runs pods and `stage` is
+    /// earlier than its own (see `starts_with`).
+    pub fn starting_with(mut self, stage: Option<Stage>) -> Self {
+        if self.object.runs_pods() {
+            self.starts_with = stage.filter(|s| *s < self.stage);
         }
         self
     }

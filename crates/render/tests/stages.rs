@@ -73,6 +73,24 @@ fn a_full_install_is_marked_stage_by_stage() {
             stage(&ms, "Job", "wandb-app-rename-post-hook"),
             Stage::PostInstall
         );
+        // The app-rename hooks touch no store: each starts with an earlier
+        // stage (the catalog's startsWith); the rest start with their own.
+        let start = |kind: &str, name: &str| {
+            ms.iter()
+                .find(|m| m.object.kind() == kind && m.object.name() == name)
+                .map(|m| m.start())
+        };
+        assert_eq!(
+            start("Job", "wandb-app-rename-pre-hook"),
+            Some(Stage::Stores)
+        );
+        assert_eq!(
+            start("Job", "wandb-app-rename-post-hook"),
+            Some(Stage::Services)
+        );
+        assert_eq!(start("Job", "wandb-smj"), Some(Stage::Migrations));
+        assert_eq!(start("Job", "wandb-ch-migrate"), Some(Stage::Migrations));
+        assert_eq!(start("Deployment", "wandb-app-bc"), Some(Stage::Services));
         assert_eq!(stage(&ms, "Deployment", "wandb-app-bc"), Stage::Services);
         assert_eq!(stage(&ms, "Deployment", "wandb-api"), Stage::Services);
         assert_eq!(stage(&ms, "CronJob", "wandb-lumen-agent"), Stage::Services);
@@ -99,4 +117,21 @@ fn a_full_install_is_marked_stage_by_stage() {
         }
         assert!(ms.iter().any(|m| m.object.kind() == "Pod"), "test pods");
     }
+}
+
+/// A hook whose user-set phase puts it in an earlier stage than the one the
+/// catalog says it starts with keeps its own: an object never starts later
+/// than its stage.
+#[test]
+fn an_object_never_starts_after_its_own_stage() {
+    let ms = render(
+        &values("appRenamePostHook:\n  helmHook:\n    hook: pre-install,pre-upgrade\n"),
+        &Release::new("wandb", "default"),
+    );
+    let hook = ms
+        .iter()
+        .find(|m| m.object.kind() == "Job" && m.object.name() == "wandb-app-rename-post-hook")
+        .expect("the post-upgrade hook's Job");
+    assert_eq!(hook.stage, Stage::Migrations);
+    assert_eq!(hook.start(), Stage::Migrations);
 }

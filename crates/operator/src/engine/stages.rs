@@ -2,7 +2,8 @@
 //! (`apply`), then the readiness of the stage's workloads. A stage that is
 //! not ready holds the stages after it: their objects are read, not
 //! applied, so that the services never start on stores or migrations that
-//! are not there yet.
+//! are not there yet. An object that starts with an earlier stage (a hook
+//! that touches no store) is held only by the stages before that one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -98,9 +99,11 @@ pub(super) async fn apply_in_stages(
     let established =
         secrets::applied_components(objects, previous.map_or(&[][..], |p| &p.inventory[..]));
     let mut walk = Walk::default();
+    // The first stage found not ready: it holds every object that starts
+    // after it, whose objects are then only read.
+    let mut holding: Option<Stage> = None;
     for stage in STAGES {
-        // Held by an earlier stage: this one's objects are only read.
-        let held = observed.waiting_on.is_some();
+        let held = holding.is_some();
         // The objects of a wave do not depend on one another: they go to
         // the API a few at once, the wave taking about as long as its
         // slowest request rather than their sum.
@@ -111,6 +114,7 @@ pub(super) async fn apply_in_stages(
             let mut pending = Vec::new();
             for o in objects.iter_mut().filter(|o| in_wave(o, stage, wave)) {
                 let floor = floors.get(&o.key()).copied();
+                let held = holding.is_some_and(|h| h < o.start);
                 pending.push(visit(wandb, ctx, o, held, floor, mine, &established));
             }
             let visits: Vec<Result<Visit, Error>> = futures::stream::iter(pending)
@@ -136,6 +140,7 @@ pub(super) async fn apply_in_stages(
         let stage_ready = walk.stage_ready(objects, stage);
         // Post-install is last, holding nothing; config has no workloads.
         if !held && !stage_ready && stage != Stage::PostInstall && stage != Stage::Config {
+            holding = Some(stage);
             observed.waiting_on = Some(stage.name().replace('-', " "));
         }
         if stage == Stage::Migrations && !held && stage_ready {

@@ -87,6 +87,12 @@ impl FakeApi {
         self.state().objects.get(path).cloned()
     }
 
+    /// Every workload held so far reports itself ready, as its controller
+    /// would once it rolled out.
+    pub fn roll_out_all(&self) {
+        self.state().objects.values_mut().for_each(make_ready);
+    }
+
     /// The paths of the objects held whose path contains `part`.
     pub fn paths_with(&self, part: &str) -> Vec<String> {
         self.state()

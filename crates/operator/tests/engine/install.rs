@@ -64,16 +64,20 @@ async fn stores_not_ready_hold_the_migrations_and_services() {
 
     let applied: BTreeSet<String> = applied(&fake.take_requests()).into_iter().collect();
     for o in desired(&wandb) {
-        let expected = matches!(o.stage, Stage::Config | Stage::Stores);
+        // What starts with the stores goes with them (the app-rename
+        // pre-upgrade hook, a migration that touches no store).
+        let expected = matches!(o.start, Stage::Config | Stage::Stores);
         assert_eq!(
             applied.contains(&path(&o)),
             expected,
-            "{} of stage {:?}: applied {}",
+            "{} of stage {:?} starting with {:?}: applied {}",
             o.key(),
             o.stage,
+            o.start,
             !expected
         );
     }
+    assert!(applied.contains(&path_of("Job", "wandb-app-rename-pre-hook")));
     let (ready, reason, message) = condition(&status(&fake), types::READY);
     assert_eq!(
         (ready.as_str(), reason.as_str()),
@@ -117,4 +121,60 @@ async fn roles_are_applied_before_the_bindings_that_name_them() {
             );
         }
     }
+}
+
+/// A Job that starts with an earlier stage runs beside it, and its own
+/// stage still waits for it: the app-rename pre-upgrade hook (a migration
+/// that touches no store) goes with the stores and holds the services until
+/// it completes; the post-upgrade hook, whose script waits for each new
+/// Deployment itself, goes with the services, and Ready waits for it.
+#[tokio::test]
+async fn hooks_that_start_early_run_beside_the_stage_they_start_with() {
+    let wandb = resource(values());
+    let fake = fake_for(&wandb, false);
+    let ctx = context(&fake);
+    let pre = path_of("Job", "wandb-app-rename-pre-hook");
+    let post = path_of("Job", "wandb-app-rename-post-hook");
+    let services: Vec<String> = desired(&wandb)
+        .iter()
+        .filter(|o| o.stage == Stage::Services && o.kind == "Deployment")
+        .map(path)
+        .collect();
+    assert!(!services.is_empty());
+
+    // Stores not ready: the pre-upgrade hook runs beside them.
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    let applied_now = applied(&fake.take_requests());
+    assert!(applied_now.contains(&pre), "{applied_now:?}");
+    assert!(!applied_now.contains(&post), "{applied_now:?}");
+    assert!(!services.iter().any(|s| applied_now.contains(s)));
+
+    // Stores ready, the hook still running: the services wait for it.
+    let wandb = with_status(wandb, &fake);
+    fake.roll_out_all();
+    let mut hook = fake.get(&pre).expect("the hook's Job");
+    hook["status"] = json!({"active": 1});
+    fake.insert(&pre, hook);
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    let applied_now = applied(&fake.take_requests());
+    assert!(
+        !services.iter().any(|s| applied_now.contains(s)),
+        "{applied_now:?}"
+    );
+    let (_, _, message) = condition(&status(&fake), types::READY);
+    assert!(message.contains("waiting for the migrations"), "{message}");
+
+    // The hook complete: the services and the post-upgrade hook go at once,
+    // and Ready waits for both.
+    let wandb = with_status(wandb, &fake);
+    fake.roll_out_all();
+    engine::reconcile(&wandb, &ctx).await.expect("reconciled");
+    let applied_now = applied(&fake.take_requests());
+    for s in services.iter().chain([&post]) {
+        assert!(applied_now.contains(s), "{s} not applied: {applied_now:?}");
+    }
+    let (ready, _, message) = condition(&status(&fake), types::READY);
+    assert_eq!(ready, "False");
+    assert!(message.contains("waiting for the services"), "{message}");
+    assert!(message.contains("appRenamePostHook"), "{message}");
 }

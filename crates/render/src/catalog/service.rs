@@ -42,6 +42,10 @@ pub struct Service {
     /// services, as a hook or not.
     #[serde(default)]
     pub migration: bool,
+    /// An earlier stage its pods start with, when they need nothing of the
+    /// stages between (a hook's Job that touches no store); its own stage
+    /// still waits for them.
+    pub starts_with: Option<crate::objects::Stage>,
     /// `Recreate` instead of a rolling update.
     pub strategy: Option<String>,
     pub pod_security_context: Option<PodSecurityContext>,
