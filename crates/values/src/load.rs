@@ -122,6 +122,17 @@ fn budget() -> serde_saphyr::Budget {
     budget
 }
 
+/// How the project reads YAML: within the budget above, and as Helm reads
+/// values (YAML 1.1), where `0755` (a volume's defaultMode, say) is octal:
+/// 493. Comments are not kept: nothing reads them.
+pub fn yaml_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget());
+    options.legacy_octal_numbers = true;
+    options.emit_comments = false;
+    options
+}
+
 /// Parses one YAML document of values. An empty document is no values.
 pub fn parse_yaml(name: &str, text: &str) -> Result<Value, Problem> {
     if text.len() > MAX_FILE_BYTES {
@@ -130,12 +141,7 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Value, Problem> {
             format!("is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024),
         ));
     }
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget());
-    // Helm reads values as YAML 1.1, where `0755` (a volume's defaultMode,
-    // say) is octal: 493.
-    options.legacy_octal_numbers = true;
-    let value: Value = serde_saphyr::from_str_with_options(text, options)
+    let value: Value = serde_saphyr::from_str_with_options(text, yaml_options())
         .map_err(|e| Problem::error(name, format!("invalid YAML: {}", yaml_message(&e))))?;
     match value {
         Value::Null => Ok(Value::Object(Default::default())),
