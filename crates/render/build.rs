@@ -36,4 +36,32 @@ fn main() {
     let json = serde_json::to_string(&value).expect("the catalog as JSON");
     std::fs::write(out.join("catalog.yaml"), &document).expect("writing the catalog");
     std::fs::write(out.join("catalog.json"), json).expect("writing the catalog");
+    // The same document in two halves that every start types at once: the
+    // services and their sizing (with the release: each half is a document
+    // of its own), and the rest.
+    let serde_json::Value::Object(sections) = value else {
+        panic!("the catalog is a map");
+    };
+    let (mut services, mut rest) = (serde_json::Map::new(), serde_json::Map::new());
+    for (key, section) in sections {
+        if key == "release" {
+            services.insert(key.clone(), section.clone());
+            rest.insert(key, section);
+        } else if SERVICES_HALF.contains(&key.as_str()) {
+            services.insert(key, section);
+        } else {
+            rest.insert(key, section);
+        }
+    }
+    rest.insert("services".into(), serde_json::json!({}));
+    for (name, half) in [
+        ("catalog-services.json", services),
+        ("catalog-rest.json", rest),
+    ] {
+        let json = serde_json::to_string(&half).expect("half the catalog as JSON");
+        std::fs::write(out.join(name), json).expect("writing half the catalog");
+    }
 }
+
+/// The sections typed beside the rest (about half of the typing).
+const SERVICES_HALF: &[&str] = &["services", "layers", "routes", "sizing"];

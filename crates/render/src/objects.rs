@@ -377,6 +377,7 @@ pub fn to_yaml(manifests: &[Manifest]) -> String {
         let mut out = writing
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        out.reserve_exact(rest.len());
         out.push_str(&rest);
         out
     })
@@ -386,7 +387,8 @@ pub fn to_yaml(manifests: &[Manifest]) -> String {
 const PARALLEL_FROM: usize = 16;
 
 fn documents(manifests: &[Manifest]) -> String {
-    let mut out = String::new();
+    // About what an object takes, so that the text is seldom moved.
+    let mut out = String::with_capacity(manifests.len() * 2048);
     for m in manifests {
         out.push_str("---\n# Source: ");
         out.push_str(&m.component);

@@ -42,8 +42,13 @@ pub use ordered::OrderedMap;
 
 /// The built-in document, as `wandb-operator catalog` prints it.
 pub const BUILTIN_YAML: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog.yaml"));
-// The same as JSON (build.rs): faster to parse at every start.
+// The same as JSON (build.rs), whole for the tests, and in two halves that
+// every start types at once (JSON types in a fraction of the time YAML takes).
+#[cfg(test)]
 const BUILTIN_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog.json"));
+const BUILTIN_SERVICES_JSON: &str =
+    include_str!(concat!(env!("OUT_DIR"), "/catalog-services.json"));
+const BUILTIN_REST_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog-rest.json"));
 
 /// The built-in document's `values` section as a values file (the chart's
 /// values.yaml carries it): its keys at the top, its comments kept.
@@ -155,18 +160,7 @@ struct Document {
     server_manifest: Bridge,
 }
 
-static BUILTIN: LazyLock<Result<Catalog, CatalogError>> =
-    LazyLock::new(|| Catalog::from_json(BUILTIN_JSON, Checked::ByTests));
-
-/// Whether a document is checked as it loads.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Checked {
-    Now,
-    /// The built-in document: its checks depend on nothing but the build,
-    /// and a unit test runs them (at every start they read most of the
-    /// values' schema, the larger part of a `render`'s start).
-    ByTests,
-}
+static BUILTIN: LazyLock<Result<Catalog, CatalogError>> = LazyLock::new(Catalog::from_halves);
 
 impl Catalog {
     /// The built-in document, parsed once. A unit test loads it, so an
@@ -193,13 +187,36 @@ impl Catalog {
         }
     }
 
-    fn from_json(text: &str, checked: Checked) -> Result<Catalog, CatalogError> {
+    /// A document from its JSON text, typed and checked.
+    #[cfg(test)]
+    fn from_json(text: &str) -> Result<Catalog, CatalogError> {
         let doc: Document = wandb_values::typed::from_json(text).map_err(typing_error)?;
-        let catalog = Catalog::unchecked(Catalog::parts_of(doc));
-        if checked == Checked::Now {
-            check::check(&catalog)?;
-        }
-        Ok(catalog)
+        Catalog::from_document(doc)
+    }
+
+    /// The built-in document from its two halves, typed at once: typing it
+    /// is most of a render process's start. It is not checked here: its
+    /// checks depend on nothing but the build, and a unit test runs them
+    /// (at every start they would read most of the values' schema).
+    fn from_halves() -> Result<Catalog, CatalogError> {
+        let (services, rest) = std::thread::scope(|scope| {
+            let rest =
+                scope.spawn(|| wandb_values::typed::from_json::<Document>(BUILTIN_REST_JSON));
+            let services = wandb_values::typed::from_json::<Document>(BUILTIN_SERVICES_JSON);
+            let rest = rest
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (services, rest)
+        });
+        let services = services.map_err(typing_error)?;
+        let rest = rest.map_err(typing_error)?;
+        Ok(Catalog::unchecked(Catalog::parts_of(Document {
+            services: services.services,
+            layers: services.layers,
+            routes: services.routes,
+            sizing: services.sizing,
+            ..rest
+        })))
     }
 
     /// A document from its parsed tree: typed, then checked.

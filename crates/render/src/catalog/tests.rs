@@ -19,8 +19,20 @@ fn the_builtin_document_loads() {
 /// The checks the built-in document skips as it loads (see `Checked`).
 #[test]
 fn the_builtin_document_passes_its_checks() {
-    let catalog = Catalog::from_json(BUILTIN_JSON, Checked::Now);
+    let catalog = Catalog::from_json(BUILTIN_JSON);
     assert!(catalog.is_ok(), "{:?}", catalog.err());
+}
+
+/// The two halves every start types are the whole document.
+#[test]
+fn the_builtin_halves_are_the_whole_document() {
+    let whole = Catalog::from_json(BUILTIN_JSON).unwrap_or_else(|e| panic!("{e}"));
+    let halves = Catalog::from_halves().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        format!("{:?}", halves.to_parts()),
+        format!("{:?}", whole.to_parts())
+    );
+    assert!(!halves.services.is_empty() && !halves.config_maps.is_empty());
 }
 
 #[test]
