@@ -175,6 +175,32 @@ fn table(version: &str, rows: &[Row]) -> String {
     text
 }
 
+/// Each file of W&B's manifests types straight from its YAML, and the same
+/// as through a tree (the slower reading `parse` falls back to).
+#[test]
+fn w_and_b_s_manifests_type_straight_from_yaml_as_through_a_tree() {
+    let Some(dir) = manifests_or_skip() else {
+        return;
+    };
+    for version in VERSIONS {
+        for name in ["manifest.yaml", "sizing.yaml"] {
+            let file = dir.join(version).join(name);
+            let text = std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let direct = wandb_render::manifest::parse_straight(&text)
+                .unwrap_or_else(|| panic!("{} does not type straight", file.display()));
+            let through_tree = wandb_render::manifest::parse_through_tree(&file, &text)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                format!("{direct:?}"),
+                format!("{through_tree:?}"),
+                "{}",
+                file.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn every_application_has_every_env_var_that_w_and_b_s_v2_operator_gives_it() {
     let Some(dir) = manifests_or_skip() else {

@@ -121,16 +121,23 @@ pub fn parse(path: &Path, text: &str) -> Result<ServerManifest, ManifestError> {
     // what does not type so is read again through a tree, which says where
     // it went wrong and reads what the model's own reading does not (a
     // null in a Kubernetes type, as v2 does).
-    if text.len() <= wandb_values::load::MAX_FILE_BYTES
-        && let Ok(manifest) =
-            serde_saphyr::from_str_with_options(text, wandb_values::load::yaml_options())
-    {
-        return Ok(manifest);
+    match parse_straight(text) {
+        Some(manifest) => Ok(manifest),
+        None => parse_through_tree(path, text),
     }
-    parse_through_tree(path, text)
 }
 
-fn parse_through_tree(path: &Path, text: &str) -> Result<ServerManifest, ManifestError> {
+/// One file typed straight from its YAML; `None` when it does not type so.
+pub fn parse_straight(text: &str) -> Option<ServerManifest> {
+    if text.len() > wandb_values::load::MAX_FILE_BYTES {
+        return None;
+    }
+    serde_saphyr::from_str_with_options(text, wandb_values::load::yaml_options()).ok()
+}
+
+/// One file read through a tree, nulls left out: what [`parse`] falls back
+/// to, slower, its error naming the place.
+pub fn parse_through_tree(path: &Path, text: &str) -> Result<ServerManifest, ManifestError> {
     let invalid = |message: String| ManifestError::Invalid {
         path: path.to_path_buf(),
         message,
@@ -294,36 +301,21 @@ pub fn catalog(
 mod tests {
     use super::*;
 
-    /// The manifests at hand: the project's synthetic one, and W&B's own
-    /// when ../shared is beside the repository.
-    fn manifest_files() -> Vec<PathBuf> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let mut dirs = vec![root.join("tests/manifests/synthetic")];
-        let shared = root.join("../../../shared/reference/server-manifests");
-        if let Ok(entries) = std::fs::read_dir(&shared) {
-            dirs.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
-        } else {
-            eprintln!(
-                "skipped: W&B's server manifests not found at {}",
-                shared.display()
-            );
-        }
-        dirs.iter()
-            .filter_map(|d| std::fs::read_dir(d).ok())
-            .flat_map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())))
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-            .collect()
-    }
-
+    /// The project's synthetic manifest reads the same both ways (W&B's own
+    /// are compared in the peer tier, crates/contract/tests/server_manifests.rs).
     #[test]
     fn typed_straight_from_yaml_as_through_a_tree() {
-        let files = manifest_files();
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/synthetic");
+        let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("the synthetic manifest")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
         assert!(!files.is_empty());
         for file in files {
             let text = std::fs::read_to_string(&file).expect("readable");
-            let direct: ServerManifest =
-                serde_saphyr::from_str_with_options(&text, wandb_values::load::yaml_options())
-                    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let direct = parse_straight(&text)
+                .unwrap_or_else(|| panic!("{} does not type straight", file.display()));
             let through_tree = parse_through_tree(&file, &text).expect("typed");
             assert_eq!(
                 format!("{direct:?}"),
@@ -340,9 +332,7 @@ mod tests {
         let text = "features:\ncommonEnvvars:\napplications:\n  api:\n    \
                     name: api\n    image:\n    env:\n    - name: A\n      value:\n      \
                     sources:\n    sizing:\n      small:\n        replicas:\n";
-        let direct: ServerManifest =
-            serde_saphyr::from_str_with_options(text, wandb_values::load::yaml_options())
-                .expect("typed straight");
+        let direct = parse_straight(text).expect("typed straight");
         let path = Path::new("m.yaml");
         assert_eq!(
             format!("{direct:?}"),
